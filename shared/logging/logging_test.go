@@ -1,0 +1,65 @@
+package logging
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+func decodeLines(t *testing.T, buf *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestPowertoolsKeysAndColdStart(t *testing.T) {
+	invocations.Store(0)
+	var buf bytes.Buffer
+	base := New(&buf, "leadscore-score", "info")
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
+	ForInvocation(ctx, base).Info("scored", "lead_id", "ld_1")
+	ForInvocation(ctx, base).Debug("hidden at info level")
+	ForInvocation(context.Background(), base).Warn("second")
+
+	lines := decodeLines(t, &buf)
+	if len(lines) != 2 {
+		t.Fatalf("got %d lines, want 2 (debug filtered): %s", len(lines), buf.String())
+	}
+	first := lines[0]
+	for key, want := range map[string]any{
+		"level": "INFO", "msg": "scored", "function_name": "leadscore-score",
+		"request_id": "req-1", "cold_start": true, "lead_id": "ld_1",
+	} {
+		if first[key] != want {
+			t.Errorf("first line %s = %v, want %v", key, first[key], want)
+		}
+	}
+	if _, ok := first["timestamp"]; !ok {
+		t.Errorf("first line has no timestamp: %v", first)
+	}
+	if lines[1]["cold_start"] != false {
+		t.Errorf("third invocation logged cold_start=%v, want false", lines[1]["cold_start"])
+	}
+}
+
+func TestPersonalKeysAreDropped(t *testing.T) {
+	var buf bytes.Buffer
+	New(&buf, "f", "").Info("lead", "email", "ada@example.com", "Phone", "+44 20 7946 0000", "lead_id", "ld_2")
+	if strings.Contains(buf.String(), "ada@example.com") || strings.Contains(buf.String(), "7946") {
+		t.Fatalf("personal data reached the log: %s", buf.String())
+	}
+	if !strings.Contains(buf.String(), `"lead_id":"ld_2"`) {
+		t.Fatalf("lead_id missing: %s", buf.String())
+	}
+}

@@ -1,0 +1,54 @@
+// Package scoring is the product's definition of a lead score and of the
+// lifecycle (../shared/SCORING.md). It is pure: it reads no clock, no
+// environment and no network; `now` is always an argument. Every function that
+// changes a lead goes through it.
+package scoring
+
+import "time"
+
+// Event is one thing a person did (CONTRACT.md "Event"), after ingestion has
+// validated and normalized it: EventID is always set, Email is trimmed and
+// lower-cased, OccurredAt is UTC.
+type Event struct {
+	EventID     string    `json:"event_id"`
+	Type        string    `json:"type"`
+	OccurredAt  time.Time `json:"occurred_at"`
+	Email       string    `json:"email,omitempty"`
+	AnonymousID string    `json:"anonymous_id,omitempty"`
+	// Lead holds attribute values from the event's "lead" object: strings,
+	// or float64 for numeric attributes such as company_size.
+	Lead map[string]any `json:"lead,omitempty"`
+	// Properties holds the event's "properties": strings, float64 or bool.
+	Properties map[string]any `json:"properties,omitempty"`
+}
+
+// Stage is a lifecycle stage (SCORING.md section 4).
+type Stage string
+
+// The stages of SCORING.md section 4.
+const (
+	StageVisitor      Stage = "visitor"
+	StageLead         Stage = "lead"
+	StageMQL          Stage = "mql"
+	StageSQL          Stage = "sql"
+	StageCustomer     Stage = "customer"
+	StageNurture      Stage = "nurture"
+	StageDisqualified Stage = "disqualified"
+	StageExpired      Stage = "expired"
+)
+
+// Transition is one stage change, as recorded in a lead's stage history.
+type Transition struct {
+	From         Stage     `json:"from"`
+	To           Stage     `json:"to"`
+	At           time.Time `json:"at"`
+	Reason       string    `json:"reason"`
+	RulesVersion int       `json:"rules_version"`
+}
+
+// Score is what sales sees first.
+type Score struct {
+	Fit        float64 `json:"fit"`
+	Engagement float64 `json:"engagement"`
+	Grade      string  `json:"grade"`
+}
