@@ -1,0 +1,406 @@
+// Command localstack is `make run`: the whole pipeline on one machine, built
+// from template.yaml. It starts DynamoDB Local and the SQS emulator with the
+// template's table and queues, builds the real bootstrap of every function
+// for the host and runs it behind a Lambda Runtime API, serves the
+// template's HTTP API routes on 127.0.0.1:3000 as API Gateway v2 events,
+// feeds the SQS event sources and the schedule, and receives the webhooks.
+// Ctrl-C stops everything it started.
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/leadscore/leadscore/infra/emulators"
+	"github.com/leadscore/leadscore/infra/runtimeapi"
+	"github.com/leadscore/leadscore/infra/template"
+)
+
+// Local defaults, documented in the README.
+const (
+	DefaultAPIKey        = "local-dev-key"
+	DefaultWebhookSecret = "local-dev-webhook-secret"
+	// DefaultForms configures the demo form `contact` for any localhost page.
+	DefaultForms = `{"contact":{"type":"form_submit","allowed_origins":["http://localhost:*","http://127.0.0.1:*"]}}`
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3000", "address of the HTTP API")
+	invokeAddr := flag.String("invoke-addr", "127.0.0.1:3001", "address of the Lambda Invoke API used by make invoke")
+	ddbPort := flag.Int("dynamodb-port", 8000, "DynamoDB Local port (a free one if taken)")
+	sqsPort := flag.Int("sqs-port", 9324, "SQS emulator port (a free one if taken)")
+	verbose := flag.Bool("v", false, "print the emulators' own output")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *addr, *invokeAddr, *ddbPort, *sqsPort, *verbose); err != nil {
+		fmt.Fprintln(os.Stderr, "localstack:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, verbose bool) error {
+	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	root, err := template.RepoRoot()
+	if err != nil {
+		return err
+	}
+	tmpl, err := template.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return err
+	}
+	targets, err := template.RepoBuildTargets(root)
+	if err != nil {
+		return err
+	}
+	fns, err := tmpl.Functions()
+	if err != nil {
+		return err
+	}
+
+	// Listen first: a taken port should fail before anything starts.
+	apiLn, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("HTTP API address %s: %w (set -addr)", addr, err)
+	}
+	defer apiLn.Close()
+	invokeLn, err := net.Listen("tcp", invokeAddr)
+	if err != nil {
+		return fmt.Errorf("invoke address %s: %w (set -invoke-addr)", invokeAddr, err)
+	}
+	defer invokeLn.Close()
+
+	binaries, err := buildAll(ctx, root, fns, targets)
+	if err != nil {
+		return err
+	}
+
+	fmt.Println("starting DynamoDB Local and the SQS emulator ...")
+	var emuLog io.Writer
+	if verbose {
+		emuLog = os.Stdout
+	}
+	st, err := emulators.StartWith(ctx, emulators.Options{DynamoDBPort: ddbPort, SQSPort: sqsPort, Log: emuLog})
+	if err != nil {
+		return err
+	}
+	defer st.Stop()
+
+	// Webhooks go to a printing receiver unless the user points them elsewhere.
+	secret := envOr("WEBHOOK_SECRET", DefaultWebhookSecret)
+	var receiver *http.Server
+	salesURL, nurtureURL := os.Getenv("WEBHOOK_URL_SALES"), os.Getenv("WEBHOOK_URL_NURTURE")
+	if salesURL == "" || nurtureURL == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("webhook receiver: %w", err)
+		}
+		base := "http://" + ln.Addr().String()
+		receiver = &http.Server{Handler: webhookReceiver(os.Stdout, secret), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = receiver.Serve(ln) }()
+		defer receiver.Close()
+		if salesURL == "" {
+			salesURL = base + "/sales"
+		}
+		if nurtureURL == "" {
+			nurtureURL = base + "/nurture"
+		}
+	}
+
+	resolver := st.Resolver()
+	params := map[string]string{
+		"ApiKey":            envOr("API_KEY", DefaultAPIKey),
+		"WebhookUrlSales":   salesURL,
+		"WebhookUrlNurture": nurtureURL,
+		"WebhookSecret":     secret,
+		"Forms":             envOr("FORMS", DefaultForms),
+		"LogLevel":          envOr("LOG_LEVEL", "info"),
+	}
+	for name, p := range tmpl.Parameters {
+		if _, ok := params[name]; !ok {
+			d, _ := resolver.String(p.Default)
+			params[name] = d
+		}
+	}
+	for k, v := range params {
+		resolver.Refs[k] = v
+	}
+
+	runtimes := map[string]invoker{}
+	var all []*runtimeapi.Runtime
+	defer func() {
+		var wg sync.WaitGroup
+		for _, rt := range all {
+			wg.Add(1)
+			go func() { defer wg.Done(); rt.Stop() }()
+		}
+		wg.Wait()
+	}()
+	sources, err := tmpl.SQSSources()
+	if err != nil {
+		return err
+	}
+	concurrency := map[string]int{}
+	for _, s := range sources {
+		// Two environments per consumer: enough to see concurrent writers
+		// without loading a laptop.
+		concurrency[s.Function] = 2
+	}
+	for _, fn := range fns {
+		env := map[string]string{}
+		for k, v := range fn.Env {
+			s, err := resolver.String(v)
+			if err != nil {
+				return fmt.Errorf("%s environment %s: %w", fn.LogicalID, k, err)
+			}
+			env[k] = s
+		}
+		for k, v := range st.Env() {
+			if _, set := env[k]; !set {
+				env[k] = v
+			}
+		}
+		env["LEADSCORE_LOCAL"] = "1"
+		n := concurrency[fn.LogicalID]
+		if len(fnRoutes(tmpl, fn.LogicalID)) > 0 {
+			n = 4
+		}
+		rt, err := runtimeapi.Start(ctx, runtimeapi.Function{
+			Name:        fn.LogicalID,
+			Binary:      binaries[fn.LogicalID],
+			Env:         env,
+			Timeout:     fn.Timeout,
+			MemoryMB:    fn.MemorySize,
+			Concurrency: max(n, 1),
+			Output:      os.Stdout,
+		})
+		if err != nil {
+			return err
+		}
+		all = append(all, rt)
+		runtimes[fn.LogicalID] = rt
+	}
+
+	routes, err := tmpl.Routes()
+	if err != nil {
+		return err
+	}
+	api := &http.Server{
+		Handler:           &apiHandler{router: newRouter(routes), functions: runtimes, log: log, now: time.Now, newID: newID},
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() { _ = api.Serve(apiLn) }()
+	defer api.Close()
+
+	byName := map[string]invoker{}
+	for id, rt := range runtimes {
+		byName[id] = rt
+		if short, ok := targets[id]; ok {
+			byName[short] = rt
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /2015-03-31/functions/{name}/invocations", &invokeHandler{functions: byName})
+	invokeSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = invokeSrv.Serve(invokeLn) }()
+	defer invokeSrv.Close()
+
+	var wg sync.WaitGroup
+	pollCtx, cancelPolls := context.WithCancel(ctx)
+	defer func() { cancelPolls(); wg.Wait() }()
+	for _, s := range sources {
+		p := &poller{source: s, queueURL: st.QueueURLs[s.Queue], queueARN: st.QueueARNs[s.Queue], client: st.SQS(), fn: runtimes[s.Function], log: log}
+		for i := 0; i < max(concurrency[s.Function], 1); i++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); p.run(pollCtx) }()
+		}
+	}
+	schedules, err := tmpl.Schedules()
+	if err != nil {
+		return err
+	}
+	for _, s := range schedules {
+		if s.Every == 0 {
+			log.Warn("schedule is not a rate(); invoke it by hand", "function", s.Function, "expression", s.Expression)
+			continue
+		}
+		sc := &scheduler{schedule: s, fn: runtimes[s.Function], log: log, now: time.Now}
+		wg.Add(1)
+		go func() { defer wg.Done(); sc.run(pollCtx) }()
+	}
+
+	printBanner(os.Stdout, banner{
+		api: "http://" + apiLn.Addr().String(), invoke: "http://" + invokeLn.Addr().String(),
+		st: st, salesURL: salesURL, nurtureURL: nurtureURL, apiKey: params["ApiKey"],
+		routes: routes, sources: sources, schedules: schedules, runtimes: all,
+	})
+	<-ctx.Done()
+	fmt.Println("\nstopping ...")
+	return nil
+}
+
+func fnRoutes(t *template.Template, id string) []template.Route {
+	rs, _ := t.Routes()
+	var out []template.Route
+	for _, r := range rs {
+		if r.Function == id {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// buildAll builds every function's bootstrap for the host, from the folder
+// its Makefile build target names.
+func buildAll(ctx context.Context, root string, fns []template.Function, targets map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	var pkgs []string
+	for _, fn := range fns {
+		folder, ok := targets[fn.LogicalID]
+		if !ok {
+			return nil, fmt.Errorf("the Makefile has no build-%s target naming a functions/ folder", fn.LogicalID)
+		}
+		out[fn.LogicalID] = filepath.Join(root, "build", "local", fn.LogicalID, "bootstrap")
+		pkgs = append(pkgs, fn.LogicalID+"="+folder)
+	}
+	fmt.Println("building", len(fns), "functions for this machine ...")
+	for _, p := range pkgs {
+		id, folder, _ := strings.Cut(p, "=")
+		cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", out[id], "./functions/"+folder)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("building %s (./functions/%s): %w\n%s", id, folder, err, b)
+		}
+	}
+	return out, nil
+}
+
+type banner struct {
+	api, invoke          string
+	st                   *emulators.Stack
+	salesURL, nurtureURL string
+	apiKey               string
+	routes               []template.Route
+	sources              []template.SQSSource
+	schedules            []template.Schedule
+	runtimes             []*runtimeapi.Runtime
+}
+
+func printBanner(w io.Writer, b banner) {
+	fmt.Fprintf(w, "\nleadscore local stack is up\n")
+	fmt.Fprintf(w, "  HTTP API        %s   (x-api-key: %s)\n", b.api, b.apiKey)
+	for _, r := range b.routes {
+		fmt.Fprintf(w, "    %-8s %s\n", r.Method, r.Path)
+	}
+	fmt.Fprintf(w, "  invoke API      %s   (make invoke FN=<function> EVENT=<file>)\n", b.invoke)
+	fmt.Fprintf(w, "  DynamoDB Local  %s   table %s\n", b.st.DynamoDBEndpoint, b.st.TableName)
+	fmt.Fprintf(w, "  SQS emulator    %s\n", b.st.SQSEndpoint)
+	ids := make([]string, 0, len(b.st.QueueURLs))
+	for id := range b.st.QueueURLs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		fmt.Fprintf(w, "    %-14s %s\n", id, b.st.QueueURLs[id])
+	}
+	for _, s := range b.sources {
+		fmt.Fprintf(w, "  %s <- %s (batch %d, window %s)\n", s.Function, s.Queue, s.BatchSize, s.MaxBatchingWindow)
+	}
+	for _, s := range b.schedules {
+		fmt.Fprintf(w, "  %s <- %s\n", s.Function, s.Expression)
+	}
+	fmt.Fprintf(w, "  webhooks        sales %s, nurture %s\n", b.salesURL, b.nurtureURL)
+	var pids []string
+	for _, p := range b.st.PIDs() {
+		pids = append(pids, fmt.Sprint(p))
+	}
+	for _, rt := range b.runtimes {
+		for _, p := range rt.PIDs() {
+			pids = append(pids, fmt.Sprint(p))
+		}
+	}
+	fmt.Fprintf(w, "  processes       %s\n", strings.Join(pids, " "))
+	fmt.Fprintf(w, "Ctrl-C stops everything.\n\n")
+}
+
+// webhookReceiver prints each handoff it receives: its type, its lead_id
+// (never the email) and whether X-Signature verifies with secret.
+func webhookReceiver(w io.Writer, secret string) http.Handler {
+	var mu sync.Mutex
+	return http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var h struct {
+			TransitionID string `json:"transition_id"`
+			Type         string `json:"type"`
+			Lead         struct {
+				LeadID string `json:"lead_id"`
+			} `json:"lead"`
+		}
+		_ = json.Unmarshal(body, &h)
+		verified := verifySignature(secret, req.Header.Get("X-Timestamp"), req.Header.Get("X-Signature"), body)
+		mu.Lock()
+		fmt.Fprintf(w, "webhook %s: %s lead_id=%s transition_id=%s signature_verified=%v\n",
+			req.URL.Path, h.Type, h.Lead.LeadID, h.TransitionID, verified)
+		mu.Unlock()
+		if !verified {
+			http.Error(rw, `{"error":"bad_signature"}`, http.StatusUnauthorized)
+			return
+		}
+		rw.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// verifySignature checks X-Signature as CONTRACT.md defines it:
+// sha256=hex(HMAC-SHA256(secret, X-Timestamp + "." + body)).
+func verifySignature(secret, timestamp, signature string, body []byte) bool {
+	hexSig, ok := strings.CutPrefix(signature, "sha256=")
+	if !ok || timestamp == "" {
+		return false
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(timestamp + "." + string(body)))
+	return hmac.Equal(got, mac.Sum(nil))
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	s := hex.EncodeToString(b[:])
+	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
+}
