@@ -1,0 +1,486 @@
+package scoring
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"sort"
+	"time"
+	"unicode/utf8"
+)
+
+// Encoding format 1 (all integers varints; see README "State encoding"):
+//
+//	"LS" 1 | stage | stageSince | windowDay | identified | last | version
+//	| milestones x4 | history | attribute sources | attributes | instant
+//	| mark | pending | rules (non-empty only, by id) | dead bursts | prunedAt
+//
+// Per-rule days are delta-encoded, so a day costs about 2 bytes. Attribute
+// values share a table of (occurred_at, event_id) sources because one event
+// usually sets many attributes.
+const formatVersion = 1
+
+var stageCodes = []Stage{StageVisitor, StageLead, StageMQL, StageSQL, StageCustomer, StageNurture, StageDisqualified, StageExpired}
+
+var outcomeCodes = []string{TypeSalesAccepted, TypeSalesRejected, TypeDealWon, TypeDealLost}
+
+func stageCode(s Stage) byte {
+	for i, c := range stageCodes {
+		if c == s {
+			return byte(i)
+		}
+	}
+	return 0
+}
+
+type enc struct{ b []byte }
+
+func (e *enc) u(v uint64)  { e.b = binary.AppendUvarint(e.b, v) }
+func (e *enc) i(v int64)   { e.b = binary.AppendVarint(e.b, v) }
+func (e *enc) byte(v byte) { e.b = append(e.b, v) }
+func (e *enc) str(s string) {
+	e.u(uint64(len(s)))
+	e.b = append(e.b, s...)
+}
+func (e *enc) time(t time.Time) {
+	if t.IsZero() {
+		e.u(0)
+		return
+	}
+	e.u(uint64(t.Nanosecond()) + 1)
+	e.i(t.Unix())
+}
+
+// MarshalBinary encodes the state compactly for DynamoDB, which bills writes
+// per KB. The encoding is deterministic.
+func (s *State) MarshalBinary() ([]byte, error) {
+	e := &enc{b: make([]byte, 0, 256)}
+	e.b = append(e.b, 'L', 'S', formatVersion)
+	e.byte(stageCode(s.stage))
+	e.time(s.stageSince)
+	e.i(int64(s.windowDay))
+	if s.identified {
+		e.byte(1)
+	} else {
+		e.byte(0)
+	}
+	e.time(s.last)
+	e.i(int64(s.version))
+	e.time(s.ms.MQLAt)
+	e.time(s.ms.SQLAt)
+	e.time(s.ms.CustomerAt)
+	e.time(s.ms.NurtureAt)
+
+	e.u(uint64(len(s.history)))
+	for _, t := range s.history {
+		e.byte(stageCode(t.From))
+		e.byte(stageCode(t.To))
+		e.time(t.At)
+		e.str(t.Reason)
+		e.i(int64(t.RulesVersion))
+	}
+
+	attrs := append([]attr(nil), s.attrs...)
+	sort.Slice(attrs, func(i, j int) bool { return attrs[i].key < attrs[j].key })
+	type src struct {
+		at time.Time
+		id string
+	}
+	var srcs []src
+	srcIdx := map[src]int{}
+	for _, a := range attrs {
+		k := src{a.at, a.id}
+		if _, ok := srcIdx[k]; !ok {
+			srcIdx[k] = len(srcs)
+			srcs = append(srcs, k)
+		}
+	}
+	e.u(uint64(len(srcs)))
+	for _, k := range srcs {
+		e.time(k.at)
+		e.str(k.id)
+	}
+	e.u(uint64(len(attrs)))
+	for _, a := range attrs {
+		e.str(a.key)
+		e.u(uint64(srcIdx[src{a.at, a.id}]))
+		switch v := a.val.(type) {
+		case string:
+			e.byte('s')
+			e.str(v)
+		case bool:
+			if v {
+				e.byte('T')
+			} else {
+				e.byte('F')
+			}
+		case float64:
+			if v == math.Trunc(v) && math.Abs(v) < 1<<53 && !(v == 0 && math.Signbit(v)) {
+				e.byte('i')
+				e.i(int64(v))
+			} else {
+				e.byte('f')
+				e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(v))
+			}
+		default:
+			return nil, errors.New("scoring: attribute " + a.key + " has an unsupported type")
+		}
+	}
+
+	ref := func(r evRef, outcome bool) {
+		if outcome {
+			code := byte(0)
+			for i, t := range outcomeCodes {
+				if t == r.typ {
+					code = byte(i)
+				}
+			}
+			e.byte(code)
+		} else {
+			e.str(r.typ)
+		}
+		e.time(r.at)
+		e.str(r.id)
+	}
+	if s.instant.typ == "" {
+		e.byte(0)
+	} else {
+		e.byte(1)
+		ref(s.instant, false)
+	}
+	if s.mark.typ == "" {
+		e.byte(0)
+	} else {
+		e.byte(1)
+		ref(s.mark, true)
+	}
+	e.u(uint64(len(s.pending)))
+	for _, p := range s.pending {
+		ref(p, true)
+	}
+
+	n := 0
+	for _, rd := range s.rules {
+		if len(rd.days) > 0 {
+			n++
+		}
+	}
+	e.u(uint64(n))
+	for _, rd := range s.rules {
+		if len(rd.days) == 0 {
+			continue
+		}
+		e.str(rd.id)
+		e.u(uint64(len(rd.days)))
+		prev := int32(0)
+		for i, dc := range rd.days {
+			if i == 0 {
+				e.i(int64(dc.day))
+			} else {
+				e.u(uint64(dc.day - prev))
+			}
+			prev = dc.day
+			e.u(uint64(dc.n))
+		}
+	}
+	e.u(uint64(len(s.burstDead)))
+	for _, id := range s.burstDead {
+		e.str(id)
+	}
+	e.i(int64(s.prunedAt))
+	return e.b, nil
+}
+
+var errCorrupt = errors.New("scoring: corrupt state encoding")
+
+type dec struct {
+	b   []byte
+	err error
+}
+
+func (d *dec) fail() {
+	if d.err == nil {
+		d.err = errCorrupt
+	}
+	d.b = nil
+}
+
+func (d *dec) u() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) i() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) i32() int32 {
+	v := d.i()
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		d.fail()
+		return 0
+	}
+	return int32(v)
+}
+
+func (d *dec) byte() byte {
+	if len(d.b) == 0 {
+		d.fail()
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+// count reads a length and checks it against the bytes left (every element
+// takes at least one byte), so garbage cannot make us allocate gigabytes.
+func (d *dec) count() int {
+	v := d.u()
+	if v > uint64(len(d.b)) {
+		d.fail()
+		return 0
+	}
+	return int(v)
+}
+
+func (d *dec) str() string {
+	n := d.count()
+	if d.err != nil {
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	if !utf8.ValidString(s) {
+		d.fail()
+	}
+	return s
+}
+
+// Times are limited to years 0001..9999, the range RFC 3339 can express.
+const minUnix, maxUnix = -62135596800, 253402300799
+
+func (d *dec) time() time.Time {
+	ns := d.u()
+	if ns == 0 || d.err != nil {
+		return time.Time{}
+	}
+	if ns > 1e9 {
+		d.fail()
+		return time.Time{}
+	}
+	sec := d.i()
+	if sec < minUnix || sec > maxUnix {
+		d.fail()
+		return time.Time{}
+	}
+	t := time.Unix(sec, int64(ns-1)).UTC()
+	if t.IsZero() {
+		d.fail()
+	}
+	return t
+}
+
+func (d *dec) stage() Stage {
+	c := d.byte()
+	if int(c) >= len(stageCodes) {
+		d.fail()
+		return StageVisitor
+	}
+	return stageCodes[c]
+}
+
+// UnmarshalBinary decodes a state written by MarshalBinary. It rejects any
+// malformed input with an error and never panics.
+func (s *State) UnmarshalBinary(b []byte) error {
+	if len(b) < 3 || b[0] != 'L' || b[1] != 'S' {
+		return errCorrupt
+	}
+	if b[2] != formatVersion {
+		return errors.New("scoring: unknown state format version")
+	}
+	d := &dec{b: b[3:]}
+	n := NewState()
+	n.stage = d.stage()
+	n.stageSince = d.time()
+	n.windowDay = d.i32()
+	switch d.byte() {
+	case 0:
+	case 1:
+		n.identified = true
+	default:
+		d.fail()
+	}
+	n.last = d.time()
+	n.version = int(d.i32())
+	n.ms.MQLAt = d.time()
+	n.ms.SQLAt = d.time()
+	n.ms.CustomerAt = d.time()
+	n.ms.NurtureAt = d.time()
+
+	hn := d.count()
+	if hn > maxHistory {
+		d.fail()
+	}
+	for k := 0; k < hn && d.err == nil; k++ {
+		n.history = append(n.history, Transition{From: d.stage(), To: d.stage(), At: d.time(), Reason: d.str(), RulesVersion: int(d.i32())})
+	}
+
+	type src struct {
+		at time.Time
+		id string
+	}
+	sn := d.count()
+	srcs := make([]src, 0, sn)
+	for k := 0; k < sn && d.err == nil; k++ {
+		srcs = append(srcs, src{d.time(), d.str()})
+	}
+	an := d.count()
+	for k := 0; k < an && d.err == nil; k++ {
+		key := d.str()
+		si := d.u()
+		if si >= uint64(len(srcs)) || (k > 0 && key <= n.attrs[k-1].key) {
+			d.fail()
+			break
+		}
+		a := attr{key: key, at: srcs[si].at, id: srcs[si].id}
+		switch d.byte() {
+		case 's':
+			v := d.str()
+			if v == "" {
+				d.fail()
+			}
+			a.val = v
+		case 'T':
+			a.val = true
+		case 'F':
+			a.val = false
+		case 'i':
+			v := d.i()
+			if v >= 1<<53 || v <= -(1<<53) {
+				d.fail()
+			}
+			a.val = float64(v)
+		case 'f':
+			if len(d.b) < 8 {
+				d.fail()
+				break
+			}
+			f := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
+			d.b = d.b[8:]
+			if f == math.Trunc(f) && math.Abs(f) < 1<<53 && !(f == 0 && math.Signbit(f)) {
+				d.fail() // would have been encoded as 'i'
+			}
+			a.val = f
+		default:
+			d.fail()
+		}
+		n.attrs = append(n.attrs, a)
+	}
+
+	outcome := func() evRef {
+		c := d.byte()
+		if int(c) >= len(outcomeCodes) {
+			d.fail()
+			return evRef{}
+		}
+		return evRef{typ: outcomeCodes[c], at: d.time(), id: d.str()}
+	}
+	switch d.byte() {
+	case 0:
+	case 1:
+		n.instant = evRef{typ: d.str(), at: d.time(), id: d.str()}
+		if n.instant.typ == "" {
+			d.fail()
+		}
+	default:
+		d.fail()
+	}
+	switch d.byte() {
+	case 0:
+	case 1:
+		n.mark = outcome()
+	default:
+		d.fail()
+	}
+	pn := d.count()
+	if pn > maxPending {
+		d.fail()
+	}
+	for k := 0; k < pn && d.err == nil; k++ {
+		p := outcome()
+		if k > 0 && !p.after(n.pending[k-1]) {
+			d.fail()
+		}
+		n.pending = append(n.pending, p)
+	}
+
+	rn := d.count()
+	seen := map[string]bool{}
+	for k := 0; k < rn && d.err == nil; k++ {
+		rd := ruleDays{id: d.str()}
+		if rd.id == "" || seen[rd.id] {
+			d.fail()
+			break
+		}
+		seen[rd.id] = true
+		dn := d.count()
+		if dn == 0 {
+			d.fail()
+		}
+		rd.days = make([]dayCount, 0, dn)
+		var prev int64
+		for j := 0; j < dn && d.err == nil; j++ {
+			var day int64
+			if j == 0 {
+				day = d.i()
+			} else {
+				delta := d.u()
+				if delta == 0 || delta > math.MaxInt32 {
+					d.fail()
+				}
+				day = prev + int64(delta)
+			}
+			if day < math.MinInt32 || day > math.MaxInt32 {
+				d.fail()
+			}
+			prev = day
+			cnt := d.u()
+			if cnt == 0 || cnt > math.MaxUint32 {
+				d.fail()
+			}
+			rd.days = append(rd.days, dayCount{int32(day), uint32(cnt)})
+		}
+		n.rules = append(n.rules, rd)
+	}
+	bn := d.count()
+	seenB := map[string]bool{}
+	for k := 0; k < bn && d.err == nil; k++ {
+		id := d.str()
+		if id == "" || seenB[id] {
+			d.fail()
+		}
+		seenB[id] = true
+		n.burstDead = append(n.burstDead, id)
+	}
+	n.prunedAt = d.i32()
+	if d.err != nil {
+		return d.err
+	}
+	if len(d.b) != 0 {
+		return errors.New("scoring: trailing bytes after state")
+	}
+	*s = *n
+	return nil
+}
