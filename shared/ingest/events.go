@@ -1,0 +1,174 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/leadscore/leadscore/shared/leadscore"
+	"github.com/leadscore/leadscore/shared/scoring"
+)
+
+// Accepted is one accepted event in a 202 answer.
+type Accepted struct {
+	EventID string `json:"event_id"`
+	LeadID  string `json:"lead_id"`
+}
+
+// AcceptedBody is the 202 answer to an event or form post.
+type AcceptedBody struct {
+	Accepted   []Accepted `json:"accepted"`
+	Duplicates int        `json:"duplicates"`
+}
+
+// batch is a validated request, ready to enqueue.
+type batch struct {
+	msgs []leadscore.ScoreMessage
+	// paths[i] is where msgs[i] was in the request ("", "events[3]"), for
+	// naming it in a 503.
+	paths      []string
+	duplicates int
+}
+
+// prepareEvents decodes, validates and normalizes an event post. It reads
+// nothing but (at most every RulesTTL, and only for an unknown type) the
+// current rules.
+func (h *Handler) prepareEvents(ctx context.Context, req *events.APIGatewayV2HTTPRequest, c *call) (*batch, *apiError) {
+	b, e := body(req, MaxEventsBodyBytes)
+	if e != nil {
+		return nil, e
+	}
+	if mt, _ := mediaType(req); !isJSONMediaType(mt) {
+		return nil, unsupportedMedia("application/json")
+	}
+	doc, e := decodeJSON(b)
+	if e != nil {
+		return nil, e
+	}
+	raws, prefixes, e := rawEvents(doc)
+	if e != nil {
+		return nil, e
+	}
+	now := h.now().UTC()
+	n := normalizer{now: now, rules: h.currentRules(ctx, false, c.log)}
+	evs := n.all(raws, prefixes)
+	if n.unknownType {
+		// The cached rules may predate a version that declares this type.
+		if fresh := h.currentRules(ctx, true, c.log); fresh != n.rules {
+			n = normalizer{now: now, rules: fresh}
+			evs = n.all(raws, prefixes)
+		}
+	}
+	if len(n.details) > 0 {
+		c.rejected = len(raws)
+		return nil, errorf(http.StatusBadRequest, CodeInvalidRequest,
+			fmt.Sprintf("the request has %d problem(s); nothing was accepted", len(n.details)), n.details...)
+	}
+	return dedupe(evs, prefixes), nil
+}
+
+// all validates every raw event, so one answer reports every problem.
+func (n *normalizer) all(raws []any, prefixes []string) []scoring.Event {
+	evs := make([]scoring.Event, len(raws))
+	for i, raw := range raws {
+		evs[i], _ = n.event(prefixes[i], raw)
+	}
+	return evs
+}
+
+// dedupe keeps the first event of each event_id: the same id repeated
+// within a request is one event (CONTRACT.md "counted once").
+func dedupe(evs []scoring.Event, prefixes []string) *batch {
+	b := &batch{msgs: make([]leadscore.ScoreMessage, 0, len(evs))}
+	var seen map[string]bool
+	if len(evs) > 1 {
+		seen = make(map[string]bool, len(evs))
+	}
+	for i := range evs {
+		if seen != nil {
+			if seen[evs[i].EventID] {
+				b.duplicates++
+				continue
+			}
+			seen[evs[i].EventID] = true
+		}
+		ev := evs[i]
+		b.msgs = append(b.msgs, leadscore.ScoreMessage{Kind: leadscore.KindEvent, LeadID: leadscore.SubjectID(&ev), Event: &ev})
+		b.paths = append(b.paths, prefixes[i])
+	}
+	return b
+}
+
+func (h *Handler) postEvents(ctx context.Context, req *events.APIGatewayV2HTTPRequest, _ map[string]string, c *call) events.APIGatewayV2HTTPResponse {
+	b, e := h.prepareEvents(ctx, req, c)
+	if e != nil {
+		if e.Status == http.StatusBadRequest {
+			h.metrics.Count(MetricEventsRejected, float64(max(c.rejected, 1)))
+		}
+		return errorResponse(e)
+	}
+	body, e := h.enqueue(ctx, b, c)
+	if e != nil {
+		return errorResponse(e)
+	}
+	return jsonResponse(http.StatusAccepted, body)
+}
+
+// enqueue sends a batch to the score queue. Events SQS still refuses after
+// the queue's retries are named in a 503, so the client can resend exactly
+// those with the same event_ids (the score function dedupes by event_id, so
+// a resend never counts twice).
+func (h *Handler) enqueue(ctx context.Context, b *batch, c *call) (*AcceptedBody, *apiError) {
+	if len(b.msgs) == 1 {
+		c.leadID = b.msgs[0].LeadID
+	}
+	failed, err := h.queue.EnqueueScore(ctx, b.msgs)
+	if err != nil && len(failed) == 0 {
+		// A queue that reports an error without naming entries has sent
+		// nothing we can be sure of.
+		failed = make([]int, len(b.msgs))
+		for i := range failed {
+			failed[i] = i
+		}
+	}
+	isFailed := make(map[int]bool, len(failed))
+	for _, i := range failed {
+		isFailed[i] = true
+	}
+	out := &AcceptedBody{Accepted: make([]Accepted, 0, len(b.msgs)), Duplicates: b.duplicates}
+	var notAccepted []Accepted
+	var details []Detail
+	for i, m := range b.msgs {
+		a := Accepted{EventID: m.Event.EventID, LeadID: m.LeadID}
+		if isFailed[i] {
+			notAccepted = append(notAccepted, a)
+			details = append(details, Detail{Field: join(b.paths[i], "event_id"), Message: "not accepted; resend with event_id " + a.EventID})
+			continue
+		}
+		out.Accepted = append(out.Accepted, a)
+	}
+	c.accepted = len(out.Accepted)
+	h.metrics.Count(MetricEventsAccepted, float64(len(out.Accepted)))
+	if b.duplicates > 0 {
+		h.metrics.Count(MetricEventsDuplicate, float64(b.duplicates))
+	}
+	if len(notAccepted) == 0 {
+		return out, nil
+	}
+	h.metrics.Count(MetricEventsNotEnqueued, float64(len(notAccepted)))
+	c.log.Error("score queue refused events", "not_accepted", len(notAccepted), "error", errString(err))
+	e := errorf(http.StatusServiceUnavailable, CodeQueueUnavailable,
+		fmt.Sprintf("%d of %d events were not accepted; resend them with the same event_id (nothing is counted twice)", len(notAccepted), len(b.msgs)),
+		details...)
+	e.Extra = map[string]any{"not_accepted": notAccepted, "accepted": out.Accepted, "duplicates": b.duplicates}
+	return nil, e
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

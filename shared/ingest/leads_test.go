@@ -1,0 +1,226 @@
+package ingest
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/leadscore/leadscore/shared/leadscore"
+
+	"github.com/leadscore/leadscore/shared/scoring"
+)
+
+func needStore(t *testing.T, e *env) {
+	t.Helper()
+	if e.opts.Leads == nil || e.opts.Rules == nil || e.opts.Eraser == nil {
+		t.Skip("shared/dynamodb is not wired yet")
+	}
+}
+
+func TestLeadRoutesOnAnEmptyTable(t *testing.T) {
+	e := newEnv(t)
+	needStore(t, e)
+	tests := []struct {
+		name       string
+		file       string
+		rawQuery   string
+		lead       string
+		wantStatus int
+		wantCode   string
+		wantBody   string
+	}{
+		{name: "unknown lead", file: "get-lead.json", wantStatus: 404, wantCode: CodeNotFound},
+		{name: "malformed lead id", file: "get-lead.json", lead: "ld_../../etc", wantStatus: 400, wantCode: CodeInvalidRequest},
+		{name: "by email, none yet", file: "list-leads-email.json", wantStatus: 404, wantCode: CodeNotFound},
+		{name: "by malformed email", file: "list-leads-email.json", rawQuery: "email=nope", wantStatus: 400, wantCode: CodeInvalidRequest},
+		{name: "stage page of nothing", file: "list-leads-stage.json", wantStatus: 200, wantBody: `{"leads":[],"cursor":null}`},
+		{name: "unknown stage", file: "list-leads-stage.json", rawQuery: "stage=hot", wantStatus: 400, wantCode: CodeInvalidRequest},
+		{name: "limit out of range", file: "list-leads-stage.json", rawQuery: "stage=mql&limit=1000", wantStatus: 400, wantCode: CodeInvalidRequest},
+		{name: "neither email nor stage", file: "list-leads-stage.json", rawQuery: "limit=2", wantStatus: 400, wantCode: CodeInvalidRequest},
+		{name: "both email and stage", file: "list-leads-stage.json", rawQuery: "stage=mql&email=a%40b.co", wantStatus: 400, wantCode: CodeInvalidRequest},
+		{name: "delete of an absent lead is done", file: "delete-lead.json", wantStatus: 204},
+		{name: "delete with a malformed id", file: "delete-lead.json", lead: "x", wantStatus: 400, wantCode: CodeInvalidRequest},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := load(t, tc.file)
+			if tc.rawQuery != "" {
+				req.RawQueryString, req.QueryStringParameters = tc.rawQuery, nil
+			}
+			if tc.lead != "" {
+				req.PathParameters = map[string]string{"lead_id": tc.lead}
+			}
+			resp := e.do(t, req)
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status %d body %s; want %d", resp.StatusCode, resp.Body, tc.wantStatus)
+			}
+			if tc.wantCode != "" && decodeError(t, resp).Error != tc.wantCode {
+				t.Errorf("body %s, want code %s", resp.Body, tc.wantCode)
+			}
+			if tc.wantBody != "" && resp.Body != tc.wantBody {
+				t.Errorf("body %s, want %s", resp.Body, tc.wantBody)
+			}
+		})
+	}
+}
+
+func TestRulesPublishAndRead(t *testing.T) {
+	e := newEnv(t)
+	needStore(t, e)
+	doc := string(scoring.DefaultRulesYAML()) + "\nevent_types: [webinar_watch]\n"
+	resp := e.do(t, withBody(load(t, "put-rules.json"), doc, false))
+	if resp.StatusCode != http.StatusOK || resp.Body != `{"version":1}` {
+		t.Fatalf("PUT: %d %s; want 200 {\"version\":1}", resp.StatusCode, resp.Body)
+	}
+	for _, q := range []string{"", "version=1"} {
+		req := load(t, "get-rules.json")
+		req.RawQueryString = q
+		resp = e.do(t, req)
+		var b RulesBody
+		if err := json.Unmarshal([]byte(resp.Body), &b); err != nil || resp.StatusCode != 200 || b.Version != 1 || !strings.Contains(string(b.Rules), "webinar_watch") {
+			t.Errorf("GET ?%s: %d %s; want version 1 with the published document", q, resp.StatusCode, resp.Body)
+		}
+	}
+	for q, want := range map[string]int{"version=7": 404, "version=abc": 400, "version=0": 400} {
+		req := load(t, "get-rules.json")
+		req.RawQueryString = q
+		if resp = e.do(t, req); resp.StatusCode != want {
+			t.Errorf("GET ?%s: %d %s; want %d", q, resp.StatusCode, resp.Body, want)
+		}
+	}
+	// The PUT made this handler forget its cached rules: the declared type
+	// is accepted at once.
+	resp = e.do(t, withBody(load(t, "post-event.json"), `{"type":"webinar_watch","anonymous_id":"a"}`, false))
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("event of a newly declared type: %d %s", resp.StatusCode, resp.Body)
+	}
+	e.received(t, 1)
+}
+
+// TestRulesCacheTTL: another container publishing new rules is seen once
+// the cached copy is older than RulesTTL, not before, and known types never
+// need the table.
+func TestRulesCacheTTL(t *testing.T) {
+	now := testNow
+	e := newEnv(t, func(o *Options) { o.Now = func() time.Time { return now } })
+	needStore(t, e)
+	post := func() int {
+		return e.do(t, withBody(load(t, "post-event.json"), `{"type":"trial_extend","anonymous_id":"a"}`, false)).StatusCode
+	}
+	if got := post(); got != http.StatusBadRequest {
+		t.Fatalf("undeclared type: %d, want 400", got)
+	}
+	r, err := scoring.ParseRules(append(scoring.DefaultRulesYAML(), "\nevent_types: [trial_extend]\n"...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.opts.Rules.PublishRules(t.Context(), r); err != nil { // as another container would
+		t.Fatal(err)
+	}
+	now = now.Add(RulesTTL - time.Second)
+	if got := post(); got != http.StatusBadRequest {
+		t.Errorf("within the TTL: %d, want 400 from the cached rules", got)
+	}
+	now = now.Add(2 * time.Second)
+	if got := post(); got != http.StatusAccepted {
+		t.Errorf("after the TTL: %d, want 202", got)
+	}
+	e.received(t, 1)
+}
+
+// TestLeadRoutesWithLeads writes leads the way the score function does and
+// reads them through the API.
+func TestLeadRoutesWithLeads(t *testing.T) {
+	e := newEnv(t)
+	needStore(t, e)
+	store := e.opts.Leads.(leadscore.ScoreStore)
+	write := func(id, email string, stage scoring.Stage, engagement float64, mergedInto string) {
+		t.Helper()
+		rec, err := store.ReadLead(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.Email, rec.MergedInto = email, mergedInto
+		rec.View = leadscore.LeadView{LeadID: id, Email: email, Stage: stage, Score: scoring.Score{Fit: 40, Engagement: engagement, Grade: "C"},
+			Attributes: map[string]any{"company": "Acme"}, RulesVersion: 0}
+		if err := store.WriteLead(t.Context(), rec, testNow); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ada := leadscore.LeadID("ada@example.com")
+	write(ada, "ada@example.com", scoring.StageMQL, 30, "")
+	write(leadscore.LeadID("b@example.com"), "b@example.com", scoring.StageMQL, 10, "")
+	write(leadscore.LeadID("c@example.com"), "c@example.com", scoring.StageMQL, 20, "")
+	visitor := leadscore.VisitorID("anon-7f3c2a")
+	write(visitor, "", scoring.StageVisitor, 0, ada)
+
+	get := func(req events.APIGatewayV2HTTPRequest) leadscore.LeadView {
+		t.Helper()
+		resp := e.do(t, req)
+		var v leadscore.LeadView
+		if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(resp.Body), &v) != nil {
+			t.Fatalf("%s %s: %d %s", req.RequestContext.HTTP.Method, req.RawPath, resp.StatusCode, resp.Body)
+		}
+		return v
+	}
+	byID := load(t, "get-lead.json")
+	byID.PathParameters = map[string]string{"lead_id": ada}
+	if v := get(byID); v.LeadID != ada || v.Stage != scoring.StageMQL || v.Attributes["company"] != "Acme" {
+		t.Errorf("by id: %+v", v)
+	}
+	byEmail := load(t, "list-leads-email.json")
+	byEmail.RawQueryString = "email=+ADA%40example.com+"
+	if v := get(byEmail); v.LeadID != ada {
+		t.Errorf("by email: lead %s, want %s", v.LeadID, ada)
+	}
+	byID.PathParameters = map[string]string{"lead_id": visitor}
+	if v := get(byID); v.LeadID != ada {
+		t.Errorf("a stitched visitor answered with %s, want the lead %s", v.LeadID, ada)
+	}
+
+	var order []float64
+	cursor := ""
+	for page := 0; page < 3; page++ {
+		req := load(t, "list-leads-stage.json")
+		req.RawQueryString = "stage=mql&limit=2"
+		if cursor != "" {
+			req.RawQueryString += "&cursor=" + url.QueryEscape(cursor)
+		}
+		resp := e.do(t, req)
+		var p LeadsPage
+		if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(resp.Body), &p) != nil {
+			t.Fatalf("page %d: %d %s", page, resp.StatusCode, resp.Body)
+		}
+		for _, l := range p.Leads {
+			order = append(order, l.Score.Engagement)
+		}
+		if p.Cursor == nil {
+			break
+		}
+		cursor = *p.Cursor
+	}
+	if !slices.Equal(order, []float64{30, 20, 10}) {
+		t.Errorf("mql leads by engagement over pages of 2: %v, want [30 20 10]", order)
+	}
+	badCursor := load(t, "list-leads-stage.json")
+	badCursor.RawQueryString = "stage=mql&cursor=garbage"
+	if resp := e.do(t, badCursor); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a forged cursor: %d %s, want 400", resp.StatusCode, resp.Body)
+	}
+
+	del := load(t, "delete-lead.json")
+	del.PathParameters = map[string]string{"lead_id": ada}
+	if resp := e.do(t, del); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", resp.StatusCode, resp.Body)
+	}
+	byID.PathParameters = map[string]string{"lead_id": ada}
+	if resp := e.do(t, byID); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("after DELETE: %d %s, want 404", resp.StatusCode, resp.Body)
+	}
+}

@@ -1,0 +1,187 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	lssqs "github.com/leadscore/leadscore/shared/sqs"
+)
+
+func TestRouting(t *testing.T) {
+	tests := []struct {
+		name       string
+		method     string
+		routeKey   string
+		rawPath    string
+		wantStatus int
+		wantAllow  string
+	}{
+		{name: "route key", method: "POST", routeKey: "POST /v1/events", rawPath: "/v1/events", wantStatus: 202},
+		{name: "$default route falls back to the path", method: "POST", routeKey: "$default", rawPath: "/v1/events", wantStatus: 202},
+		{name: "no route key, trailing slash", method: "POST", rawPath: "/v1/events/", wantStatus: 202},
+		{name: "unknown path", method: "GET", routeKey: "$default", rawPath: "/v2/events", wantStatus: 404},
+		{name: "wrong method", method: "GET", routeKey: "$default", rawPath: "/v1/events", wantStatus: 405, wantAllow: "POST"},
+		{name: "demo page outside local mode", method: "GET", routeKey: "GET /", rawPath: "/", wantStatus: 404},
+	}
+	e := newEnv(t)
+	accepted := 0
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := withBody(load(t, "post-event.json"), `{"type":"page_view","anonymous_id":"a"}`, false)
+			req.RouteKey, req.RequestContext.RouteKey, req.RawPath, req.RequestContext.HTTP.Method = tc.routeKey, tc.routeKey, tc.rawPath, tc.method
+			resp := e.do(t, req)
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status %d body %s; want %d", resp.StatusCode, resp.Body, tc.wantStatus)
+			}
+			if resp.StatusCode == 202 {
+				accepted++
+			} else {
+				decodeError(t, resp)
+			}
+			if resp.Headers["allow"] != tc.wantAllow {
+				t.Errorf("allow %q, want %q", resp.Headers["allow"], tc.wantAllow)
+			}
+		})
+	}
+	e.received(t, accepted)
+}
+
+func TestAPIKeyOnEveryPrivateRoute(t *testing.T) {
+	e := newEnv(t)
+	for _, name := range []string{"post-event.json", "get-lead.json", "list-leads-email.json", "list-leads-stage.json",
+		"delete-lead.json", "get-rules.json", "put-rules.json"} {
+		for _, key := range []string{"", "wrong", testKey + "x", strings.ToUpper(testKey)} {
+			resp := e.do(t, withHeader(load(t, name), "x-api-key", key))
+			if resp.StatusCode != http.StatusUnauthorized || decodeError(t, resp).Error != CodeUnauthorized {
+				t.Errorf("%s with key %q: status %d, want 401", name, key, resp.StatusCode)
+			}
+		}
+	}
+	// An empty configured key locks every private route (fail closed).
+	locked := New(Options{Queue: e.opts.Queue})
+	resp, _ := locked.Handle(t.Context(), withHeader(load(t, "post-event.json"), "x-api-key", ""))
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("no configured key, no header: status %d, want 401", resp.StatusCode)
+	}
+	e.queueEmpty(t)
+}
+
+func TestDemoPageOnlyLocal(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.Local = true })
+	resp := e.do(t, load(t, "get-demo.json"))
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Headers["content-type"], "text/html") {
+		t.Fatalf("status %d type %q", resp.StatusCode, resp.Headers["content-type"])
+	}
+	for _, want := range []string{`action="/v1/forms/contact"`, `name="anonymous_id"`, `name="_hp"`, `name="_redirect"`,
+		`data-url="/pricing"`, `data-url="/careers"`, `content_download`, `"test-key"`, `/v1/events`} {
+		if !strings.Contains(resp.Body, want) {
+			t.Errorf("demo page lacks %s", want)
+		}
+	}
+}
+
+// refusing wraps the real SQS client and refuses, on every attempt, the
+// entries whose body names one of the event ids: SQS's partial failure.
+type refusing struct {
+	lssqs.API
+	ids   []string
+	mu    sync.Mutex
+	calls int
+}
+
+func (r *refusing) SendMessageBatch(ctx context.Context, in *awssqs.SendMessageBatchInput, opts ...func(*awssqs.Options)) (*awssqs.SendMessageBatchOutput, error) {
+	r.mu.Lock()
+	r.calls++
+	r.mu.Unlock()
+	var keep []types.SendMessageBatchRequestEntry
+	var refused []types.BatchResultErrorEntry
+	for _, e := range in.Entries {
+		if slices.ContainsFunc(r.ids, func(id string) bool { return strings.Contains(aws.ToString(e.MessageBody), `"`+id+`"`) }) {
+			refused = append(refused, types.BatchResultErrorEntry{Id: e.Id, Code: aws.String("ServiceUnavailable"), Message: aws.String("injected")})
+			continue
+		}
+		keep = append(keep, e)
+	}
+	out := &awssqs.SendMessageBatchOutput{}
+	if len(keep) > 0 {
+		cp := *in
+		cp.Entries = keep
+		res, err := r.API.SendMessageBatch(ctx, &cp, opts...)
+		if err != nil {
+			return nil, err
+		}
+		out = res
+	}
+	out.Failed = append(out.Failed, refused...)
+	return out, nil
+}
+
+func TestQueueRefusalIs503NamingTheEvents(t *testing.T) {
+	var inj *refusing
+	e := newEnv(t, func(o *Options) {
+		inj = &refusing{API: awssqs.NewFromConfig(mustAWSConfig(t)), ids: []string{"ev-b-2"}}
+		o.Queue = lssqs.NewQueuesFrom(inj, stack.ScoreQueueURL, stack.HandoffQueueURL)
+	})
+	body := `{"events":[{"event_id":"ev-b-1","type":"page_view","anonymous_id":"a"},{"event_id":"ev-b-2","type":"page_view","anonymous_id":"a"},{"event_id":"ev-b-3","type":"page_view","anonymous_id":"b"}]}`
+	resp := e.do(t, withBody(load(t, "post-event.json"), body, false))
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %d body %s; want 503", resp.StatusCode, resp.Body)
+	}
+	var b struct {
+		Error       string     `json:"error"`
+		NotAccepted []Accepted `json:"not_accepted"`
+		Accepted    []Accepted `json:"accepted"`
+		Details     []Detail   `json:"details"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.Error != CodeQueueUnavailable || len(b.NotAccepted) != 1 || b.NotAccepted[0].EventID != "ev-b-2" ||
+		len(b.Accepted) != 2 || !slices.Contains(fields(b.Details), "events[1].event_id") {
+		t.Fatalf("body %s, want ev-b-2 named as not accepted at events[1] and the other two accepted", resp.Body)
+	}
+	if inj.calls != 3 {
+		t.Errorf("SendMessageBatch calls = %d, want 1 + 2 retries of the refused entry", inj.calls)
+	}
+	got := e.received(t, 2)
+	ids := []string{got[0].msg.Event.EventID, got[1].msg.Event.EventID}
+	slices.Sort(ids)
+	if !slices.Equal(ids, []string{"ev-b-1", "ev-b-3"}) {
+		t.Errorf("queued %v, want ev-b-1 and ev-b-3", ids)
+	}
+}
+
+func TestQueueDownIs503WithoutInternals(t *testing.T) {
+	e := newEnv(t, func(o *Options) {
+		o.Queue = lssqs.NewQueues(awssqs.NewFromConfig(mustAWSConfig(t)), stack.ScoreQueueURL+"-missing", stack.HandoffQueueURL)
+	})
+	resp := e.do(t, load(t, "post-event.json"))
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %d body %s; want 503", resp.StatusCode, resp.Body)
+	}
+	b := decodeError(t, resp)
+	if strings.Contains(resp.Body, "missing") || strings.Contains(resp.Body, "127.0.0.1") || !strings.Contains(b.text(), "ev-2026-11-22-0001") {
+		t.Errorf("503 body %s: want the event id named and no queue URL or SDK text", resp.Body)
+	}
+	if !strings.Contains(e.metrics.String(), MetricEventsNotEnqueued) {
+		t.Errorf("metrics lack %s: %s", MetricEventsNotEnqueued, e.metrics.String())
+	}
+}
+
+func mustAWSConfig(t *testing.T) aws.Config {
+	t.Helper()
+	cfg, err := stack.AWSConfig(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
