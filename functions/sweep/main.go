@@ -1,0 +1,51 @@
+// Command sweep is the scheduled nurture and expiry sweep: it builds its
+// clients once per process and hands every scheduled event to shared/sweep.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/leadscore/leadscore/shared/config"
+	"github.com/leadscore/leadscore/shared/dynamodb"
+	"github.com/leadscore/leadscore/shared/logging"
+	"github.com/leadscore/leadscore/shared/metrics"
+	"github.com/leadscore/leadscore/shared/sqs"
+	"github.com/leadscore/leadscore/shared/sweep"
+)
+
+func main() {
+	cfg, err := config.Load(os.Getenv, config.EnvTableName, config.EnvScoreQueueURL)
+	log := logging.New(os.Stdout, os.Getenv(config.EnvFunctionName), os.Getenv(config.EnvLogLevel))
+	if err != nil {
+		fail(log, "loading configuration failed", err)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		fail(log, "loading AWS SDK configuration failed", err)
+	}
+	h := &sweep.Handler{
+		Due:     dynamodb.New(awsddb.NewFromConfig(awsCfg), cfg.TableName),
+		Queue:   sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
+		Log:     log,
+		Metrics: metrics.New(os.Stdout, cfg.FunctionName),
+		// A tenth of the template's 60 s timeout: one more page and its
+		// SendMessageBatch calls take far less.
+		Margin: 6 * time.Second,
+	}
+	lambda.Start(h.Handle)
+}
+
+// fail logs why the function cannot start and exits, so Lambda reports an
+// init error naming it rather than failing every request.
+func fail(log *slog.Logger, msg string, err error) {
+	log.Error(msg, "error", err.Error())
+	os.Exit(1)
+}

@@ -1,0 +1,126 @@
+// Package sweep is the scheduled nurture and expiry sweep. It changes no lead
+// itself: it finds the leads whose due time has come and asks the score
+// function to evaluate them at the schedule's clock, so every lead change
+// goes through one code path with one locking scheme (ARCHITECTURE.md
+// invariant 4).
+package sweep
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/leadscore/leadscore/shared/leadscore"
+	"github.com/leadscore/leadscore/shared/logging"
+	"github.com/leadscore/leadscore/shared/metrics"
+)
+
+// pageSize is how many due leads one index query returns: ten queue batches.
+const pageSize = 100
+
+// Handler runs one sweep per scheduled event.
+type Handler struct {
+	Due     leadscore.DueFinder
+	Queue   leadscore.ScoreQueue
+	Log     *slog.Logger
+	Metrics *metrics.Recorder
+	// Margin is how long before the invocation's deadline the sweep stops
+	// starting new pages; what is left stays due and the next run takes it.
+	Margin time.Duration
+}
+
+// Summary is what one sweep did; it is also the invocation's result, so a
+// person invoking the sweep by hand sees it.
+type Summary struct {
+	Now      time.Time `json:"now"`
+	Due      int       `json:"due"`
+	Enqueued int       `json:"enqueued"`
+	Failed   int       `json:"failed"`
+	// Complete is false when the sweep stopped for its deadline with shards
+	// left; they stay due and the next scheduled run continues.
+	Complete     bool    `json:"complete"`
+	ReadCapacity float64 `json:"read_capacity_units"`
+}
+
+// Handle sweeps with now = the scheduled event's time (CONTRACT.md
+// "Scheduled sweep"): invoking it by hand with an edited time is how nurture
+// and expiry are tested.
+func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) (Summary, error) {
+	log := logging.ForInvocation(ctx, h.Log).With("correlation_id", ev.ID)
+	start := time.Now()
+	if ev.Time.IsZero() {
+		return Summary{}, fmt.Errorf("scheduled event %q has no time: the sweep's clock is the event's time field", ev.ID)
+	}
+	now := ev.Time.UTC()
+	sum := Summary{Now: now, Complete: true}
+
+	// Rotate the first shard with the clock, so that when a run stops for
+	// its deadline the next one does not starve the same shards again.
+	first := int(now.Unix()/60) % leadscore.DueShards
+	for i := range leadscore.DueShards {
+		shard := (first + i) % leadscore.DueShards
+		if !h.sweepShard(ctx, log, shard, now, &sum) {
+			sum.Complete = false
+			break
+		}
+	}
+
+	h.Metrics.Count("SweepDueLeads", float64(sum.Due))
+	h.Metrics.Count("SweepEnqueueFailures", float64(sum.Failed))
+	h.Metrics.Add("SweepReadCapacityUnits", metrics.UnitCount, sum.ReadCapacity)
+	h.Metrics.Milliseconds("SweepLatency", time.Since(start))
+	h.Metrics.Flush()
+	log.Info("sweep done", "now", now, "due", sum.Due, "enqueued", sum.Enqueued,
+		"failed", sum.Failed, "complete", sum.Complete, "read_capacity_units", sum.ReadCapacity)
+	if sum.Failed > 0 {
+		// A failed run is retried by the scheduler; the leads are still due.
+		return sum, fmt.Errorf("sweep at %s: %d of %d due leads could not be enqueued", now.Format(time.RFC3339), sum.Failed, sum.Due)
+	}
+	return sum, nil
+}
+
+// sweepShard enqueues every due lead of one shard; it reports false when it
+// stopped for the deadline.
+func (h *Handler) sweepShard(ctx context.Context, log *slog.Logger, shard int, now time.Time, sum *Summary) bool {
+	cursor := ""
+	for {
+		if h.nearDeadline(ctx) {
+			return false
+		}
+		ids, next, consumed, err := h.Due.DueLeads(ctx, shard, now, pageSize, cursor)
+		sum.ReadCapacity += consumed
+		if err != nil {
+			log.Error("due index query failed", "shard", shard, "error", err)
+			sum.Failed++
+			return true
+		}
+		if len(ids) > 0 {
+			msgs := make([]leadscore.ScoreMessage, len(ids))
+			for i, id := range ids {
+				msgs[i] = leadscore.ScoreMessage{Kind: leadscore.KindEvaluate, LeadID: id, Now: now}
+			}
+			failed, err := h.Queue.EnqueueScore(ctx, msgs)
+			if err != nil {
+				log.Error("enqueue evaluations failed", "shard", shard, "error", err)
+			}
+			sum.Due += len(ids)
+			sum.Failed += len(failed)
+			sum.Enqueued += len(ids) - len(failed)
+		}
+		if next == "" {
+			return true
+		}
+		cursor = next
+	}
+}
+
+func (h *Handler) nearDeadline(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	deadline, ok := ctx.Deadline()
+	return ok && time.Until(deadline) < h.Margin
+}

@@ -1,0 +1,212 @@
+package sweep
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/leadscore/leadscore/infra/emulators"
+	"github.com/leadscore/leadscore/shared/dynamodb"
+	"github.com/leadscore/leadscore/shared/leadscore"
+	"github.com/leadscore/leadscore/shared/logging"
+	"github.com/leadscore/leadscore/shared/metrics"
+	"github.com/leadscore/leadscore/shared/scoring"
+	"github.com/leadscore/leadscore/shared/sqs"
+)
+
+var stack *emulators.Stack
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	var err error
+	stack, err = emulators.Start(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting emulators:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	stack.Stop()
+	os.Exit(code)
+}
+
+type fixture struct {
+	ddb   *awsddb.Client
+	sqs   *awssqs.Client
+	store *dynamodb.Store
+	h     *Handler
+	logs  *bytes.Buffer
+}
+
+// fresh empties the table and queues and returns a sweep wired to them.
+func fresh(tb testing.TB) *fixture {
+	tb.Helper()
+	ctx := context.Background()
+	if err := stack.Reset(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	cfg, err := stack.AWSConfig(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := &fixture{ddb: awsddb.NewFromConfig(cfg), sqs: awssqs.NewFromConfig(cfg), logs: &bytes.Buffer{}}
+	f.store = dynamodb.New(f.ddb, stack.TableName)
+	f.h = &Handler{
+		Due:     f.store,
+		Queue:   sqs.NewQueues(f.sqs, stack.ScoreQueueURL, stack.HandoffQueueURL),
+		Log:     logging.New(f.logs, "sweep-test", "info"),
+		Metrics: metrics.New(io.Discard, "sweep-test"),
+		Margin:  time.Second,
+	}
+	return f
+}
+
+// putLead writes a lead through the store, as the score function would,
+// due at due (zero: nothing due, so not in the sparse index).
+func (f *fixture) putLead(t *testing.T, id string, due time.Time) {
+	t.Helper()
+	rec, err := f.store.ReadLead(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.View = leadscore.LeadView{LeadID: id, Stage: scoring.StageMQL}
+	rec.DueAt = due
+	// Written an hour before it falls due, as the score function would have.
+	if err := f.store.WriteLead(t.Context(), rec, due.Add(-time.Hour)); err != nil {
+		t.Fatalf("write lead %s: %v", id, err)
+	}
+}
+
+// evaluations drains the score queue and returns the evaluate messages.
+func (f *fixture) evaluations(t *testing.T, want int) []leadscore.ScoreMessage {
+	t.Helper()
+	var out []leadscore.ScoreMessage
+	for empty := 0; len(out) < want && empty < 3; {
+		res, err := f.sqs.ReceiveMessage(t.Context(), &awssqs.ReceiveMessageInput{QueueUrl: aws.String(stack.ScoreQueueURL),
+			MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Messages) == 0 {
+			empty++
+		}
+		for _, m := range res.Messages {
+			var msg leadscore.ScoreMessage
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &msg); err != nil {
+				t.Fatalf("score message %q: %v", aws.ToString(m.Body), err)
+			}
+			out = append(out, msg)
+			if _, err := f.sqs.DeleteMessage(t.Context(), &awssqs.DeleteMessageInput{QueueUrl: aws.String(stack.ScoreQueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return out
+}
+
+func scheduled(now time.Time) events.EventBridgeEvent {
+	return events.EventBridgeEvent{Version: "0", ID: "sweep-test", DetailType: "Scheduled Event",
+		Source: "aws.scheduler", Time: now, Detail: json.RawMessage(`{}`)}
+}
+
+func TestSweepEnqueuesExactlyTheDueLeads(t *testing.T) {
+	f := fresh(t)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	var want []string
+	for i := range 40 {
+		id := fmt.Sprintf("ld_due_%02d", i)
+		switch i % 4 {
+		case 0, 1: // due: in the past, or exactly now
+			f.putLead(t, id, now.Add(-time.Duration(i%2)*time.Hour))
+			want = append(want, id)
+		case 2: // due later
+			f.putLead(t, id, now.Add(time.Second))
+		case 3: // nothing due: not in the sparse index
+			f.putLead(t, id, time.Time{})
+		}
+	}
+
+	sum, err := f.h.Handle(t.Context(), scheduled(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Due != len(want) || sum.Enqueued != len(want) || !sum.Complete || sum.Failed != 0 {
+		t.Errorf("summary %+v, want %d due, all enqueued, complete", sum, len(want))
+	}
+
+	msgs := f.evaluations(t, len(want)+1)
+	var got []string
+	for _, m := range msgs {
+		if m.Kind != leadscore.KindEvaluate || !m.Now.Equal(now) {
+			t.Errorf("message %+v: want kind evaluate at the schedule's time %s", m, now)
+		}
+		got = append(got, m.LeadID)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("enqueued %v\nwant     %v", got, want)
+	}
+}
+
+func TestSweepPagesThroughAShard(t *testing.T) {
+	f := fresh(t)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	// More than one page of due leads, all in shard 0.
+	var ids []string
+	for i := 0; len(ids) < pageSize+30; i++ {
+		id := fmt.Sprintf("ld_page_%d", i)
+		if leadscore.DueShard(id) == 0 {
+			ids = append(ids, id)
+			f.putLead(t, id, now.Add(-time.Minute))
+		}
+	}
+	sum, err := f.h.Handle(t.Context(), scheduled(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Enqueued != len(ids) {
+		t.Errorf("enqueued %d, want %d", sum.Enqueued, len(ids))
+	}
+	if got := len(f.evaluations(t, len(ids)+1)); got != len(ids) {
+		t.Errorf("score queue holds %d evaluations, want %d", got, len(ids))
+	}
+}
+
+func TestSweepStopsBeforeItsDeadline(t *testing.T) {
+	f := fresh(t)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	f.putLead(t, "ld_late", now.Add(-time.Minute))
+	ctx, cancel := context.WithDeadline(t.Context(), time.Now().Add(f.h.Margin/2))
+	defer cancel()
+	sum, err := f.h.Handle(ctx, scheduled(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Complete || sum.Enqueued != 0 {
+		t.Errorf("summary %+v: want an incomplete sweep that started no page inside its margin", sum)
+	}
+	// What it left is still due: the next run takes it.
+	sum, err = f.h.Handle(t.Context(), scheduled(now.Add(5*time.Minute)))
+	if err != nil || sum.Enqueued != 1 || !sum.Complete {
+		t.Errorf("next run: %+v, %v; want the lead enqueued", sum, err)
+	}
+}
+
+func TestSweepRejectsAnEventWithoutTime(t *testing.T) {
+	f := fresh(t)
+	_, err := f.h.Handle(t.Context(), events.EventBridgeEvent{ID: "no-time"})
+	if err == nil {
+		t.Fatal("a scheduled event without time was accepted: the sweep would run with a zero clock")
+	}
+}
