@@ -1,0 +1,350 @@
+package dynamodb
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/leadscore/leadscore/shared/leadscore"
+	"github.com/leadscore/leadscore/shared/scoring"
+)
+
+func unixTime(sec int64) time.Time {
+	if sec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
+}
+
+// decodeLead turns a lead item into a record. The view is not stored: it is
+// a pure function of the state, the rules version and the evaluation time
+// (scoring.State.Scores), so the item stays small, and every write costs
+// fewer units. full decodes the write path's ring too.
+func (s *Store) decodeLead(ctx context.Context, item map[string]types.AttributeValue, full bool) (*leadscore.LeadRecord, error) {
+	pk := str(item, attrPK)
+	id := strings.TrimPrefix(pk, leadPrefix)
+	rec := &leadscore.LeadRecord{Exists: true}
+	rec.ID = id
+	rec.Email = str(item, attrEmail)
+	rec.MergedInto = str(item, attrMergedInto)
+	var err error
+	if rec.Version, err = num(item, attrVersion); err != nil {
+		return nil, fmt.Errorf("lead %s: %w", id, err)
+	}
+	due, err := num(item, attrDueAt)
+	if err != nil {
+		return nil, fmt.Errorf("lead %s: %w", id, err)
+	}
+	rec.IndexDueAt = unixTime(due)
+	next, err := num(item, attrNextDue)
+	if err != nil {
+		return nil, fmt.Errorf("lead %s: %w", id, err)
+	}
+	rec.DueAt = unixTime(next)
+	rec.State = scoring.NewState()
+	if b := bin(item, attrState); len(b) > 0 {
+		if err := rec.State.UnmarshalBinary(b); err != nil {
+			return nil, fmt.Errorf("lead %s: decode state: %w", id, err)
+		}
+		rv, err := num(item, attrRulesVer)
+		if err != nil {
+			return nil, fmt.Errorf("lead %s: %w", id, err)
+		}
+		evaluated, err := num(item, attrEvaluatedAt)
+		if err != nil {
+			return nil, fmt.Errorf("lead %s: %w", id, err)
+		}
+		rules, err := s.rulesVersion(ctx, int(rv))
+		if err != nil {
+			return nil, fmt.Errorf("lead %s: %w", id, err)
+		}
+		at := time.Unix(0, evaluated).UTC()
+		score, breakdown := rec.State.Scores(rules, at)
+		rec.View = leadscore.BuildView(id, rec.Email, rec.State,
+			scoring.Result{Score: score, Breakdown: breakdown, Stage: rec.State.Stage()}, int(rv), at)
+	}
+	if ss, ok := item[attrVisitors].(*types.AttributeValueMemberSS); ok {
+		rec.Visitors = append([]string(nil), ss.Value...)
+		slices.Sort(rec.Visitors)
+	}
+	if ob, ok := item[attrOutbox].(*types.AttributeValueMemberM); ok {
+		for tid, av := range ob.Value {
+			m, ok := av.(*types.AttributeValueMemberM)
+			if !ok {
+				return nil, fmt.Errorf("lead %s: outbox entry %s is not a map", id, tid)
+			}
+			at, err := time.Parse(time.RFC3339Nano, str(m.Value, "at"))
+			if err != nil {
+				return nil, fmt.Errorf("lead %s: outbox entry %s: %w", id, tid, err)
+			}
+			rv, err := num(m.Value, "rv")
+			if err != nil {
+				return nil, fmt.Errorf("lead %s: outbox entry %s: %w", id, tid, err)
+			}
+			// The body carries the lead as it is now: a re-sent transition
+			// shows the freshest view, under the same transition_id.
+			rec.Outbox = append(rec.Outbox, leadscore.Handoff{TransitionID: tid, Type: str(m.Value, "type"),
+				OccurredAt: at.UTC(), RulesVersion: int(rv), Lead: rec.View})
+		}
+		slices.SortFunc(rec.Outbox, func(a, b leadscore.Handoff) int {
+			if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
+				return c
+			}
+			return strings.Compare(a.TransitionID, b.TransitionID)
+		})
+	}
+	if !full {
+		return rec, nil
+	}
+	if err := rec.Applied.UnmarshalBinary(bin(item, attrApplied)); err != nil {
+		return nil, fmt.Errorf("lead %s: %w", id, err)
+	}
+	return rec, nil
+}
+
+// encodeLead is the full item of rec, with its index attributes.
+func encodeLead(rec *leadscore.LeadRecord, version int64) (map[string]types.AttributeValue, error) {
+	item := leadKey(rec.ID)
+	item[attrVersion] = nAttr(version)
+	if rec.Email != "" {
+		item[attrEmail] = sAttr(rec.Email)
+	}
+	if rec.MergedInto != "" {
+		item[attrMergedInto] = sAttr(rec.MergedInto)
+	}
+	if rec.State != nil {
+		st, err := rec.State.MarshalBinary()
+		if err != nil {
+			return nil, fmt.Errorf("lead %s: encode state: %w", rec.ID, err)
+		}
+		item[attrState] = &types.AttributeValueMemberB{Value: st}
+		item[attrRulesVer] = nAttr(int64(rec.View.RulesVersion))
+		item[attrEvaluatedAt] = nAttr(rec.View.EvaluatedAt.UnixNano())
+	}
+	if rec.Applied.Len() > 0 {
+		ring, _ := rec.Applied.MarshalBinary()
+		item[attrApplied] = &types.AttributeValueMemberB{Value: ring}
+	}
+	if len(rec.Visitors) > 0 {
+		item[attrVisitors] = &types.AttributeValueMemberSS{Value: rec.Visitors}
+	}
+	if len(rec.Outbox) > 0 {
+		ob := make(map[string]types.AttributeValue, len(rec.Outbox))
+		for _, h := range rec.Outbox {
+			ob[h.TransitionID] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+				"type": sAttr(h.Type),
+				"at":   sAttr(h.OccurredAt.UTC().Format(time.RFC3339Nano)),
+				"rv":   nAttr(int64(h.RulesVersion)),
+			}}
+		}
+		item[attrOutbox] = &types.AttributeValueMemberM{Value: ob}
+	}
+	if !rec.DueAt.IsZero() {
+		item[attrNextDue] = nAttr(rec.DueAt.Unix())
+	}
+	if !rec.IndexDueAt.IsZero() {
+		item[attrDueShard] = sAttr(leadscore.DueShardKey(leadscore.DueShard(rec.ID)))
+		item[attrDueAt] = nAttr(rec.IndexDueAt.Unix())
+	}
+	// Visitors (no email, never identified) stay out of the stage listing.
+	if rec.View.Stage != "" && rec.View.Stage != scoring.StageVisitor {
+		item[attrStage] = sAttr(string(rec.View.Stage))
+		item[attrEngagement] = &types.AttributeValueMemberN{Value: strconv.FormatFloat(rec.View.Score.Engagement, 'f', -1, 64)}
+	}
+	return item, nil
+}
+
+// Lead returns the lead with id (LeadReader). Reads for the API are
+// eventually consistent: half the price, and the API shows a snapshot anyway.
+func (s *Store) Lead(ctx context.Context, id string) (*leadscore.Lead, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: leadKey(id),
+		ProjectionExpression: aws.String("#pk, #email, #merged, #version, #state, #rv, #eval, #outbox, #due, #next"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#email": attrEmail, "#merged": attrMergedInto, "#version": attrVersion,
+			"#state": attrState, "#rv": attrRulesVer, "#eval": attrEvaluatedAt, "#outbox": attrOutbox, "#due": attrDueAt, "#next": attrNextDue},
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get lead %s: %w", id, err)
+	}
+	meter(ctx, "GetLead", out.ConsumedCapacity)
+	if len(out.Item) == 0 {
+		return nil, leadscore.ErrNotFound
+	}
+	rec, err := s.decodeLead(ctx, out.Item, false)
+	if err != nil {
+		return nil, err
+	}
+	return &rec.Lead, nil
+}
+
+// ReadLead reads a lead for an update, strongly consistent (ScoreStore).
+func (s *Store) ReadLead(ctx context.Context, id string) (*leadscore.LeadRecord, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: leadKey(id), ConsistentRead: aws.Bool(true),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read lead %s for update: %w", id, err)
+	}
+	meter(ctx, "ReadLead", out.ConsumedCapacity)
+	if len(out.Item) == 0 {
+		rec := &leadscore.LeadRecord{}
+		rec.ID = id
+		rec.State = scoring.NewState()
+		return rec, nil
+	}
+	return s.decodeLead(ctx, out.Item, true)
+}
+
+// WriteLead writes the whole lead item in one PutItem conditioned on the
+// version read (ScoreStore). The due index entry is kept when it is still
+// early enough (leadscore.IndexDue), so most writes do not touch that index.
+func (s *Store) WriteLead(ctx context.Context, rec *leadscore.LeadRecord, now time.Time) error {
+	rec.Applied.Prune(now)
+	prevDue := rec.IndexDueAt
+	rec.IndexDueAt = leadscore.IndexDue(rec.IndexDueAt, rec.DueAt, len(rec.Outbox), now)
+	item, err := encodeLead(rec, rec.Version+1)
+	if err != nil {
+		rec.IndexDueAt = prevDue
+		return err
+	}
+	in := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item,
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal}
+	if rec.Exists {
+		in.ConditionExpression = aws.String("#version = :v")
+		in.ExpressionAttributeNames = map[string]string{"#version": attrVersion}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": nAttr(rec.Version)}
+	} else {
+		in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
+		in.ExpressionAttributeNames = map[string]string{"#pk": attrPK}
+	}
+	out, err := s.client.PutItem(ctx, in)
+	if err != nil {
+		rec.IndexDueAt = prevDue
+		if isConditionFailed(err) {
+			leadscore.MeterFrom(ctx).Add("WriteLeadConflict", 0)
+			return fmt.Errorf("write lead %s at version %d: %w", rec.ID, rec.Version, leadscore.ErrConflict)
+		}
+		return fmt.Errorf("write lead %s at version %d: %w", rec.ID, rec.Version, err)
+	}
+	meter(ctx, "WriteLead", out.ConsumedCapacity)
+	rec.Version++
+	rec.Exists = true
+	return nil
+}
+
+// MarkSent removes delivered transitions from the outbox (ScoreStore). When
+// nobody wrote the lead since rec was written, it also moves the due time
+// back to scoring's (the outbox no longer needs the sweep); otherwise it only
+// removes the entries, which commutes with whatever the other writer did.
+// Either way it bumps the version, so a writer holding an older copy of the
+// outbox cannot put the sent entries back.
+func (s *Store) MarkSent(ctx context.Context, rec *leadscore.LeadRecord, transitionIDs []string, now time.Time) error {
+	if len(transitionIDs) == 0 {
+		return nil
+	}
+	sent := map[string]bool{}
+	names := map[string]string{"#outbox": attrOutbox, "#version": attrVersion}
+	var removes []string
+	for i, tid := range transitionIDs {
+		if sent[tid] {
+			continue
+		}
+		sent[tid] = true
+		n := "#t" + strconv.Itoa(i)
+		names[n] = tid
+		removes = append(removes, "#outbox."+n)
+	}
+	var remaining []leadscore.Handoff
+	for _, h := range rec.Outbox {
+		if !sent[h.TransitionID] {
+			remaining = append(remaining, h)
+		}
+	}
+	due := leadscore.IndexDue(time.Time{}, rec.DueAt, len(remaining), now)
+	values := map[string]types.AttributeValue{":one": nAttr(1), ":v": nAttr(rec.Version)}
+	set := "SET #version = #version + :one"
+	if due.IsZero() {
+		names["#due"], names["#shard"] = attrDueAt, attrDueShard
+		removes = append(removes, "#due", "#shard")
+	} else {
+		names["#due"], names["#shard"] = attrDueAt, attrDueShard
+		set += ", #due = :due, #shard = :shard"
+		values[":due"] = nAttr(due.Unix())
+		values[":shard"] = sAttr(leadscore.DueShardKey(leadscore.DueShard(rec.ID)))
+	}
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: leadKey(rec.ID),
+		UpdateExpression:          aws.String(set + " REMOVE " + strings.Join(removes, ", ")),
+		ConditionExpression:       aws.String("#version = :v"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	})
+	if err == nil {
+		meter(ctx, "MarkSent", out.ConsumedCapacity)
+		rec.Version++
+		rec.Outbox = remaining
+		rec.IndexDueAt = due
+		return nil
+	}
+	if !isConditionFailed(err) {
+		return fmt.Errorf("mark %d transitions of lead %s sent: %w", len(sent), rec.ID, err)
+	}
+	// Someone wrote the lead since: remove only the entries, keep the due
+	// time (the sweep's look costs less than guessing theirs).
+	names = map[string]string{"#outbox": attrOutbox, "#version": attrVersion, "#pk": attrPK}
+	removes = removes[:0]
+	i := 0
+	for tid := range sent {
+		n := "#t" + strconv.Itoa(i)
+		i++
+		names[n] = tid
+		removes = append(removes, "#outbox."+n)
+	}
+	out, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: leadKey(rec.ID),
+		UpdateExpression:          aws.String("SET #version = #version + :one REMOVE " + strings.Join(removes, ", ")),
+		ConditionExpression:       aws.String("attribute_exists(#pk) AND attribute_exists(#outbox)"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": nAttr(1)},
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		if isConditionFailed(err) {
+			// Erased meanwhile, or the other writer's outbox is empty:
+			// nothing left to mark.
+			rec.Outbox = remaining
+			return nil
+		}
+		return fmt.Errorf("mark %d transitions of lead %s sent: %w", len(sent), rec.ID, err)
+	}
+	meter(ctx, "MarkSent", out.ConsumedCapacity)
+	rec.Outbox = remaining
+	return nil
+}
+
+// rulesVersion returns rules version v for computing views: versions are
+// immutable, so they are cached for the life of the process.
+func (s *Store) rulesVersion(ctx context.Context, v int) (*scoring.Rules, error) {
+	if v == 0 {
+		return scoring.DefaultRules(), nil
+	}
+	if r, ok := s.rulesCache.Load(v); ok {
+		return r.(*scoring.Rules), nil
+	}
+	r, err := s.Rules(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	s.rulesCache.Store(v, r)
+	return r, nil
+}
