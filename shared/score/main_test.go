@@ -1,0 +1,126 @@
+package score
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/leadscore/leadscore/infra/emulators"
+	"github.com/leadscore/leadscore/shared/dynamodb"
+	"github.com/leadscore/leadscore/shared/leadscore"
+	"github.com/leadscore/leadscore/shared/logging"
+	"github.com/leadscore/leadscore/shared/metrics"
+	"github.com/leadscore/leadscore/shared/sqs"
+)
+
+var stack *emulators.Stack
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	st, err := emulators.Start(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the emulators:", err)
+		os.Exit(1)
+	}
+	stack = st
+	code := m.Run()
+	st.Stop()
+	os.Exit(code)
+}
+
+type env struct {
+	store *dynamodb.Store
+	sqs   *awssqs.Client
+	queue *sqs.Queues
+	h     *Handler
+}
+
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+// newEnv resets the table and queues (tests here read the handoff queue) and
+// returns a handler whose clock is now.
+func newEnv(t testing.TB, now time.Time) *env {
+	t.Helper()
+	if err := stack.Reset(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := stack.AWSConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := dynamodb.New(awsdynamodb.NewFromConfig(cfg), stack.TableName)
+	client := awssqs.NewFromConfig(cfg)
+	q := sqs.NewQueues(client, stack.ScoreQueueURL, stack.HandoffQueueURL)
+	var logw io.Writer = io.Discard
+	if os.Getenv("SCORE_TEST_LOG") != "" {
+		logw = os.Stderr
+	}
+	h := &Handler{Store: store, Rules: store, Handoff: q, Log: logging.New(logw, "score-test", "debug"),
+		Metrics: metrics.New(io.Discard, "score-test"), Now: func() time.Time { return now }}
+	return &env{store: store, sqs: client, queue: q, h: h}
+}
+
+var msgSeq atomic.Int64
+
+// batch wraps messages as Lambda's SQS event, one fresh message id each.
+func batch(t testing.TB, msgs ...leadscore.ScoreMessage) events.SQSEvent {
+	t.Helper()
+	var ev events.SQSEvent
+	for _, m := range msgs {
+		ev.Records = append(ev.Records, record(t, m))
+	}
+	return ev
+}
+
+func record(t testing.TB, m leadscore.ScoreMessage) events.SQSMessage {
+	body, err := jsonMarshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events.SQSMessage{MessageId: "m" + strconv.FormatInt(msgSeq.Add(1), 10), Body: string(body),
+		Attributes: map[string]string{"ApproximateReceiveCount": "1"}}
+}
+
+// drainHandoffs receives and deletes everything on the handoff queue.
+func drainHandoffs(t testing.TB, e *env) []leadscore.Handoff {
+	t.Helper()
+	var out []leadscore.Handoff
+	empty := 0
+	for empty < 2 {
+		res, err := e.sqs.ReceiveMessage(context.Background(), &awssqs.ReceiveMessageInput{
+			QueueUrl: aws.String(stack.HandoffQueueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Messages) == 0 {
+			empty++
+			continue
+		}
+		var del []sqstypes.DeleteMessageBatchRequestEntry
+		for i, m := range res.Messages {
+			var h leadscore.Handoff
+			if err := jsonUnmarshal([]byte(aws.ToString(m.Body)), &h); err != nil {
+				t.Fatalf("handoff message %q: %v", aws.ToString(m.Body), err)
+			}
+			out = append(out, h)
+			del = append(del, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
+		}
+		if _, err := e.sqs.DeleteMessageBatch(context.Background(), &awssqs.DeleteMessageBatchInput{
+			QueueUrl: aws.String(stack.HandoffQueueURL), Entries: del}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
