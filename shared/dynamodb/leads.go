@@ -48,7 +48,7 @@ func (s *Store) decodeLead(ctx context.Context, item map[string]types.AttributeV
 		return nil, fmt.Errorf("lead %s: %w", id, err)
 	}
 	rec.DueAt = unixTime(next)
-	rec.State = scoring.NewState()
+	rec.State = newState(id)
 	if b := bin(item, attrState); len(b) > 0 {
 		if err := rec.State.UnmarshalBinary(b); err != nil {
 			return nil, fmt.Errorf("lead %s: decode state: %w", id, err)
@@ -198,7 +198,7 @@ func (s *Store) ReadLead(ctx context.Context, id string) (*leadscore.LeadRecord,
 	if len(out.Item) == 0 {
 		rec := &leadscore.LeadRecord{}
 		rec.ID = id
-		rec.State = scoring.NewState()
+		rec.State = newState(id)
 		return rec, nil
 	}
 	return s.decodeLead(ctx, out.Item, true)
@@ -347,4 +347,13 @@ func (s *Store) rulesVersion(ctx context.Context, v int) (*scoring.Rules, error)
 	}
 	s.rulesCache.Store(v, r)
 	return r, nil
+}
+
+// newState is the state of a lead never written: a lead keyed by email
+// starts as a lead, a visitor keyed by cookie as a visitor.
+func newState(id string) *scoring.State {
+	if strings.HasPrefix(id, leadscore.LeadIDPrefix) {
+		return scoring.NewLeadState()
+	}
+	return scoring.NewState()
 }

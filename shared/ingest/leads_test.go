@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -140,25 +141,38 @@ func TestLeadRoutesWithLeads(t *testing.T) {
 	e := newEnv(t)
 	needStore(t, e)
 	store := e.opts.Leads.(leadscore.ScoreStore)
-	write := func(id, email string, stage scoring.Stage, engagement float64, mergedInto string) {
+	rules := scoring.DefaultRules()
+	// write scores a lead from a hand-raise plus webinars, as the score
+	// function would, and stores it.
+	write := func(id, email string, webinars int, mergedInto string) {
 		t.Helper()
 		rec, err := store.ReadLead(t.Context(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		rec.Email, rec.MergedInto = email, mergedInto
-		rec.View = leadscore.LeadView{LeadID: id, Email: email, Stage: stage, Score: scoring.Score{Fit: 40, Engagement: engagement, Grade: "C"},
-			Attributes: map[string]any{"company": "Acme"}, RulesVersion: 0}
+		if email != "" {
+			evs := []scoring.Event{{EventID: id + "-demo", Type: "demo_request", OccurredAt: testNow.Add(-time.Hour), Email: email,
+				Lead: map[string]any{"company": "Acme", "job_title": "VP Marketing", "company_size": 800.0, "industry": "software", "country": "US"}}}
+			for i := range webinars {
+				evs = append(evs, scoring.Event{EventID: fmt.Sprintf("%s-web-%d", id, i), Type: "webinar_attend",
+					OccurredAt: testNow.Add(-time.Duration(i+1) * 24 * time.Hour), Email: email})
+			}
+			rec.State.Apply(evs, rules)
+		}
+		res := rec.State.Evaluate(rules, testNow)
+		rec.View = leadscore.BuildView(id, email, rec.State, res, rules.Version, testNow)
+		rec.DueAt = res.DueAt
 		if err := store.WriteLead(t.Context(), rec, testNow); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ada := leadscore.LeadID("ada@example.com")
-	write(ada, "ada@example.com", scoring.StageMQL, 30, "")
-	write(leadscore.LeadID("b@example.com"), "b@example.com", scoring.StageMQL, 10, "")
-	write(leadscore.LeadID("c@example.com"), "c@example.com", scoring.StageMQL, 20, "")
+	write(ada, "ada@example.com", 2, "")
+	write(leadscore.LeadID("b@example.com"), "b@example.com", 0, "")
+	write(leadscore.LeadID("c@example.com"), "c@example.com", 1, "")
 	visitor := leadscore.VisitorID("anon-7f3c2a")
-	write(visitor, "", scoring.StageVisitor, 0, ada)
+	write(visitor, "", 0, ada)
 
 	get := func(req events.APIGatewayV2HTTPRequest) leadscore.LeadView {
 		t.Helper()
@@ -171,7 +185,7 @@ func TestLeadRoutesWithLeads(t *testing.T) {
 	}
 	byID := load(t, "get-lead.json")
 	byID.PathParameters = map[string]string{"lead_id": ada}
-	if v := get(byID); v.LeadID != ada || v.Stage != scoring.StageMQL || v.Attributes["company"] != "Acme" {
+	if v := get(byID); v.LeadID != ada || v.Stage != scoring.StageMQL || v.Attributes["company"] != "Acme" || v.Score.Engagement <= 40 {
 		t.Errorf("by id: %+v", v)
 	}
 	byEmail := load(t, "list-leads-email.json")
@@ -184,7 +198,7 @@ func TestLeadRoutesWithLeads(t *testing.T) {
 		t.Errorf("a stitched visitor answered with %s, want the lead %s", v.LeadID, ada)
 	}
 
-	var order []float64
+	var order []string
 	cursor := ""
 	for page := 0; page < 3; page++ {
 		req := load(t, "list-leads-stage.json")
@@ -198,15 +212,19 @@ func TestLeadRoutesWithLeads(t *testing.T) {
 			t.Fatalf("page %d: %d %s", page, resp.StatusCode, resp.Body)
 		}
 		for _, l := range p.Leads {
-			order = append(order, l.Score.Engagement)
+			if l.Stage != scoring.StageMQL {
+				t.Errorf("stage page holds %s in stage %s", l.LeadID, l.Stage)
+			}
+			order = append(order, l.LeadID)
 		}
 		if p.Cursor == nil {
 			break
 		}
 		cursor = *p.Cursor
 	}
-	if !slices.Equal(order, []float64{30, 20, 10}) {
-		t.Errorf("mql leads by engagement over pages of 2: %v, want [30 20 10]", order)
+	// Ada attended two webinars, c one, b none: highest engagement first.
+	if want := []string{ada, leadscore.LeadID("c@example.com"), leadscore.LeadID("b@example.com")}; !slices.Equal(order, want) {
+		t.Errorf("mql leads over pages of 2: %v, want %v", order, want)
 	}
 	badCursor := load(t, "list-leads-stage.json")
 	badCursor.RawQueryString = "stage=mql&cursor=garbage"

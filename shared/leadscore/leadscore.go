@@ -22,10 +22,13 @@ func NormalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
 
+// LeadIDPrefix starts every lead id; visitor ids start with "vi_".
+const LeadIDPrefix = "ld_"
+
 // LeadID derives a lead's id from its normalized email, so every function
 // finds a lead without a lookup. It is a hash, so logging it reveals no email.
 func LeadID(normalizedEmail string) string {
-	return "ld_" + digest("email:"+normalizedEmail)
+	return LeadIDPrefix + digest("email:"+normalizedEmail)
 }
 
 // VisitorID derives the id of an anonymous visitor from its cookie id. A

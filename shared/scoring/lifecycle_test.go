@@ -316,3 +316,27 @@ func TestMergeStitchesVisitor(t *testing.T) {
 		t.Errorf("merged %+v, want %+v", a.Score, b.Score)
 	}
 }
+
+func TestNewLeadStateStartsAsLead(t *testing.T) {
+	r := mustRules(t, lifecycleRules).WithVersion(3)
+	s := NewLeadState()
+	s.Apply([]Event{person("Intern", at(0))}, r)
+	res := s.Evaluate(r, at(0, 1))
+	if res.Stage != StageLead || len(res.Transitions) != 0 || len(s.History()) != 0 {
+		t.Fatalf("stage %s, transitions %v, history %v: want lead with nothing recorded", res.Stage, res.Transitions, s.History())
+	}
+	// The first real move is the first entry; it survives an encoding round trip.
+	s.Apply([]Event{person("Director", at(1)), typed("demo_request", at(1))}, r)
+	res = s.Evaluate(r, at(1, 1))
+	if len(res.Transitions) != 1 || res.Transitions[0].From != StageLead || res.Transitions[0].To != StageMQL {
+		t.Fatalf("transitions %+v, want one lead -> mql", res.Transitions)
+	}
+	b, err := s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := NewState()
+	if err := back.UnmarshalBinary(b); err != nil || back.Stage() != StageMQL || len(back.History()) != 1 {
+		t.Fatalf("round trip: stage %s, history %v, err %v", back.Stage(), back.History(), err)
+	}
+}

@@ -129,6 +129,18 @@ func NewState() *State {
 	return &State{stage: StageVisitor, windowDay: math.MinInt32, prunedAt: math.MinInt32, horizon: math.MinInt64}
 }
 
+// NewLeadState is the state of a lead created from an event that names an
+// email. That person was never an anonymous visitor, so the state starts as
+// a lead: its history begins with the first real move, and no "lead.lead"
+// transition is handed off for every new lead. (Visitor history stitched in
+// later is merged into a lead, which stays a lead.)
+func NewLeadState() *State {
+	s := NewState()
+	s.stage = StageLead
+	s.identified = true
+	return s
+}
+
 // Stage returns the current stage. A visitor whose events now carry an email
 // reports lead at once, even before Evaluate records that transition.
 func (s *State) Stage() Stage {
