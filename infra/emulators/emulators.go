@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/leadscore/leadscore/infra/template"
+	"github.com/leadscore/leadscore/shared/logging"
 )
 
 // Region, account and credentials of the local stack. The emulators accept
@@ -168,6 +169,9 @@ func (s *Stack) AWSConfig(ctx context.Context) (aws.Config, error) {
 		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")),
 		awsconfig.WithSharedConfigFiles([]string{}),
 		awsconfig.WithSharedCredentialsFiles([]string{}),
+		// The SDK's own warnings as JSON on stderr, without the spurious
+		// checksum warning of every conditional-check failure.
+		awsconfig.WithLogger(logging.SDK(logging.New(os.Stderr, "test", "info"))),
 	)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("building SDK config for the emulators: %w", err)

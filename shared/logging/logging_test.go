@@ -63,3 +63,15 @@ func TestPersonalKeysAreDropped(t *testing.T) {
 		t.Fatalf("lead_id missing: %s", buf.String())
 	}
 }
+
+func TestSDKLoggerSpeaksJSONAndQuietsTheChecksumWarning(t *testing.T) {
+	var buf bytes.Buffer
+	sdk := SDK(New(&buf, "f", "info"))
+	sdk.Logf("WARN", "failed to close HTTP response body, this may affect connection reuse: %v", "response did not match expected checksum, 0, 123")
+	sdk.Logf("WARN", "retrying request %s", "PutItem")
+	sdk.Logf("DEBUG", "request headers")
+	lines := decodeLines(t, &buf)
+	if len(lines) != 1 || lines[0]["msg"] != "retrying request PutItem" || lines[0]["level"] != "WARN" || lines[0]["source"] != "aws-sdk" {
+		t.Fatalf("got %v, want only the real warning as a JSON WARN line", lines)
+	}
+}
