@@ -25,7 +25,7 @@ func main() {
 		os.Exit(1)
 	}
 	log := logging.New(os.Stdout, cfg.FunctionName, cfg.LogLevel)
-	aws, err := awsconfig.LoadDefaultConfig(context.Background())
+	aws, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK(log)))
 	if err != nil {
 		log.Error("loading the AWS configuration failed", "error", err.Error())
 		os.Exit(1)

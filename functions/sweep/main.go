@@ -27,7 +27,7 @@ func main() {
 	if err != nil {
 		fail(log, "loading configuration failed", err)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK(log)))
 	if err != nil {
 		fail(log, "loading AWS SDK configuration failed", err)
 	}
