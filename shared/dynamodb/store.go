@@ -30,6 +30,10 @@ type API interface {
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	// Scan and TransactWriteItems serve the bulk rescore and the signals
+	// report only (scan.go).
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 // Index names and key prefixes of docs/DESIGN.md.
@@ -90,6 +94,9 @@ var (
 	_ leadscore.RulesStore = (*Store)(nil)
 	_ leadscore.DueFinder  = (*Store)(nil)
 	_ leadscore.ScoreStore = (*Store)(nil)
+
+	_ leadscore.RescoreStore = (*Store)(nil)
+	_ leadscore.LeadScanner  = (*Store)(nil)
 )
 
 // New returns the store of table over client.

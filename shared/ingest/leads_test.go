@@ -76,8 +76,9 @@ func TestRulesPublishAndRead(t *testing.T) {
 	needStore(t, e)
 	doc := string(scoring.DefaultRulesYAML()) + "\nevent_types: [webinar_watch]\n"
 	resp := e.do(t, withBody(load(t, "put-rules.json"), doc, false))
-	if resp.StatusCode != http.StatusOK || resp.Body != `{"version":1}` {
-		t.Fatalf("PUT: %d %s; want 200 {\"version\":1}", resp.StatusCode, resp.Body)
+	// The answer also says the version's bulk rescore started (issue 7).
+	if resp.StatusCode != http.StatusOK || resp.Body != `{"version":1,"rescore":{"started":true,"progress":"/v1/rules/1/rescore"}}` {
+		t.Fatalf("PUT: %d %s; want 200 version 1, rescore started", resp.StatusCode, resp.Body)
 	}
 	for _, q := range []string{"", "version=1"} {
 		req := load(t, "get-rules.json")
@@ -101,7 +102,16 @@ func TestRulesPublishAndRead(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("event of a newly declared type: %d %s", resp.StatusCode, resp.Body)
 	}
-	e.received(t, 1)
+	got := e.received(t, 2) // the rescore's first page message, and the event
+	pages := 0
+	for _, q := range got {
+		if q.msg.Kind == leadscore.KindRescorePage && q.msg.RulesVersion == 1 {
+			pages++
+		}
+	}
+	if pages != 1 {
+		t.Errorf("score queue held %+v; want one rescore_page of version 1 besides the event", got)
+	}
 }
 
 // TestRulesCacheTTL: another container publishing new rules is seen once

@@ -23,6 +23,9 @@ type RulesBody struct {
 // PublishedBody is the answer to PUT /v1/rules.
 type PublishedBody struct {
 	Version int `json:"version"`
+	// Rescore says whether the bulk rescore of the new version started
+	// (SCORING.md section 5) and where its progress is.
+	Rescore *RescoreStarted `json:"rescore,omitempty"`
 }
 
 func (h *Handler) getRules(ctx context.Context, req *events.APIGatewayV2HTTPRequest, _ map[string]string, c *call) events.APIGatewayV2HTTPResponse {
@@ -98,5 +101,5 @@ func (h *Handler) putRules(ctx context.Context, req *events.APIGatewayV2HTTPRequ
 	}
 	h.forgetRules()
 	c.log.Info("rules published", "rules_version", v)
-	return jsonResponse(http.StatusOK, PublishedBody{Version: v})
+	return jsonResponse(http.StatusOK, PublishedBody{Version: v, Rescore: h.startRescore(ctx, v, c)})
 }

@@ -74,6 +74,9 @@ func TestSampleEvents(t *testing.T) {
 			if w == http.StatusAccepted || w == http.StatusSeeOther {
 				enqueued++
 			}
+			if name == "put-rules.json" && w == http.StatusOK {
+				enqueued++ // the first page message of the version's rescore
+			}
 		})
 	}
 	e.received(t, enqueued)

@@ -37,10 +37,18 @@ type Handler struct {
 	MaxAttempts int
 	// Concurrency bounds the leads processed in parallel (8 when zero).
 	Concurrency int
+	// Eraser, when set, is called again for a lead found erased, to remove
+	// event records this or a dead earlier invocation wrote after the
+	// erasure (a record is written before the lead is written).
+	Eraser leadscore.LeadEraser
 	// AfterWrite, when set, runs between a lead's write and the send of its
 	// transitions; an error stops that lead there, as a crash would. Tests
 	// use it to prove the outbox loses nothing.
 	AfterWrite func(ctx context.Context, leadID string) error
+	// RescoreStore and ScoreQueue serve the bulk rescore (rescore.go); when
+	// nil, Store and Handoff are used if they implement them.
+	RescoreStore leadscore.RescoreStore
+	ScoreQueue   leadscore.ScoreQueue
 
 	once  sync.Once
 	rules *rulesCache
@@ -125,7 +133,17 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	}
 	visitors := map[string][]int{} // visitor id -> messages of events naming only it
 	msgs := make([]leadscore.ScoreMessage, len(ev.Records))
+	var pages []pageMessage
 	for i, r := range ev.Records {
+		if v, isPage, err := parsePageMessage([]byte(r.Body)); isPage {
+			if err != nil {
+				failed[i] = true
+				log.Error("unparseable rescore_page message", "message_id", r.MessageId, "error", err.Error())
+			} else {
+				pages = append(pages, pageMessage{idx: i, version: v})
+			}
+			continue
+		}
 		m, err := ParseMessage([]byte(r.Body))
 		if err != nil {
 			failed[i] = true
@@ -220,6 +238,13 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		mu.Unlock()
 	})
 
+	for _, i := range h.countRescored(ctx, log, msgs, failed, now) {
+		failed[i] = true
+	}
+	for _, i := range h.advancePages(ctx, log, pages, now) {
+		failed[i] = true
+	}
+
 	var resp events.SQSEventResponse
 	for i, f := range failed {
 		if f {
@@ -247,6 +272,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 // record could not be written); an error fails all the lead's messages.
 func (h *Handler) processLead(ctx context.Context, log *slog.Logger, g *group, now time.Time, st *stats) ([]int, error) {
 	rec, err := h.Store.ReadLead(ctx, g.leadID)
+	if errors.Is(err, leadscore.ErrErased) {
+		return nil, h.dropErased(ctx, log, g)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -339,6 +367,9 @@ func (h *Handler) processLead(ctx context.Context, log *slog.Logger, g *group, n
 			return failedMsgs, err
 		}
 		if rec, err = h.Store.ReadLead(ctx, g.leadID); err != nil {
+			if errors.Is(err, leadscore.ErrErased) {
+				return nil, h.dropErased(ctx, log, g)
+			}
 			return failedMsgs, err
 		}
 	}
@@ -353,6 +384,21 @@ func (h *Handler) processLead(ctx context.Context, log *slog.Logger, g *group, n
 	}
 	h.send(ctx, log, rec, sent, now, st)
 	return failedMsgs, nil
+}
+
+// dropErased acknowledges a group of an erased lead without scoring it:
+// its events must not recreate the lead. Its records are erased again, so
+// a record written after the erasure (this invocation's, or a dead one's)
+// does not outlive it; if that fails the messages are retried.
+func (h *Handler) dropErased(ctx context.Context, log *slog.Logger, g *group) error {
+	log.Info("dropping messages of an erased lead", "messages", len(g.msgs))
+	if h.Eraser == nil {
+		return nil
+	}
+	if err := h.Eraser.EraseLead(ctx, g.leadID); err != nil && !errors.Is(err, leadscore.ErrNotFound) {
+		return fmt.Errorf("erase the records of erased lead %s again: %w", g.leadID, err)
+	}
+	return nil
 }
 
 // counts of one apply.

@@ -1,0 +1,73 @@
+// Command report prints the closed-loop signals report (SCORING.md section
+// 6, the same as GET /v1/reports/signals) as a table, reading the table the
+// functions use: TABLE_NAME, and AWS_ENDPOINT_URL_DYNAMODB for the local
+// stack, exactly as the functions read them.
+//
+//	TABLE_NAME=leadscore AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 go run ./infra/report
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/leadscore/leadscore/shared/config"
+	"github.com/leadscore/leadscore/shared/dynamodb"
+	"github.com/leadscore/leadscore/shared/ingest"
+)
+
+func main() {
+	maxLeads := flag.Int("max-leads", 1_000_000, "stop reading after this many leads (the report then says it covers a sample)")
+	asJSON := flag.Bool("json", false, "print the report as JSON (the API's body) instead of a table")
+	at := flag.String("now", "", "score leads at this RFC 3339 time instead of now")
+	flag.Parse()
+	if err := run(*maxLeads, *asJSON, *at); err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+}
+
+func run(maxLeads int, asJSON bool, at string) error {
+	cfg, err := config.Load(os.Getenv, config.EnvTableName)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	if at != "" {
+		if now, err = time.Parse(time.RFC3339, at); err != nil {
+			return fmt.Errorf("-now %q is not an RFC 3339 time: %w", at, err)
+		}
+	}
+	ctx := context.Background()
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("load the AWS configuration: %w", err)
+	}
+	store := dynamodb.New(awsddb.NewFromConfig(awsCfg), cfg.TableName)
+	rules, err := store.CurrentRules(ctx)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	body, err := ingest.BuildSignalsReport(ctx, store, rules, now, ingest.ReportOptions{MaxLeads: maxLeads})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(body)
+	}
+	fmt.Printf("Signals report: table %s, rules version %d, %d leads read in %s", cfg.TableName, body.RulesVersion, body.LeadsRead, time.Since(start).Round(time.Millisecond))
+	if body.Truncated {
+		fmt.Printf(" (stopped at -max-leads %d: a sample)", maxLeads)
+	}
+	fmt.Print("\n\n")
+	return body.WriteTable(os.Stdout)
+}

@@ -1,0 +1,423 @@
+package dynamodb
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/leadscore/leadscore/shared/leadscore"
+)
+
+// Bulk rescore items (docs/DESIGN.md "rescore job", README.md here):
+//
+//	RESCORE#<v> / #JOB         started_at, pages, cursor, leads_enqueued, scan_complete, finished_at, superseded_by
+//	RESCORE#<v> / #DONE#<nn>   leads_done, one of DoneShards counters
+//	RESCORE#<v> / LEAD#<id>    done marker of one lead, expires_at (TTL)
+const (
+	rescorePrefix = "RESCORE#"
+	jobSK         = "#JOB"
+	doneSKPrefix  = "#DONE#"
+	markerPrefix  = "LEAD#"
+
+	attrStartedAt    = "started_at"
+	attrFinishedAt   = "finished_at"
+	attrPages        = "pages"
+	attrCursor       = "cursor"
+	attrEnqueued     = "leads_enqueued"
+	attrDone         = "leads_done"
+	attrScanComplete = "scan_complete"
+	attrSuperseded   = "superseded_by"
+)
+
+// DoneShards spreads the done counter of a job over this many items, so the
+// score function's concurrent transactions rarely touch the same item (a
+// transaction meeting another on one item is cancelled with
+// TransactionConflict).
+const DoneShards = 16
+
+// MarkerTTL is how long a lead's done marker is kept: long past any rescore,
+// short enough that markers do not pile up (DynamoDB's TTL deletes them).
+const MarkerTTL = 7 * 24 * time.Hour
+
+// scanItemsPerCall bounds the items one Scan call evaluates. Limit counts
+// items read, before the filter: a lead with k events costs k+1 of them.
+const scanItemsPerCall = 400
+
+// maxScanCalls bounds the Scan calls of one page, so one page message
+// stays a small invocation whatever the share of event items.
+const maxScanCalls = 8
+
+func rescoreKey(version int, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: sAttr(rescorePrefix + strconv.Itoa(version)), attrSK: sAttr(sk)}
+}
+
+func doneShardSK(shard int) string { return fmt.Sprintf("%s%02d", doneSKPrefix, shard) }
+
+// StartRescore writes the job item of version once (RescoreStore).
+func (s *Store) StartRescore(ctx context.Context, version int, now time.Time) (bool, error) {
+	item := rescoreKey(version, jobSK)
+	item[attrStartedAt] = sAttr(now.UTC().Format(time.RFC3339Nano))
+	item[attrPages] = nAttr(0)
+	item[attrEnqueued] = nAttr(0)
+	item[attrScanComplete] = &types.AttributeValueMemberBOOL{Value: false}
+	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.table), Item: item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+		ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("start the rescore of rules version %d: %w", version, err)
+	}
+	meter(ctx, "StartRescore", out.ConsumedCapacity)
+	return true, nil
+}
+
+// RescoreJob reads the job and sums its done shards with one strongly
+// consistent query of the job's partition (RescoreStore). The key condition
+// keeps the per-lead markers (sk LEAD#...) out of it.
+func (s *Store) RescoreJob(ctx context.Context, version int) (*leadscore.RescoreJob, error) {
+	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :hash)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#sk": attrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": sAttr(rescorePrefix + strconv.Itoa(version)), ":hash": sAttr("#")},
+		ConsistentRead:            aws.Bool(true),
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the rescore of rules version %d: %w", version, err)
+	}
+	meter(ctx, "RescoreJob", out.ConsumedCapacity)
+	var job *leadscore.RescoreJob
+	var done int64
+	for _, it := range out.Items {
+		sk := str(it, attrSK)
+		if strings.HasPrefix(sk, doneSKPrefix) {
+			n, err := num(it, attrDone)
+			if err != nil {
+				return nil, fmt.Errorf("rescore %d shard %s: %w", version, sk, err)
+			}
+			done += n
+			continue
+		}
+		if sk != jobSK {
+			continue
+		}
+		job = &leadscore.RescoreJob{Version: version, Cursor: str(it, attrCursor)}
+		if job.StartedAt, err = time.Parse(time.RFC3339Nano, str(it, attrStartedAt)); err != nil {
+			return nil, fmt.Errorf("rescore %d: started_at: %w", version, err)
+		}
+		if f := str(it, attrFinishedAt); f != "" {
+			t, err := time.Parse(time.RFC3339Nano, f)
+			if err != nil {
+				return nil, fmt.Errorf("rescore %d: finished_at: %w", version, err)
+			}
+			job.FinishedAt = &t
+		}
+		if job.Pages, err = num(it, attrPages); err != nil {
+			return nil, fmt.Errorf("rescore %d: %w", version, err)
+		}
+		if job.LeadsEnqueued, err = num(it, attrEnqueued); err != nil {
+			return nil, fmt.Errorf("rescore %d: %w", version, err)
+		}
+		sup, err := num(it, attrSuperseded)
+		if err != nil {
+			return nil, fmt.Errorf("rescore %d: %w", version, err)
+		}
+		job.SupersededBy = int(sup)
+		if b, ok := it[attrScanComplete].(*types.AttributeValueMemberBOOL); ok {
+			job.ScanComplete = b.Value
+		}
+	}
+	if job == nil {
+		return nil, fmt.Errorf("rescore of rules version %d: %w", version, leadscore.ErrNotFound)
+	}
+	job.LeadsDone = done
+	job.LeadsLeft = max(0, job.LeadsEnqueued-done)
+	return job, nil
+}
+
+// scanCursor is the opaque cursor of a lead scan: Scan's LastEvaluatedKey,
+// which may be any item of a lead's partition (the filter applies after the
+// Limit).
+type scanCursor struct {
+	PK string `json:"p"`
+	SK string `json:"s"`
+}
+
+func encodeScanCursor(key map[string]types.AttributeValue) string {
+	if len(key) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(scanCursor{PK: str(key, attrPK), SK: str(key, attrSK)})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeScanCursor(cursor string) (map[string]types.AttributeValue, error) {
+	if cursor == "" {
+		return nil, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return nil, fmt.Errorf("%w: not base64url", ErrBadCursor)
+	}
+	var c scanCursor
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadCursor, err)
+	}
+	if c.PK == "" || c.SK == "" {
+		return nil, fmt.Errorf("%w: it is not a scan position", ErrBadCursor)
+	}
+	return map[string]types.AttributeValue{attrPK: sAttr(c.PK), attrSK: sAttr(c.SK)}, nil
+}
+
+// scanLeadItems reads identified lead items after cursor until at least
+// want of them, the table's end, or maxScanCalls calls. Visitors (ids vi_)
+// and every other item kind are filtered out by DynamoDB.
+func (s *Store) scanLeadItems(ctx context.Context, cursor string, want int, projection string, names map[string]string) ([]map[string]types.AttributeValue, string, error) {
+	start, err := decodeScanCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	allNames := map[string]string{"#pk": attrPK, "#sk": attrSK}
+	for k, v := range names {
+		allNames[k] = v
+	}
+	var items []map[string]types.AttributeValue
+	for call := 0; call < maxScanCalls; call++ {
+		in := &dynamodb.ScanInput{
+			TableName:                aws.String(s.table),
+			FilterExpression:         aws.String("#sk = :lead AND begins_with(#pk, :ld)"),
+			ExpressionAttributeNames: allNames,
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":lead": sAttr(leadSK), ":ld": sAttr(leadPrefix + leadscore.LeadIDPrefix)},
+			ProjectionExpression:   aws.String(projection),
+			Limit:                  aws.Int32(scanItemsPerCall),
+			ExclusiveStartKey:      start,
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		}
+		out, err := s.client.Scan(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("scan leads after %q: %w", cursor, err)
+		}
+		meter(ctx, "ScanLeads", out.ConsumedCapacity)
+		items = append(items, out.Items...)
+		start = out.LastEvaluatedKey
+		if len(start) == 0 || len(items) >= want {
+			break
+		}
+	}
+	return items, encodeScanCursor(start), nil
+}
+
+// ScanLeadIDs returns identified lead ids after cursor (RescoreStore). The
+// projection is the key: the page handler needs ids only (a Scan still
+// reads, and is charged for, whole items).
+func (s *Store) ScanLeadIDs(ctx context.Context, cursor string, wantLeads int) ([]string, string, error) {
+	items, next, err := s.scanLeadItems(ctx, cursor, max(wantLeads, 1), "#pk", nil)
+	if err != nil {
+		return nil, "", err
+	}
+	ids := make([]string, 0, len(items))
+	for _, it := range items {
+		ids = append(ids, strings.TrimPrefix(str(it, attrPK), leadPrefix))
+	}
+	return ids, next, nil
+}
+
+// ScanLeads returns identified leads after cursor with their state
+// (LeadScanner), for the signals report.
+func (s *Store) ScanLeads(ctx context.Context, cursor string, limit int) ([]*leadscore.Lead, string, error) {
+	items, next, err := s.scanLeadItems(ctx, cursor, max(limit, 1),
+		"#pk, #email, #version, #state, #rv, #eval",
+		map[string]string{"#email": attrEmail, "#version": attrVersion, "#state": attrState, "#rv": attrRulesVer, "#eval": attrEvaluatedAt})
+	if err != nil {
+		return nil, "", err
+	}
+	leads := make([]*leadscore.Lead, 0, len(items))
+	for _, it := range items {
+		rec, err := s.decodeLead(ctx, it, false)
+		if err != nil {
+			return nil, "", err
+		}
+		leads = append(leads, &rec.Lead)
+	}
+	return leads, next, nil
+}
+
+// AdvanceRescore records one scan page of the job, conditioned on the job
+// still being at that page, so a duplicated page message counts its leads
+// once (RescoreStore).
+func (s *Store) AdvanceRescore(ctx context.Context, version int, page int64, n int, next string, complete bool, supersededBy int, now time.Time) (bool, error) {
+	names := map[string]string{"#pages": attrPages, "#enq": attrEnqueued, "#cursor": attrCursor}
+	values := map[string]types.AttributeValue{":p": nAttr(page), ":one": nAttr(1), ":n": nAttr(int64(n))}
+	set := []string{"#pages = #pages + :one"}
+	remove := ""
+	if next != "" {
+		set = append(set, "#cursor = :cursor")
+		values[":cursor"] = sAttr(next)
+	} else {
+		remove = " REMOVE #cursor"
+	}
+	if complete {
+		names["#complete"] = attrScanComplete
+		set = append(set, "#complete = :true")
+		values[":true"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	if supersededBy > 0 {
+		names["#sup"] = attrSuperseded
+		set = append(set, "#sup = :sup")
+		values[":sup"] = nAttr(int64(supersededBy))
+	}
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: rescoreKey(version, jobSK),
+		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ") + " ADD #enq :n" + remove),
+		ConditionExpression:       aws.String("#pages = :p"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("record page %d of the rescore of rules version %d: %w", page, version, err)
+	}
+	meter(ctx, "AdvanceRescore", out.ConsumedCapacity)
+	if complete {
+		if err := s.finishRescore(ctx, version, now); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// maxTransactItems is DynamoDB's limit of actions in one TransactWriteItems.
+const maxTransactItems = 100
+
+// MarkRescored counts leads done for the job exactly once each
+// (RescoreStore): each lead's marker is put only if absent, in the same
+// transaction as the ADD to a done shard, so a redelivered rescore message
+// (whose marker exists) adds nothing, and a crash between the two cannot
+// happen. A transaction cancelled by existing markers is retried without
+// them.
+func (s *Store) MarkRescored(ctx context.Context, version int, leadIDs []string, now time.Time) error {
+	ids := slices.Clone(leadIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	for len(ids) > 0 {
+		n := min(len(ids), maxTransactItems-1)
+		if err := s.markChunk(ctx, version, ids[:n], now); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return s.finishRescore(ctx, version, now)
+}
+
+func (s *Store) markChunk(ctx context.Context, version int, ids []string, now time.Time) error {
+	expires := nAttr(now.Add(MarkerTTL).Unix())
+	for attempt := 0; len(ids) > 0; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, backoff(attempt)); err != nil {
+				return err
+			}
+		}
+		if attempt > 10 {
+			return fmt.Errorf("count %d leads done for the rescore of rules version %d: still conflicting after %d attempts", len(ids), version, attempt)
+		}
+		h := fnv.New32a()
+		h.Write([]byte(ids[0]))
+		shard := int(h.Sum32() % DoneShards)
+		actions := make([]types.TransactWriteItem, 0, len(ids)+1)
+		for _, id := range ids {
+			item := rescoreKey(version, markerPrefix+id)
+			item[attrExpiresAt] = expires
+			actions = append(actions, types.TransactWriteItem{Put: &types.Put{
+				TableName: aws.String(s.table), Item: item,
+				ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+				ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+			}})
+		}
+		actions = append(actions, types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String(s.table), Key: rescoreKey(version, doneShardSK(shard)),
+			UpdateExpression:          aws.String("ADD #done :n"),
+			ExpressionAttributeNames:  map[string]string{"#done": attrDone},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":n": nAttr(int64(len(ids)))},
+		}})
+		out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+			TransactItems: actions, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+		if err == nil {
+			meterAll(ctx, "MarkRescored", out.ConsumedCapacity)
+			return nil
+		}
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) {
+			return fmt.Errorf("count %d leads done for the rescore of rules version %d: %w", len(ids), version, err)
+		}
+		// Drop the leads already counted; anything else (a conflict with a
+		// concurrent transaction) is retried as it is.
+		var keep []string
+		for i, r := range tce.CancellationReasons {
+			if i < len(ids) && aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				continue
+			}
+			if i < len(ids) {
+				keep = append(keep, ids[i])
+			}
+		}
+		if len(tce.CancellationReasons) == 0 {
+			return fmt.Errorf("count %d leads done for the rescore of rules version %d: cancelled without reasons: %w", len(ids), version, err)
+		}
+		ids = keep
+	}
+	return nil
+}
+
+// finishRescore sets finished_at once the scan is complete and every
+// enqueued lead is done. Both the last page and the last lead call it, so
+// whichever comes second finishes the job.
+func (s *Store) finishRescore(ctx context.Context, version int, now time.Time) error {
+	job, err := s.RescoreJob(ctx, version)
+	if errors.Is(err, leadscore.ErrNotFound) {
+		// Rescore messages without a job (sent by hand): nothing to finish.
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if job.FinishedAt != nil || !job.ScanComplete || job.LeadsDone < job.LeadsEnqueued {
+		return nil
+	}
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: rescoreKey(version, jobSK),
+		UpdateExpression:          aws.String("SET #fin = :now"),
+		ConditionExpression:       aws.String("attribute_not_exists(#fin) AND #complete = :true"),
+		ExpressionAttributeNames:  map[string]string{"#fin": attrFinishedAt, "#complete": attrScanComplete},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": sAttr(now.UTC().Format(time.RFC3339Nano)), ":true": &types.AttributeValueMemberBOOL{Value: true}},
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	})
+	if isConditionFailed(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("finish the rescore of rules version %d: %w", version, err)
+	}
+	meter(ctx, "FinishRescore", out.ConsumedCapacity)
+	return nil
+}
