@@ -166,16 +166,17 @@ func encodeLead(rec *leadscore.LeadRecord, version int64) (map[string]types.Attr
 func (s *Store) Lead(ctx context.Context, id string) (*leadscore.Lead, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.table), Key: leadKey(id),
-		ProjectionExpression: aws.String("#pk, #email, #merged, #version, #state, #rv, #eval, #outbox, #due, #next"),
+		ProjectionExpression: aws.String("#pk, #email, #merged, #version, #state, #rv, #eval, #outbox, #due, #next, #erased"),
 		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#email": attrEmail, "#merged": attrMergedInto, "#version": attrVersion,
-			"#state": attrState, "#rv": attrRulesVer, "#eval": attrEvaluatedAt, "#outbox": attrOutbox, "#due": attrDueAt, "#next": attrNextDue},
+			"#state": attrState, "#rv": attrRulesVer, "#eval": attrEvaluatedAt, "#outbox": attrOutbox, "#due": attrDueAt, "#next": attrNextDue,
+			"#erased": attrErasedAt},
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get lead %s: %w", id, err)
 	}
 	meter(ctx, "GetLead", out.ConsumedCapacity)
-	if len(out.Item) == 0 {
+	if len(out.Item) == 0 || isTombstone(out.Item) {
 		return nil, leadscore.ErrNotFound
 	}
 	rec, err := s.decodeLead(ctx, out.Item, false)
@@ -195,6 +196,9 @@ func (s *Store) ReadLead(ctx context.Context, id string) (*leadscore.LeadRecord,
 		return nil, fmt.Errorf("read lead %s for update: %w", id, err)
 	}
 	meter(ctx, "ReadLead", out.ConsumedCapacity)
+	if isTombstone(out.Item) {
+		return nil, fmt.Errorf("read lead %s for update: %w", id, leadscore.ErrErased)
+	}
 	if len(out.Item) == 0 {
 		rec := &leadscore.LeadRecord{}
 		rec.ID = id

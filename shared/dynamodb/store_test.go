@@ -298,42 +298,6 @@ func TestVisitorMergeFirstLeadWins(t *testing.T) {
 	}
 }
 
-func TestEraseLeadRemovesEverything(t *testing.T) {
-	s := newStore(t)
-	ctx := t.Context()
-	id := "ld_" + t.Name()
-	vid := "vi_" + t.Name()
-	s.RecordEvents(ctx, vid, []scoring.Event{ev("v1", "page_view", "", t0)}, t0)
-	if _, err := s.MergeVisitor(ctx, vid, id); err != nil {
-		t.Fatal(err)
-	}
-	var evs []scoring.Event
-	for i := range 30 {
-		evs = append(evs, ev(fmt.Sprintf("e%d", i), "page_view", "z@example.com", t0))
-	}
-	s.RecordEvents(ctx, id, evs, t0)
-	rec, _ := s.ReadLead(ctx, id)
-	rec.Email = "z@example.com"
-	rec.Visitors = []string{vid}
-	rec.View = leadscore.LeadView{Stage: "lead", Attributes: map[string]any{}}
-	rec.Outbox = []leadscore.Handoff{leadscore.NewHandoff(id, scoring.Transition{From: "visitor", To: "lead", At: t0}, rec.View)}
-	if err := s.WriteLead(ctx, rec, t0); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.EraseLead(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	for _, subject := range []string{id, vid} {
-		keys, err := s.keysUnder(ctx, subject)
-		if err != nil || len(keys) != 0 {
-			t.Fatalf("after erasure %s still has %d items (%v)", subject, len(keys), err)
-		}
-	}
-	if err := s.EraseLead(ctx, id); !errors.Is(err, leadscore.ErrNotFound) {
-		t.Fatalf("second erasure: %v, want ErrNotFound", err)
-	}
-}
-
 func TestConsumedCapacityIsMetered(t *testing.T) {
 	s := newStore(t)
 	m := &leadscore.CapacityMeter{}

@@ -18,6 +18,10 @@ import (
 // concurrent writer: re-read the lead and try again.
 var ErrConflict = errors.New("lead was changed by a concurrent writer")
 
+// ErrErased is returned by ScoreStore.ReadLead for a lead erased by a
+// privacy request: its queued events must be dropped, not score a new lead.
+var ErrErased = errors.New("lead was erased")
+
 // RecordedEvent is one event after its record was written to the table, or
 // found there already: the record's conditional put is what dedupes event
 // ids, "once ever".
