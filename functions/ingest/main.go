@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -26,13 +27,19 @@ func main() {
 	if err != nil {
 		fail(log, "loading configuration failed", err)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK(log)))
 	if err != nil {
 		fail(log, "loading AWS SDK configuration failed", err)
 	}
 	store := dynamodb.New(awsddb.NewFromConfig(awsCfg), cfg.TableName)
+	// SCORING.md sections 5 and 6: rescore progress and the signals report.
+	routes := map[string]ingest.RouteFunc{
+		ingest.RescoreProgressRouteKey: ingest.RescoreProgressRoute(store, log),
+		ingest.SignalsReportRouteKey:   ingest.SignalsReportRoute(store, store, time.Now, ingest.ReportOptions{}, log),
+	}
 	h := ingest.New(ingest.Options{
-		Queue:   sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, cfg.HandoffQueueURL),
+		Queue: sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, cfg.HandoffQueueURL).
+			WithUrgentQueue(cfg.UrgentScoreQueueURL),
 		Leads:   store,
 		Eraser:  store,
 		Rules:   store,
@@ -41,6 +48,7 @@ func main() {
 		Local:   cfg.Local,
 		Logger:  log,
 		Metrics: metrics.New(os.Stdout, cfg.FunctionName),
+		Routes:  routes,
 	})
 	lambda.Start(h.Handle)
 }

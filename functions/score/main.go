@@ -29,13 +29,19 @@ func main() {
 	log := logging.New(os.Stdout, cfg.FunctionName, cfg.LogLevel)
 	// AWS_ENDPOINT_URL_DYNAMODB and _SQS, set by the local stack, are read
 	// by the SDK itself.
-	aws, err := awsconfig.LoadDefaultConfig(context.Background())
+	aws, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK(log)))
 	if err != nil {
 		log.Error("loading the AWS configuration failed", "error", err.Error())
 		os.Exit(1)
 	}
+	retention, err := config.EventRetention(os.Getenv)
+	if err != nil {
+		log.Error("event retention is invalid", "error", err.Error())
+		os.Exit(1)
+	}
 	store := dynamodb.New(awsdynamodb.NewFromConfig(aws), cfg.TableName)
+	store.EventRetention = retention
 	queues := sqs.NewQueues(awssqs.NewFromConfig(aws), cfg.ScoreQueueURL, cfg.HandoffQueueURL)
-	h := &score.Handler{Store: store, Rules: store, Handoff: queues, Log: log, Metrics: metrics.New(os.Stdout, cfg.FunctionName)}
+	h := &score.Handler{Store: store, Rules: store, Handoff: queues, Eraser: store, Log: log, Metrics: metrics.New(os.Stdout, cfg.FunctionName)}
 	lambda.Start(h.Handle)
 }

@@ -60,16 +60,24 @@ func (p *poller) gather(ctx context.Context) ([]sqstypes.Message, error) {
 		// or the wait ends, so each wait is short and the batching window is
 		// enforced here.
 		wait := int32(1)
-		if len(batch) > 0 {
+		want := min(10, p.source.BatchSize-len(batch))
+		switch {
+		case p.source.MaxBatchingWindow == 0 && len(batch) == 0:
+			// No window: ask for one message, which the emulator answers
+			// the moment it arrives, then take what else is there at once.
+			want = 1
+		case p.source.MaxBatchingWindow == 0:
+			wait = 0
+		case len(batch) > 0:
 			left := time.Until(deadline)
 			if left < time.Second {
-				break
+				return batch, nil
 			}
 			wait = int32(min(left/time.Second, 20))
 		}
 		out, err := p.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:            aws.String(p.queueURL),
-			MaxNumberOfMessages: int32(min(10, p.source.BatchSize-len(batch))),
+			MaxNumberOfMessages: int32(want),
 			WaitTimeSeconds:     wait,
 			//lint:ignore SA1019 the emulator returns ApproximateReceiveCount only for AttributeNames: [All] (ARCHITECTURE.md); AWS accepts both.
 			AttributeNames:        []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll},
@@ -85,7 +93,9 @@ func (p *poller) gather(ctx context.Context) ([]sqstypes.Message, error) {
 		if len(batch) == 0 {
 			return nil, nil
 		}
-		if p.source.MaxBatchingWindow == 0 {
+		if p.source.MaxBatchingWindow == 0 && wait == 0 {
+			// The short poll after the first message has taken what was
+			// waiting: deliver now.
 			break
 		}
 	}

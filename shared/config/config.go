@@ -12,15 +12,17 @@ import (
 
 // The environment variables of CONTRACT.md "Configuration".
 const (
-	EnvTableName         = "TABLE_NAME"
-	EnvScoreQueueURL     = "SCORE_QUEUE_URL"
-	EnvHandoffQueueURL   = "HANDOFF_QUEUE_URL"
-	EnvAPIKey            = "API_KEY"
-	EnvWebhookURLSales   = "WEBHOOK_URL_SALES"
-	EnvWebhookURLNurture = "WEBHOOK_URL_NURTURE"
-	EnvWebhookSecret     = "WEBHOOK_SECRET"
-	EnvForms             = "FORMS"
-	EnvLogLevel          = "LOG_LEVEL"
+	EnvTableName     = "TABLE_NAME"
+	EnvScoreQueueURL = "SCORE_QUEUE_URL"
+	// EnvUrgentScoreQueueURL is the queue for hand-raises; optional.
+	EnvUrgentScoreQueueURL = "URGENT_SCORE_QUEUE_URL"
+	EnvHandoffQueueURL     = "HANDOFF_QUEUE_URL"
+	EnvAPIKey              = "API_KEY"
+	EnvWebhookURLSales     = "WEBHOOK_URL_SALES"
+	EnvWebhookURLNurture   = "WEBHOOK_URL_NURTURE"
+	EnvWebhookSecret       = "WEBHOOK_SECRET"
+	EnvForms               = "FORMS"
+	EnvLogLevel            = "LOG_LEVEL"
 	// EnvFunctionName is set by Lambda itself.
 	EnvFunctionName = "AWS_LAMBDA_FUNCTION_NAME"
 	// EnvLocal is set to 1 by the local stack; it relaxes what only makes
@@ -31,17 +33,18 @@ const (
 // Config is every setting a function may need; each function asks Load for
 // the ones it requires.
 type Config struct {
-	TableName         string
-	ScoreQueueURL     string
-	HandoffQueueURL   string
-	APIKey            string
-	WebhookURLSales   string
-	WebhookURLNurture string
-	WebhookSecret     string
-	LogLevel          string
-	FunctionName      string
-	Forms             map[string]Form
-	Local             bool
+	TableName           string
+	ScoreQueueURL       string
+	UrgentScoreQueueURL string
+	HandoffQueueURL     string
+	APIKey              string
+	WebhookURLSales     string
+	WebhookURLNurture   string
+	WebhookSecret       string
+	LogLevel            string
+	FunctionName        string
+	Forms               map[string]Form
+	Local               bool
 }
 
 // Form is one web form's settings, from the FORMS variable:
@@ -81,16 +84,17 @@ func (f Form) AllowsOrigin(origin string) bool {
 // any variable that is set but malformed.
 func Load(getenv func(string) string, required ...string) (Config, error) {
 	c := Config{
-		TableName:         getenv(EnvTableName),
-		ScoreQueueURL:     getenv(EnvScoreQueueURL),
-		HandoffQueueURL:   getenv(EnvHandoffQueueURL),
-		APIKey:            getenv(EnvAPIKey),
-		WebhookURLSales:   getenv(EnvWebhookURLSales),
-		WebhookURLNurture: getenv(EnvWebhookURLNurture),
-		WebhookSecret:     getenv(EnvWebhookSecret),
-		LogLevel:          getenv(EnvLogLevel),
-		FunctionName:      getenv(EnvFunctionName),
-		Local:             getenv(EnvLocal) == "1",
+		TableName:           getenv(EnvTableName),
+		ScoreQueueURL:       getenv(EnvScoreQueueURL),
+		UrgentScoreQueueURL: getenv(EnvUrgentScoreQueueURL),
+		HandoffQueueURL:     getenv(EnvHandoffQueueURL),
+		APIKey:              getenv(EnvAPIKey),
+		WebhookURLSales:     getenv(EnvWebhookURLSales),
+		WebhookURLNurture:   getenv(EnvWebhookURLNurture),
+		WebhookSecret:       getenv(EnvWebhookSecret),
+		LogLevel:            getenv(EnvLogLevel),
+		FunctionName:        getenv(EnvFunctionName),
+		Local:               getenv(EnvLocal) == "1",
 	}
 	var problems []string
 	for _, name := range required {

@@ -66,7 +66,7 @@ func (h *Handler) prepareEvents(ctx context.Context, req *events.APIGatewayV2HTT
 		return nil, errorf(http.StatusBadRequest, CodeInvalidRequest,
 			fmt.Sprintf("the request has %d problem(s); nothing was accepted", len(n.details)), n.details...)
 	}
-	return dedupe(evs, prefixes), nil
+	return dedupe(evs, prefixes, n.rules), nil
 }
 
 // all validates every raw event, so one answer reports every problem.
@@ -79,8 +79,9 @@ func (n *normalizer) all(raws []any, prefixes []string) []scoring.Event {
 }
 
 // dedupe keeps the first event of each event_id: the same id repeated
-// within a request is one event (CONTRACT.md "counted once").
-func dedupe(evs []scoring.Event, prefixes []string) *batch {
+// within a request is one event (CONTRACT.md "counted once"). Hand-raises
+// (the rules' instant_on types) are marked urgent.
+func dedupe(evs []scoring.Event, prefixes []string, rules *scoring.Rules) *batch {
 	b := &batch{msgs: make([]leadscore.ScoreMessage, 0, len(evs))}
 	var seen map[string]bool
 	if len(evs) > 1 {
@@ -95,7 +96,8 @@ func dedupe(evs []scoring.Event, prefixes []string) *batch {
 			seen[evs[i].EventID] = true
 		}
 		ev := evs[i]
-		b.msgs = append(b.msgs, leadscore.ScoreMessage{Kind: leadscore.KindEvent, LeadID: leadscore.SubjectID(&ev), Event: &ev})
+		b.msgs = append(b.msgs, leadscore.ScoreMessage{Kind: leadscore.KindEvent, LeadID: leadscore.SubjectID(&ev), Event: &ev,
+			Urgent: rules.InstantOn(ev.Type)})
 		b.paths = append(b.paths, prefixes[i])
 	}
 	return b

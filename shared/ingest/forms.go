@@ -183,12 +183,12 @@ func (h *Handler) prepareForm(ctx context.Context, req *events.APIGatewayV2HTTPR
 	if len(n.details) > 0 {
 		if fr.spam {
 			// A bot's junk is not worth a 400 that tells it what to fix.
-			return &preparedForm{b: dedupe(nil, nil), spam: true}, nil
+			return &preparedForm{b: dedupe(nil, nil, rules), spam: true}, nil
 		}
 		return nil, errorf(http.StatusBadRequest, CodeInvalidRequest,
 			fmt.Sprintf("the form has %d problem(s); nothing was accepted", len(n.details)), n.details...)
 	}
-	return &preparedForm{b: dedupe([]scoring.Event{ev}, []string{""}), redirect: fr.redirect, spam: fr.spam}, nil
+	return &preparedForm{b: dedupe([]scoring.Event{ev}, []string{""}, rules), redirect: fr.redirect, spam: fr.spam}, nil
 }
 
 // safeRedirect returns the _redirect target when it is an absolute http(s)

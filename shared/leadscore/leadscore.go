@@ -120,6 +120,10 @@ type ScoreMessage struct {
 	Event        *scoring.Event `json:"event,omitempty"`
 	Now          time.Time      `json:"now,omitzero"`
 	RulesVersion int            `json:"rules_version,omitempty"`
+	// Urgent marks a hand-raise (a demo, contact or quote request): it is
+	// sent on the urgent score queue, which has no batching window, so
+	// speed to lead does not wait behind page views. Not part of the body.
+	Urgent bool `json:"-"`
 }
 
 // ScoreQueue carries work to the score function.

@@ -249,6 +249,10 @@ func (r *Rules) WithVersion(v int) *Rules {
 	return &cp
 }
 
+// InstantOn reports whether events of type t are hand-raises (mql.instant_on):
+// ingestion sends them on the urgent queue so they are scored at once.
+func (r *Rules) InstantOn(t string) bool { return r.c.instantOn[t] }
+
 // KnownEventType reports whether t is a built-in type or declared in the
 // document's event_types.
 func (r *Rules) KnownEventType(t string) bool { return r.c.known[t] }

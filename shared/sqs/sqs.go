@@ -46,6 +46,8 @@ type Queues struct {
 	client     API
 	scoreURL   string
 	handoffURL string
+	// urgentURL, when set, receives the score messages marked Urgent.
+	urgentURL string
 	// backoff is the pause before each retry of refused entries; its length
 	// is the number of retries. Short, because a caller (the ingest API) is
 	// waiting with a client on the line.
@@ -70,10 +72,59 @@ func NewQueuesFrom(client API, scoreQueueURL, handoffQueueURL string) *Queues {
 		backoff: []time.Duration{25 * time.Millisecond, 100 * time.Millisecond}}
 }
 
-// EnqueueScore sends msgs to the score queue, each with the lead_id
-// attribute. It returns the indexes of msgs that could not be sent after
-// retries; err says why when there are any.
+// WithUrgentQueue sends the score messages marked Urgent to url (the urgent
+// score queue, read with no batching window) instead of the score queue.
+// An empty url keeps every message on the score queue.
+func (q *Queues) WithUrgentQueue(url string) *Queues {
+	q.urgentURL = url
+	return q
+}
+
+// EnqueueScore sends msgs to the score queue (urgent ones to the urgent
+// queue, when there is one), each with the lead_id attribute. It returns the
+// indexes of msgs that could not be sent after retries; err says why when
+// there are any.
 func (q *Queues) EnqueueScore(ctx context.Context, msgs []leadscore.ScoreMessage) ([]int, error) {
+	if q.urgentURL == "" {
+		return q.enqueueScore(ctx, q.scoreURL, msgs)
+	}
+	var urgent, normal []int
+	for i := range msgs {
+		if msgs[i].Urgent {
+			urgent = append(urgent, i)
+		} else {
+			normal = append(normal, i)
+		}
+	}
+	if len(urgent) == 0 {
+		return q.enqueueScore(ctx, q.scoreURL, msgs)
+	}
+	var failed []int
+	var errs []error
+	for _, part := range []struct {
+		url     string
+		indexes []int
+	}{{q.urgentURL, urgent}, {q.scoreURL, normal}} {
+		if len(part.indexes) == 0 {
+			continue
+		}
+		sub := make([]leadscore.ScoreMessage, len(part.indexes))
+		for j, i := range part.indexes {
+			sub[j] = msgs[i]
+		}
+		f, err := q.enqueueScore(ctx, part.url, sub)
+		for _, j := range f {
+			failed = append(failed, part.indexes[j])
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	slices.Sort(failed)
+	return failed, errors.Join(errs...)
+}
+
+func (q *Queues) enqueueScore(ctx context.Context, url string, msgs []leadscore.ScoreMessage) ([]int, error) {
 	out := make([]outgoing, len(msgs))
 	for i := range msgs {
 		body, err := json.Marshal(&msgs[i])
@@ -85,7 +136,7 @@ func (q *Queues) EnqueueScore(ctx context.Context, msgs []leadscore.ScoreMessage
 		}
 		out[i] = outgoing{body: string(body), leadID: msgs[i].LeadID}
 	}
-	return q.send(ctx, q.scoreURL, out)
+	return q.send(ctx, url, out)
 }
 
 // EnqueueHandoff sends hs to the handoff queue, each with the lead_id
