@@ -113,7 +113,7 @@ func (n *normalizer) event(prefix string, raw any) (ev scoring.Event, ok bool) {
 	for k := range obj {
 		if !contains(eventFields, k) {
 			msg := "unknown field"
-			if c := closest(k, eventFields); c != "" {
+			if c, d := scoring.Nearest(k, eventFields); d <= 2 {
 				msg += fmt.Sprintf("; did you mean %q?", c)
 			}
 			n.problem(join(prefix, k), "%s", msg)
@@ -470,38 +470,4 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// closest returns the candidate within edit distance 2 of s, if any.
-func closest(s string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

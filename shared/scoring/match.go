@@ -147,7 +147,7 @@ func (p *parser) matcher(n *node, path string, lists map[string]*strset) matcher
 			m = append(m, operand{kind: opExists, b: b})
 		default:
 			msg := "unknown operator " + strconv.Quote(op)
-			if s := closest(op, operatorNames); editDistance(op, s) <= 2 {
+			if s, d := Nearest(op, operatorNames); d <= 2 {
 				msg += " (did you mean " + strconv.Quote(s) + "?)"
 			}
 			p.add(path, msg)

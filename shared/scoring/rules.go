@@ -273,19 +273,32 @@ func (r *Rules) ClosestEventType(t string) string {
 	return closest(t, r.EventTypes())
 }
 
-// closest returns the candidate with the smallest Levenshtein distance to s.
-func closest(s string, candidates []string) string {
+// Nearest returns the candidate with the smallest edit (Levenshtein)
+// distance to s, ties going to the earlier candidate, and that distance; it
+// is how every "did you mean" answer is chosen. Strings over 64 runes are
+// never near anything: comparing them would cost their lengths' product,
+// and names that long are not typos of ours.
+func Nearest(s string, candidates []string) (string, int) {
 	best, bestD := "", math.MaxInt
 	for _, c := range candidates {
 		if d := editDistance(s, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
-	return best
+	return best, bestD
+}
+
+// closest is Nearest for messages that always name a suggestion.
+func closest(s string, candidates []string) string {
+	c, _ := Nearest(s, candidates)
+	return c
 }
 
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
+	if len(ra) > 64 || len(rb) > 64 {
+		return math.MaxInt - 1
+	}
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
 	for j := range prev {
@@ -487,7 +500,7 @@ func (p *parser) mapping(n *node, path string, allowed ...string) bool {
 		}
 		if !ok {
 			msg := "unknown key " + strconv.Quote(k)
-			if s := closest(k, allowed); s != "" && editDistance(k, s) <= 3 {
+			if s, d := Nearest(k, allowed); d <= 3 {
 				msg += " (did you mean " + strconv.Quote(s) + "?)"
 			}
 			p.add(join(path, k), msg)

@@ -224,3 +224,28 @@ fit:
 		}
 	}
 }
+
+func TestNearest(t *testing.T) {
+	long := strings.Repeat("x", 65)
+	for _, tc := range []struct {
+		s     string
+		cands []string
+		want  string
+		dist  int
+	}{
+		{"occured_at", []string{"event_id", "occurred_at", "type"}, "occurred_at", 1},
+		{"prefx", []string{"prefix", "regex"}, "prefix", 1},
+		{"demo_requst", []string{"demo_use", "demo_request"}, "demo_request", 1},
+		{"école", []string{"ecole"}, "ecole", 1}, // runes, not bytes
+		{"ab", []string{"ba", "ab"}, "ab", 0},
+		{"zz", []string{"aa", "bb"}, "aa", 2}, // ties: the earlier candidate
+	} {
+		got, d := Nearest(tc.s, tc.cands)
+		if got != tc.want || d != tc.dist {
+			t.Errorf("Nearest(%q) = %q, %d; want %q, %d", tc.s, got, d, tc.want, tc.dist)
+		}
+	}
+	if _, d := Nearest(long, []string{long}); d < 1000 {
+		t.Errorf("a 65-rune string is %d from itself; want no suggestion for strings that long", d)
+	}
+}
