@@ -1,11 +1,7 @@
 package dynamodb
 
 import (
-	"context"
-	"fmt"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -16,19 +12,7 @@ import (
 // needs a clean table calls fresh.
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	st, err := emulators.Start(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the emulators:", err)
-		os.Exit(1)
-	}
-	stack = st
-	code := m.Run()
-	st.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
 
 // newStore returns a store over the shared table. Tests use distinct lead
 // ids, so they need no reset between them.

@@ -2,10 +2,8 @@ package ingest
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,17 +33,7 @@ func TestMain(m *testing.M) {
 	if !needsEmulators() {
 		os.Exit(m.Run())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	var err error
-	stack, err = emulators.Start(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting emulators:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	stack.Stop()
-	os.Exit(code)
+	emulators.RunTests(m, &stack)
 }
 
 func needsEmulators() bool {

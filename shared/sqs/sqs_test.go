@@ -3,8 +3,6 @@ package sqs
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,19 +21,7 @@ import (
 
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	var err error
-	stack, err = emulators.Start(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting emulators:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	stack.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
 
 // fresh empties the queues and returns a real SQS client of the emulator.
 func fresh(t *testing.T) *awssqs.Client {
