@@ -18,7 +18,7 @@ endef
 
 FUNCTIONS := IngestFunction ScoreFunction SweepFunction HandoffFunction
 
-.PHONY: help run test unit invoke build $(addprefix build-,$(FUNCTIONS)) fuzz bench lint emulators clean
+.PHONY: help run test unit invoke build $(addprefix build-,$(FUNCTIONS)) fuzz bench load lint emulators clean
 
 help:
 	@echo "make run                         the whole pipeline on 127.0.0.1:3000 (Ctrl-C stops it)"
@@ -26,7 +26,8 @@ help:
 	@echo "make invoke FN=score EVENT=events/score-sqs-batch.json   one function, one event, against make run"
 	@echo "make build                       arm64 bootstraps for every function under build/"
 	@echo "make fuzz [FUZZTIME=10s]         every fuzz target, briefly"
-	@echo "make bench                       benchmarks"
+	@echo "make bench                       Go benchmarks, load runs, function sizes/cold init/memory -> README.md"
+	@echo "make load [LOAD_FLAGS=...]       one load run against a fresh local stack (go run ./infra/load -h)"
 	@echo "make lint                        gofmt, go vet, staticcheck"
 
 # --- SAM (BuildMethod: makefile): one target per function's logical id.
@@ -70,8 +71,38 @@ fuzz:
 	  done; \
 	done
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# make bench: the Go benchmarks, two load runs against the local stack (a
+# server-side integration posting the next step of BENCH_BATCH leads per
+# request as fast as it is answered; a tracker posting one step per request
+# at BENCH_PACED events/s, under the template's API throttling, with 4
+# execution environments per SQS consumer so the urgent queue's batches do
+# not wait for an environment the other pollers hold, as they would not in
+# Lambda), and the functions' bootstrap size, cold
+# init and 100-message-batch memory; the figures go into README.md between
+# <!-- bench:start --> and <!-- bench:end -->. BenchmarkSweepScale (100,000
+# leads, about 4 minutes) is skipped unless BENCH_SKIP is set to something
+# else, e.g. `make bench BENCH_SKIP=NONE`. `make load` is one load run.
+BENCH_SKIP   ?= BenchmarkSweepScale
+BENCH_EVENTS ?= 5000
+BENCH_PACED  ?= 100
+BENCH_BATCH  ?= 10
+LOAD_FLAGS   ?=
+GOBENCH_CMD   = $(GO) test -run '^\$$' -bench . -skip '$(BENCH_SKIP)' -benchmem ./...
+
+bench: emulators
+	@mkdir -p build/bench
+	$(GO) test -run '^$$' -bench . -skip '$(BENCH_SKIP)' -benchmem ./... > build/bench/gobench.txt 2>&1; \
+	  rc=$$?; cat build/bench/gobench.txt; exit $$rc
+	$(GO) run ./infra/load -stack -events $(BENCH_EVENTS) -batch $(BENCH_BATCH) -json build/bench/load-max.json
+	$(GO) run ./infra/load -stack -events $$(( $(BENCH_PACED) * 15 )) -rate $(BENCH_PACED) -stack-sqs-concurrency 4 -json build/bench/load-paced.json
+	$(GO) run ./infra/bench -readme README.md -gobench build/bench/gobench.txt \
+	  -gobench-cmd "$(GOBENCH_CMD)" \
+	  -gobench-note "$(if $(filter BenchmarkSweepScale,$(BENCH_SKIP)),BenchmarkSweepScale (100,000 leads, about 4 minutes) is skipped by default: make bench BENCH_SKIP=NONE runs it.)" \
+	  -load 'batches of $(BENCH_BATCH) leads per request, as fast as answered=build/bench/load-max.json' \
+	  -load 'one step per request, paced at $(BENCH_PACED) events/s, 4 environments per SQS consumer=build/bench/load-paced.json'
+
+load: emulators
+	$(GO) run ./infra/load -stack $(LOAD_FLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi

@@ -30,6 +30,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/leadscore/leadscore/infra/emulators"
 	"github.com/leadscore/leadscore/infra/runtimeapi"
 	"github.com/leadscore/leadscore/infra/template"
@@ -49,17 +52,22 @@ func main() {
 	ddbPort := flag.Int("dynamodb-port", 8000, "DynamoDB Local port (a free one if taken)")
 	sqsPort := flag.Int("sqs-port", 9324, "SQS emulator port (a free one if taken)")
 	verbose := flag.Bool("v", false, "print the emulators' own output")
+	meter := flag.Bool("meter", false, "count every DynamoDB and SQS request of the functions and event sources through a proxy (GET/DELETE /local/requests on the invoke address; infra/load uses it)")
+	flag.IntVar(&sqsConcurrency, "sqs-concurrency", 2, "execution environments (and pollers) per SQS-triggered function; Lambda scales these with the backlog")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *addr, *invokeAddr, *ddbPort, *sqsPort, *verbose); err != nil {
+	if err := run(ctx, *addr, *invokeAddr, *ddbPort, *sqsPort, *verbose, *meter); err != nil {
 		fmt.Fprintln(os.Stderr, "localstack:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, verbose bool) error {
+// sqsConcurrency is -sqs-concurrency.
+var sqsConcurrency = 2
+
+func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, verbose, metered bool) error {
 	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	root, err := template.RepoRoot()
 	if err != nil {
@@ -127,6 +135,12 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 		}
 	}
 
+	var meter *requestMeter
+	if metered {
+		meter = newRequestMeter()
+		defer meter.close()
+	}
+
 	resolver := st.Resolver()
 	params := map[string]string{
 		"ApiKey":            envOr("API_KEY", DefaultAPIKey),
@@ -164,7 +178,7 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 	for _, s := range sources {
 		// Two environments per consumer: enough to see concurrent writers
 		// without loading a laptop.
-		concurrency[s.Function] = 2
+		concurrency[s.Function] = max(sqsConcurrency, 1)
 	}
 	for _, fn := range fns {
 		env := map[string]string{}
@@ -181,6 +195,15 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 			}
 		}
 		env["LEADSCORE_LOCAL"] = "1"
+		if meter != nil {
+			for name, target := range map[string]string{"dynamodb": st.DynamoDBEndpoint, "sqs": st.SQSEndpoint} {
+				u, err := meter.proxy(name, fn.LogicalID, target)
+				if err != nil {
+					return err
+				}
+				env["AWS_ENDPOINT_URL_"+strings.ToUpper(name)] = u
+			}
+		}
 		n := concurrency[fn.LogicalID]
 		if len(fnRoutes(tmpl, fn.LogicalID)) > 0 {
 			n = 4
@@ -206,7 +229,8 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 		return err
 	}
 	api := &http.Server{
-		Handler:           &apiHandler{router: newRouter(routes), functions: runtimes, log: log, now: time.Now, newID: newID},
+		Handler: newThrottle(tmpl, newRouter(routes),
+			&apiHandler{router: newRouter(routes), functions: runtimes, log: log, now: time.Now, newID: newID}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() { _ = api.Serve(apiLn) }()
@@ -221,6 +245,9 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /2015-03-31/functions/{name}/invocations", &invokeHandler{functions: byName})
+	if meter != nil {
+		mux.Handle("/local/requests", meter)
+	}
 	invokeSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = invokeSrv.Serve(invokeLn) }()
 	defer invokeSrv.Close()
@@ -228,8 +255,22 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 	var wg sync.WaitGroup
 	pollCtx, cancelPolls := context.WithCancel(ctx)
 	defer func() { cancelPolls(); wg.Wait() }()
+	pollClient := st.SQS()
+	if meter != nil {
+		// The event source mapping's receives and deletes are SQS requests
+		// the account pays for too.
+		u, err := meter.proxy("sqs", "EventSourceMapping", st.SQSEndpoint)
+		if err != nil {
+			return err
+		}
+		cfg, err := st.AWSConfig(ctx)
+		if err != nil {
+			return err
+		}
+		pollClient = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(u) })
+	}
 	for _, s := range sources {
-		p := &poller{source: s, queueURL: st.QueueURLs[s.Queue], queueARN: st.QueueARNs[s.Queue], client: st.SQS(), fn: runtimes[s.Function], log: log}
+		p := &poller{source: s, queueURL: st.QueueURLs[s.Queue], queueARN: st.QueueARNs[s.Queue], client: pollClient, fn: runtimes[s.Function], log: log}
 		for i := 0; i < max(concurrency[s.Function], 1); i++ {
 			wg.Add(1)
 			go func() { defer wg.Done(); p.run(pollCtx) }()
