@@ -94,12 +94,12 @@ bench: emulators
 	$(GO) test -run '^$$' -bench . -skip '$(BENCH_SKIP)' -benchmem ./... > build/bench/gobench.txt 2>&1; \
 	  rc=$$?; cat build/bench/gobench.txt; exit $$rc
 	$(GO) run ./infra/load -stack -events $(BENCH_EVENTS) -batch $(BENCH_BATCH) -json build/bench/load-max.json
-	$(GO) run ./infra/load -stack -events $$(( $(BENCH_PACED) * 15 )) -rate $(BENCH_PACED) -stack-sqs-concurrency 4 -json build/bench/load-paced.json
+	$(GO) run ./infra/load -stack -events $$(( $(BENCH_PACED) * 15 )) -rate $(BENCH_PACED) -json build/bench/load-paced.json
 	$(GO) run ./infra/bench -readme README.md -gobench build/bench/gobench.txt \
 	  -gobench-cmd "$(GOBENCH_CMD)" \
 	  -gobench-note "$(if $(filter BenchmarkSweepScale,$(BENCH_SKIP)),BenchmarkSweepScale (100,000 leads, about 4 minutes) is skipped by default: make bench BENCH_SKIP=NONE runs it.)" \
 	  -load 'batches of $(BENCH_BATCH) leads per request, as fast as answered=build/bench/load-max.json' \
-	  -load 'one step per request, paced at $(BENCH_PACED) events/s, 4 environments per SQS consumer=build/bench/load-paced.json'
+	  -load 'one step per request, paced at $(BENCH_PACED) events/s=build/bench/load-paced.json'
 
 load: emulators
 	$(GO) run ./infra/load -stack $(LOAD_FLAGS)

@@ -174,11 +174,14 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 	if err != nil {
 		return err
 	}
+	// Two environments per event source (-sqs-concurrency): enough to see
+	// concurrent writers without loading a laptop. Each source brings its
+	// own, as each event source mapping scales on its own in Lambda, so the
+	// urgent score queue's batches never wait behind the score queue's.
+	perSource := max(sqsConcurrency, 1)
 	concurrency := map[string]int{}
 	for _, s := range sources {
-		// Two environments per consumer: enough to see concurrent writers
-		// without loading a laptop.
-		concurrency[s.Function] = max(sqsConcurrency, 1)
+		concurrency[s.Function] += perSource
 	}
 	for _, fn := range fns {
 		env := map[string]string{}
@@ -271,7 +274,7 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 	}
 	for _, s := range sources {
 		p := &poller{source: s, queueURL: st.QueueURLs[s.Queue], queueARN: st.QueueARNs[s.Queue], client: pollClient, fn: runtimes[s.Function], log: log}
-		for i := 0; i < max(concurrency[s.Function], 1); i++ {
+		for range perSource {
 			wg.Add(1)
 			go func() { defer wg.Done(); p.run(pollCtx) }()
 		}
