@@ -188,8 +188,17 @@ func (s *Store) Lead(ctx context.Context, id string) (*leadscore.Lead, error) {
 
 // ReadLead reads a lead for an update, strongly consistent (ScoreStore).
 func (s *Store) ReadLead(ctx context.Context, id string) (*leadscore.LeadRecord, error) {
+	return s.readLead(ctx, id, true)
+}
+
+// PeekLead is ReadLead at half the price: eventually consistent (ScoreStore).
+func (s *Store) PeekLead(ctx context.Context, id string) (*leadscore.LeadRecord, error) {
+	return s.readLead(ctx, id, false)
+}
+
+func (s *Store) readLead(ctx context.Context, id string, consistent bool) (*leadscore.LeadRecord, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: leadKey(id), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(s.table), Key: leadKey(id), ConsistentRead: aws.Bool(consistent),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {

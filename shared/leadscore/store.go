@@ -59,6 +59,11 @@ type ScoreStore interface {
 	// ReadLead reads a lead with a strongly consistent read. A lead never
 	// written comes back with Exists false and a fresh scoring state.
 	ReadLead(ctx context.Context, id string) (*LeadRecord, error)
+	// PeekLead is ReadLead with an eventually consistent read, at half the
+	// cost. It is safe for a first attempt because WriteLead is conditioned
+	// on the version read: a stale copy cannot win the write, and the
+	// conflict sends the writer to ReadLead.
+	PeekLead(ctx context.Context, id string) (*LeadRecord, error)
 	// RecordEvents writes one record per event under subjectID with a
 	// conditional put, reporting for each whether it was new.
 	RecordEvents(ctx context.Context, subjectID string, evs []scoring.Event, receivedAt time.Time) []RecordedEvent

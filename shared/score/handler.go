@@ -271,7 +271,14 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 // write. It returns the messages that failed on their own (their event
 // record could not be written); an error fails all the lead's messages.
 func (h *Handler) processLead(ctx context.Context, log *slog.Logger, g *group, now time.Time, st *stats) ([]int, error) {
-	rec, err := h.Store.ReadLead(ctx, g.leadID)
+	// An eventually consistent read first, at half the price: a stale copy
+	// loses the versioned write below and the retry reads consistently.
+	rec, err := h.Store.PeekLead(ctx, g.leadID)
+	if err == nil && !rec.Exists && len(g.events) == 0 {
+		// Before skipping an evaluation or rescore of a lead that seems not
+		// to exist, make sure it is not just too new for this read.
+		rec, err = h.Store.ReadLead(ctx, g.leadID)
+	}
 	if errors.Is(err, leadscore.ErrErased) {
 		return nil, h.dropErased(ctx, log, g)
 	}
