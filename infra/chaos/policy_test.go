@@ -26,42 +26,14 @@ func grants(t *testing.T, fn template.Function) map[string]bool {
 			if st["Effect"] != "Allow" {
 				continue
 			}
-			for _, a := range list(st["Action"]) {
-				for _, r := range list(st["Resource"]) {
-					out[a.(string)+" "+resourceName(r)] = true
+			for _, a := range template.List(st["Action"]) {
+				for _, r := range template.List(st["Resource"]) {
+					out[a.(string)+" "+template.ResourceID(r)] = true
 				}
 			}
 		}
 	}
 	return out
-}
-
-func list(v any) []any {
-	if l, ok := v.([]any); ok {
-		return l
-	}
-	return []any{v}
-}
-
-// resourceName turns !GetAtt X.Arn, !Ref X and !Sub "${X.Arn}/index/i"
-// into X and X/index/i.
-func resourceName(r any) string {
-	if id, _, ok := template.GetAttTarget(r); ok {
-		return id
-	}
-	if id, ok := template.RefTarget(r); ok {
-		return id
-	}
-	if m, ok := r.(map[string]any); ok {
-		if sub, ok := m["Fn::Sub"].(string); ok {
-			s := strings.TrimPrefix(sub, "${")
-			return strings.Replace(s, ".Arn}", "", 1)
-		}
-	}
-	if s, ok := r.(string); ok {
-		return s
-	}
-	return "?"
 }
 
 // checkCallsAgainstPolicies proves, from what the handlers actually called

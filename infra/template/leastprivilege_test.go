@@ -1,7 +1,6 @@
 package template_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -55,32 +54,6 @@ var needs = map[string]access{
 // function.
 var sources = map[string][]string{"ScoreFunction": {"ScoreQueue", "UrgentScoreQueue"}, "HandoffFunction": {"HandoffQueue"}}
 
-func listOf(v any) []any {
-	if l, ok := v.([]any); ok {
-		return l
-	}
-	return []any{v}
-}
-
-// resourceID names a policy resource by logical id: !GetAtt X.Arn and
-// !Ref X are X, !Sub "${X.Arn}/index/i" is X/index/i; anything else is
-// returned as written (a literal ARN, "*").
-func resourceID(r any) string {
-	if id, _, ok := template.GetAttTarget(r); ok {
-		return id
-	}
-	if id, ok := template.RefTarget(r); ok {
-		return id
-	}
-	if m, ok := r.(map[string]any); ok {
-		if sub, ok := m["Fn::Sub"].(string); ok {
-			return strings.Replace(strings.TrimPrefix(sub, "${"), ".Arn}", "", 1)
-		}
-	}
-	b, _ := json.Marshal(r)
-	return strings.Trim(string(b), `"`)
-}
-
 // checkLeastPrivilege lists every way the template's function policies
 // grant more than needs: wildcards, actions or resources a function does
 // not use, a queue it does not use, a function nobody reviewed; and the
@@ -104,7 +77,7 @@ func checkLeastPrivilege(tm *template.Template) []string {
 				add("%s: policy %v is a managed policy or template; only inline statements can be checked", fn.LogicalID, pol)
 				continue
 			}
-			for _, s := range listOf(m["Statement"]) {
+			for _, s := range template.List(m["Statement"]) {
 				st, _ := s.(map[string]any)
 				if st["Effect"] != "Allow" {
 					continue
@@ -116,7 +89,7 @@ func checkLeastPrivilege(tm *template.Template) []string {
 					add("%s: a statement uses NotResource", fn.LogicalID)
 				}
 				var services []string
-				for _, a := range listOf(st["Action"]) {
+				for _, a := range template.List(st["Action"]) {
 					action, _ := a.(string)
 					service, op, _ := strings.Cut(action, ":")
 					services = append(services, service)
@@ -131,8 +104,8 @@ func checkLeastPrivilege(tm *template.Template) []string {
 						add("%s: grants %s, a service it does not use", fn.LogicalID, action)
 					}
 				}
-				for _, r := range listOf(st["Resource"]) {
-					id := resourceID(r)
+				for _, r := range template.List(st["Resource"]) {
+					id := template.ResourceID(r)
 					if strings.Contains(id, "*") {
 						add("%s: grants on the wildcard resource %q", fn.LogicalID, id)
 						continue

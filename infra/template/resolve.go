@@ -1,6 +1,7 @@
 package template
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -137,4 +138,35 @@ func (r Resolver) sub(v any) (string, error) {
 		return "", fmt.Errorf("!Sub %q: %w", format, firstErr)
 	}
 	return out, nil
+}
+
+// ResourceID names an IAM policy resource by logical id, as least-privilege
+// checks compare them: !GetAtt X.Arn and !Ref X are X, and
+// !Sub "${X.Arn}/index/i" is X/index/i. Anything else (a literal ARN, "*")
+// is returned as written.
+func ResourceID(r any) string {
+	if id, _, ok := GetAttTarget(r); ok {
+		return id
+	}
+	if id, ok := RefTarget(r); ok {
+		return id
+	}
+	if m, ok := r.(map[string]any); ok {
+		if sub, ok := m["Fn::Sub"].(string); ok {
+			return strings.Replace(strings.TrimPrefix(sub, "${"), ".Arn}", "", 1)
+		}
+	}
+	if s, ok := r.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+// List is a policy field that may be one value or a list of them, as a list.
+func List(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
 }
