@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"sort"
 	"sync"
@@ -103,22 +104,20 @@ func (in *Injector) count(m map[string]int, key string) {
 func (in *Injector) Calls() map[string]int {
 	in.statsMu.Lock()
 	defer in.statsMu.Unlock()
-	out := make(map[string]int, len(in.calls))
-	for k, v := range in.calls {
-		out[k] = v
+	if in.calls == nil {
+		return map[string]int{}
 	}
-	return out
+	return maps.Clone(in.calls)
 }
 
 // Faults returns how many faults of each kind were injected.
 func (in *Injector) Faults() map[string]int {
 	in.statsMu.Lock()
 	defer in.statsMu.Unlock()
-	out := make(map[string]int, len(in.faults))
-	for k, v := range in.faults {
-		out[k] = v
+	if in.faults == nil {
+		return map[string]int{}
 	}
-	return out
+	return maps.Clone(in.faults)
 }
 
 // Summary is Faults as one sorted line, for t.Logf.

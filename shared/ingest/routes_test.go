@@ -1,18 +1,17 @@
 package ingest
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/leadscore/leadscore/infra/faults"
 	lssqs "github.com/leadscore/leadscore/shared/sqs"
 )
 
@@ -89,46 +88,14 @@ func TestDemoPageOnlyLocal(t *testing.T) {
 	}
 }
 
-// refusing wraps the real SQS client and refuses, on every attempt, the
-// entries whose body names one of the event ids: SQS's partial failure.
-type refusing struct {
-	lssqs.API
-	ids   []string
-	mu    sync.Mutex
-	calls int
-}
-
-func (r *refusing) SendMessageBatch(ctx context.Context, in *awssqs.SendMessageBatchInput, opts ...func(*awssqs.Options)) (*awssqs.SendMessageBatchOutput, error) {
-	r.mu.Lock()
-	r.calls++
-	r.mu.Unlock()
-	var keep []types.SendMessageBatchRequestEntry
-	var refused []types.BatchResultErrorEntry
-	for _, e := range in.Entries {
-		if slices.ContainsFunc(r.ids, func(id string) bool { return strings.Contains(aws.ToString(e.MessageBody), `"`+id+`"`) }) {
-			refused = append(refused, types.BatchResultErrorEntry{Id: e.Id, Code: aws.String("ServiceUnavailable"), Message: aws.String("injected")})
-			continue
-		}
-		keep = append(keep, e)
-	}
-	out := &awssqs.SendMessageBatchOutput{}
-	if len(keep) > 0 {
-		cp := *in
-		cp.Entries = keep
-		res, err := r.API.SendMessageBatch(ctx, &cp, opts...)
-		if err != nil {
-			return nil, err
-		}
-		out = res
-	}
-	out.Failed = append(out.Failed, refused...)
-	return out, nil
-}
-
 func TestQueueRefusalIs503NamingTheEvents(t *testing.T) {
-	var inj *refusing
+	var inj *faults.RefusingSQS
 	e := newEnv(t, func(o *Options) {
-		inj = &refusing{API: awssqs.NewFromConfig(mustAWSConfig(t)), ids: []string{"ev-b-2"}}
+		inj = &faults.RefusingSQS{BatchSender: awssqs.NewFromConfig(mustAWSConfig(t)),
+			// Every attempt of the entry carrying ev-b-2: SQS's partial failure.
+			Refuse: func(_ int, e types.SendMessageBatchRequestEntry) bool {
+				return strings.Contains(aws.ToString(e.MessageBody), `"ev-b-2"`)
+			}}
 		o.Queue = lssqs.NewQueuesFrom(inj, stack.ScoreQueueURL, stack.HandoffQueueURL)
 	})
 	body := `{"events":[{"event_id":"ev-b-1","type":"page_view","anonymous_id":"a"},{"event_id":"ev-b-2","type":"page_view","anonymous_id":"a"},{"event_id":"ev-b-3","type":"page_view","anonymous_id":"b"}]}`
@@ -149,8 +116,8 @@ func TestQueueRefusalIs503NamingTheEvents(t *testing.T) {
 		len(b.Accepted) != 2 || !slices.Contains(fields(b.Details), "events[1].event_id") {
 		t.Fatalf("body %s, want ev-b-2 named as not accepted at events[1] and the other two accepted", resp.Body)
 	}
-	if inj.calls != 3 {
-		t.Errorf("SendMessageBatch calls = %d, want 1 + 2 retries of the refused entry", inj.calls)
+	if inj.Calls() != 3 {
+		t.Errorf("SendMessageBatch calls = %d, want 1 + 2 retries of the refused entry", inj.Calls())
 	}
 	got := e.received(t, 2)
 	ids := []string{got[0].msg.Event.EventID, got[1].msg.Event.EventID}

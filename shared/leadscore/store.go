@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -335,11 +336,10 @@ func (m *CapacityMeter) Add(op string, units float64) {
 func (m *CapacityMeter) Usage() map[string]OpUsage {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make(map[string]OpUsage, len(m.ops))
-	for k, v := range m.ops {
-		out[k] = v
+	if m.ops == nil {
+		return map[string]OpUsage{}
 	}
-	return out
+	return maps.Clone(m.ops)
 }
 
 // Total is the sum of consumed units over every operation.

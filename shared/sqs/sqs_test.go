@@ -1,12 +1,10 @@
 package sqs
 
 import (
-	"context"
 	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/leadscore/leadscore/infra/emulators"
+	"github.com/leadscore/leadscore/infra/faults"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 )
@@ -76,60 +75,17 @@ func scoreMessages(n int, bodyPad int) []leadscore.ScoreMessage {
 	return msgs
 }
 
-// faulty wraps the real client and, for the entries it is told to refuse,
-// removes them from the request before it reaches SQS and reports them as
-// failed, as SQS does for an entry it refuses inside a successful call.
-type faulty struct {
-	API
-	mu    sync.Mutex
-	calls int
-	sizes []int
-	// refuse decides per call number (from 1) and entry id.
-	refuse      func(call int, id string) bool
-	senderFault bool
-}
-
-func (f *faulty) SendMessageBatch(ctx context.Context, in *awssqs.SendMessageBatchInput, opts ...func(*awssqs.Options)) (*awssqs.SendMessageBatchOutput, error) {
-	f.mu.Lock()
-	f.calls++
-	call := f.calls
-	f.sizes = append(f.sizes, len(in.Entries))
-	f.mu.Unlock()
-	var keep []types.SendMessageBatchRequestEntry
-	var refused []types.BatchResultErrorEntry
-	for _, e := range in.Entries {
-		if f.refuse != nil && f.refuse(call, aws.ToString(e.Id)) {
-			refused = append(refused, types.BatchResultErrorEntry{Id: e.Id, Code: aws.String("InternalError"),
-				Message: aws.String("injected"), SenderFault: f.senderFault})
-			continue
-		}
-		keep = append(keep, e)
-	}
-	out := &awssqs.SendMessageBatchOutput{}
-	if len(keep) > 0 {
-		cp := *in
-		cp.Entries = keep
-		res, err := f.API.SendMessageBatch(ctx, &cp, opts...)
-		if err != nil {
-			return nil, err
-		}
-		out = res
-	}
-	out.Failed = append(out.Failed, refused...)
-	return out, nil
-}
-
 func TestEnqueueScoreSendsBatchesOfTenWithLeadID(t *testing.T) {
 	c := fresh(t)
-	f := &faulty{API: c}
+	f := &faults.RefusingSQS{BatchSender: c}
 	q := NewQueuesFrom(f, stack.ScoreQueueURL, stack.HandoffQueueURL)
 	msgs := scoreMessages(25, 10)
 	failed, err := q.EnqueueScore(t.Context(), msgs)
 	if err != nil || len(failed) != 0 {
 		t.Fatalf("EnqueueScore: failed=%v err=%v", failed, err)
 	}
-	if !slices.Equal(f.sizes, []int{10, 10, 5}) {
-		t.Errorf("SendMessageBatch entry counts = %v, want [10 10 5]", f.sizes)
+	if !slices.Equal(f.Sizes(), []int{10, 10, 5}) {
+		t.Errorf("SendMessageBatch entry counts = %v, want [10 10 5]", f.Sizes())
 	}
 	got := drain(t, c, stack.ScoreQueueURL, 25)
 	if len(got) != 25 {
@@ -199,7 +155,7 @@ func TestRefusedEntries(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := fresh(t)
-			f := &faulty{API: c, refuse: tc.refuse, senderFault: tc.senderFault}
+			f := &faults.RefusingSQS{BatchSender: c, Refuse: byID(tc.refuse), SenderFault: tc.senderFault}
 			q := NewQueuesFrom(f, stack.ScoreQueueURL, stack.HandoffQueueURL)
 			q.backoff = []time.Duration{time.Millisecond, time.Millisecond}
 			msgs := scoreMessages(15, 10)
@@ -210,8 +166,8 @@ func TestRefusedEntries(t *testing.T) {
 			if (err != nil) != (len(tc.wantFailed) > 0) {
 				t.Errorf("err = %v, want an error exactly when something failed", err)
 			}
-			if f.calls != tc.wantCalls {
-				t.Errorf("SendMessageBatch calls = %d, want %d", f.calls, tc.wantCalls)
+			if f.Calls() != tc.wantCalls {
+				t.Errorf("SendMessageBatch calls = %d, want %d", f.Calls(), tc.wantCalls)
 			}
 			got := drain(t, c, stack.ScoreQueueURL, 15)
 			ids := map[string]int{}
@@ -237,7 +193,7 @@ func TestRefusedEntries(t *testing.T) {
 
 func TestBatchesStayUnderTheSizeLimit(t *testing.T) {
 	c := fresh(t)
-	f := &faulty{API: c}
+	f := &faults.RefusingSQS{BatchSender: c}
 	q := NewQueuesFrom(f, stack.ScoreQueueURL, stack.HandoffQueueURL)
 	msgs := scoreMessages(5, 100*1024)
 	msgs = append(msgs, scoreMessages(1, MaxBatchBytes)...) // alone over the limit
@@ -247,8 +203,8 @@ func TestBatchesStayUnderTheSizeLimit(t *testing.T) {
 		t.Fatalf("failed=%v err=%v, want [5] and an error naming the size limit", failed, err)
 	}
 	// Two 100 KiB messages fit in 256 KiB, three do not.
-	if !slices.Equal(f.sizes, []int{2, 2, 1}) {
-		t.Errorf("SendMessageBatch entry counts = %v, want [2 2 1]", f.sizes)
+	if !slices.Equal(f.Sizes(), []int{2, 2, 1}) {
+		t.Errorf("SendMessageBatch entry counts = %v, want [2 2 1]", f.Sizes())
 	}
 	if got := drain(t, c, stack.ScoreQueueURL, 5); len(got) != 5 {
 		t.Errorf("received %d messages, want 5", len(got))
@@ -295,4 +251,12 @@ func TestExtendVisibility(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), url) {
 		t.Errorf("ExtendVisibility with a bad handle: err = %v, want an error naming the queue", err)
 	}
+}
+
+// byID adapts a refusal decided on the entry id, which these tests know.
+func byID(refuse func(call int, id string) bool) func(int, types.SendMessageBatchRequestEntry) bool {
+	if refuse == nil {
+		return nil
+	}
+	return func(call int, e types.SendMessageBatchRequestEntry) bool { return refuse(call, aws.ToString(e.Id)) }
 }

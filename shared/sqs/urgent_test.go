@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/leadscore/leadscore/infra/faults"
 	"github.com/leadscore/leadscore/shared/leadscore"
 )
 
@@ -26,9 +27,9 @@ func TestUrgentMessagesTakeTheUrgentQueue(t *testing.T) {
 	// entry 1 (msgs[5]) is refused once and sent on the retry, call 2.
 	// Calls 3 on are the score batch (msgs 0, 2, 3, 4, ... as entries 0, 1,
 	// 2, 3, ...) and its retries: entry 2 (msgs[3]) is always refused.
-	f := &faulty{API: c, refuse: func(call int, id string) bool {
+	f := &faults.RefusingSQS{BatchSender: c, Refuse: byID(func(call int, id string) bool {
 		return (call == 1 && id == "1") || (call >= 3 && id == "2")
-	}}
+	})}
 	q := NewQueuesFrom(f, stack.ScoreQueueURL, stack.HandoffQueueURL).WithUrgentQueue(urgentURL)
 	failed, err := q.EnqueueScore(t.Context(), msgs)
 	if !slices.Equal(failed, []int{3}) || err == nil {
