@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/leadscore/leadscore/shared/strictjson"
 )
 
 // Body limits per route (README "Limits"). CONTRACT.md caps every body at
@@ -72,16 +74,23 @@ func isJSONMediaType(mt string) bool {
 }
 
 // decodeJSON parses body into generic values. A syntax error is answered
-// with the byte offset where parsing failed, so a client can find it.
+// with the byte offset where parsing failed, so a client can find it; a
+// duplicate key, invalid UTF-8, a lone surrogate or a NUL with the field
+// (strictjson says why encoding/json alone is not enough).
 func decodeJSON(body []byte) (any, *apiError) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, errorf(http.StatusBadRequest, CodeInvalidJSON, "the body is empty; send an event object or {\"events\": [...]}")
 	}
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
+	v, err := strictjson.Decode(body)
+	if err != nil {
 		var syn *json.SyntaxError
 		var typ *json.UnmarshalTypeError
+		var strict *strictjson.Error
 		switch {
+		case errors.As(err, &strict):
+			return nil, errorf(http.StatusBadRequest, CodeInvalidJSON,
+				fmt.Sprintf("the body is not valid JSON text: %s %s at byte offset %d", strict.Path, strict.Problem, strict.Offset),
+				Detail{Field: strict.Path, Message: strict.Problem})
 		case errors.As(err, &syn):
 			// Go counts the offending byte as read; clients (and editors)
 			// want the 0-based offset of that byte. At the end of the input
@@ -148,6 +157,9 @@ func rawEvents(doc any) ([]any, []string, *apiError) {
 type formValues struct {
 	names  []string
 	values map[string]string
+	// bad lists fields that are not valid UTF-8 text or hold a NUL, which
+	// JSON bodies may not carry either (strictjson.CheckText).
+	bad []Detail
 }
 
 func (f *formValues) add(name, value string) {
@@ -158,6 +170,19 @@ func (f *formValues) add(name, value string) {
 	}
 	f.names = append(f.names, name)
 	f.values[name] = value
+	if why := strictjson.CheckText(name); why != "" {
+		f.bad = append(f.bad, Detail{Field: name, Message: "the field name " + why})
+	} else if why := strictjson.CheckText(value); why != "" {
+		f.bad = append(f.bad, Detail{Field: name, Message: why})
+	}
+}
+
+// textErr answers the fields add found unusable as text.
+func (f *formValues) textErr() *apiError {
+	if len(f.bad) == 0 {
+		return nil
+	}
+	return errorf(http.StatusBadRequest, CodeInvalidRequest, "the form has fields that are not valid text", f.bad...)
 }
 
 // decodeForm parses an urlencoded or multipart form body. Multipart file
@@ -179,7 +204,7 @@ func decodeForm(mt string, params map[string]string, body []byte) (*formValues, 
 		for _, name := range sortedKeys(anyMap(vals)) {
 			f.add(name, vals[name][0])
 		}
-		return f, nil
+		return f, f.textErr()
 	case "multipart/form-data":
 		boundary := params["boundary"]
 		if boundary == "" {
@@ -189,7 +214,7 @@ func decodeForm(mt string, params map[string]string, body []byte) (*formValues, 
 		for {
 			part, err := r.NextPart()
 			if err == io.EOF {
-				return f, nil
+				return f, f.textErr()
 			}
 			if err != nil {
 				return nil, errorf(http.StatusBadRequest, CodeInvalidRequest, "the multipart form body is malformed")

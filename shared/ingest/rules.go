@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
+	"github.com/leadscore/leadscore/shared/strictjson"
 )
 
 // RulesBody is the answer to GET /v1/rules: the version and the document.
@@ -69,8 +70,16 @@ func (h *Handler) putRules(ctx context.Context, req *events.APIGatewayV2HTTPRequ
 	if e != nil {
 		return errorResponse(e)
 	}
-	if mt, _ := mediaType(req); !rulesMediaTypes[mt] {
+	mt, _ := mediaType(req)
+	if !rulesMediaTypes[mt] {
 		return errorResponse(unsupportedMedia("application/json or application/yaml"))
+	}
+	// A JSON document is read as strictly as every JSON body; ParseRules
+	// (a YAML reader) refuses duplicate keys itself but keeps a NUL.
+	var strict *strictjson.Error
+	if mt == "application/json" && errors.As(strictjson.Check(b), &strict) {
+		return errorResponse(errorf(http.StatusBadRequest, CodeInvalidRules, "the rules document is not valid JSON text; nothing was published",
+			Detail{Field: strict.Path, Message: strict.Problem}))
 	}
 	r, err := scoring.ParseRules(b)
 	if err != nil {
