@@ -114,8 +114,8 @@ func (h *Handler) listLeads(ctx context.Context, req *events.APIGatewayV2HTTPReq
 	case hasEmail:
 		// A "+" left unescaped in a query string arrives as a space, and an
 		// address never holds one: ada+news@example.com is what was meant.
-		e := leadscore.NormalizeEmail(strings.ReplaceAll(strings.TrimSpace(email[0]), " ", "+"))
-		if !validEmail(e) || len(e) > MaxEmailLen {
+		e, idnaErr := leadscore.CanonicalEmail(strings.ReplaceAll(strings.TrimSpace(email[0]), " ", "+"))
+		if !validEmail(e) || len(e) > MaxEmailLen || idnaErr != nil {
 			return errorResponse(errorf(http.StatusBadRequest, CodeInvalidRequest, "malformed email",
 				Detail{Field: "email", Message: "is not a valid email address"}))
 		}

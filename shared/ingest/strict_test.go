@@ -3,7 +3,10 @@ package ingest
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/leadscore/leadscore/shared/leadscore"
 )
 
 // TestJSONBodiesAreReadStrictly: what encoding/json would quietly repair (a
@@ -69,6 +72,28 @@ func TestFormTextIsReadStrictly(t *testing.T) {
 				t.Errorf("details name %v, want %q (body %s)", got, tc.wantField, resp.Body)
 			}
 		})
+	}
+	e.queueEmpty(t)
+}
+
+// TestEmailSpellingsAreOneLead: NFC/NFD local parts and Unicode/punycode
+// domains are one lead, stored in the canonical form; a domain IDNA refuses
+// is a 400 naming email (docs/api.md "Event").
+func TestEmailSpellingsAreOneLead(t *testing.T) {
+	e := newEnv(t)
+	want := leadscore.LeadID("jos\u00e9@xn--bcher-kva.example")
+	for _, email := range []string{"jos\u00e9@b\u00fccher.example", "Jose\u0301@XN--BCHER-KVA.example"} {
+		resp := e.do(t, withBody(load(t, "post-event.json"), `{"type":"page_view","email":"`+email+`"}`, false))
+		if resp.StatusCode != http.StatusAccepted || !strings.Contains(resp.Body, want) {
+			t.Fatalf("%q: status %d, body %s; want 202 for lead %s", email, resp.StatusCode, resp.Body, want)
+		}
+		if got := e.received(t, 1)[0].msg.Event.Email; got != "jos\u00e9@xn--bcher-kva.example" {
+			t.Errorf("%q stored as %q, want the canonical jos\u00e9@xn--bcher-kva.example", email, got)
+		}
+	}
+	resp := e.do(t, withBody(load(t, "post-event.json"), `{"type":"page_view","email":"ada@a\u05d0.example"}`, false))
+	if resp.StatusCode != http.StatusBadRequest || !slices.Contains(fields(decodeError(t, resp).Details), "email") {
+		t.Fatalf("an invalid internationalized domain: status %d, body %s; want 400 naming email", resp.StatusCode, resp.Body)
 	}
 	e.queueEmpty(t)
 }

@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
@@ -174,7 +175,7 @@ func (n *normalizer) event(prefix string, raw any) (ev scoring.Event, ok bool) {
 	}
 
 	if raw := n.str(obj, prefix, "", "email", MaxEmailLen+32); raw != "" {
-		email := strings.ToLower(strings.TrimSpace(raw))
+		email, idnaErr := leadscore.CanonicalEmail(raw)
 		switch {
 		case len(email) > MaxEmailLen:
 			n.problem(n.path(prefix, "", "email"), "is longer than %d characters", MaxEmailLen)
@@ -182,6 +183,8 @@ func (n *normalizer) event(prefix string, raw any) (ev scoring.Event, ok bool) {
 			// The address itself is not echoed: error bodies get logged by
 			// clients and proxies, and it is personal data.
 			n.problem(n.path(prefix, "", "email"), "is not a valid email address")
+		case idnaErr != nil:
+			n.problem(n.path(prefix, "", "email"), "has a domain that is not a valid internationalized domain name (IDNA)")
 		default:
 			ev.Email = email
 		}

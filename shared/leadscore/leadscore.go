@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/leadscore/leadscore/shared/scoring"
@@ -17,9 +16,13 @@ import (
 // ErrNotFound is returned by readers when the asked-for item does not exist.
 var ErrNotFound = errors.New("not found")
 
-// NormalizeEmail is the one normalization of SCORING.md: trim, lowercase.
+// NormalizeEmail is the one normalization of docs/scoring.md section 1:
+// trim, lower-case, NFC for the local part, IDNA's ASCII form for the
+// domain (CanonicalEmail says why). An address whose domain IDNA refuses
+// keeps its trimmed, lower-cased NFC form; ingestion refuses such events.
 func NormalizeEmail(email string) string {
-	return strings.ToLower(strings.TrimSpace(email))
+	e, _ := CanonicalEmail(email)
+	return e
 }
 
 // LeadIDPrefix starts every lead id; visitor ids start with "vi_".
