@@ -71,6 +71,9 @@ func runStory(t *testing.T, r *Rules, steps []step) *State {
 	return s
 }
 
+// TestLifecycle is one table, a row per line of the lifecycle table and per
+// decision in the README; its length is the rows, kept together so the
+// table reads as the contract does.
 func TestLifecycle(t *testing.T) {
 	r := mustRules(t, lifecycleRules).WithVersion(3)
 	for _, tc := range []struct {
@@ -289,32 +292,6 @@ func indexOf(s, sub string) int {
 		}
 	}
 	return -1
-}
-
-func TestMergeStitchesVisitor(t *testing.T) {
-	r := DefaultRules()
-	all := typicalEvents(300, 60, 5)
-	var anon, known []Event
-	for i, e := range all {
-		if i%3 == 0 {
-			e.Email, e.AnonymousID = "", "cookie-1"
-			anon = append(anon, e)
-		} else {
-			known = append(known, e)
-		}
-	}
-	visitor, lead, want := NewState(), NewState(), NewState()
-	visitor.Apply(anon, r)
-	lead.Apply(known, r)
-	want.Apply(all, r)
-	if visitor.Stage() != StageVisitor {
-		t.Errorf("visitor stage %s", visitor.Stage())
-	}
-	lead.Merge(visitor, r)
-	a, b := lead.Evaluate(r, benchNow), want.Evaluate(r, benchNow)
-	if a.Score != b.Score || !slices.Equal(a.Breakdown, b.Breakdown) {
-		t.Errorf("merged %+v, want %+v", a.Score, b.Score)
-	}
 }
 
 func TestNewLeadStateStartsAsLead(t *testing.T) {
