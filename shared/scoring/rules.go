@@ -21,7 +21,7 @@ var BuiltinEventTypes = []string{
 	"demo_request", "newsletter_signup", "webinar_register", "webinar_attend",
 	"wishlist_add", "cart_add", "ad_click", "contact_request", "quote_request",
 	"email_open", "email_click", "unsubscribe", "sales_accepted", "sales_rejected",
-	"deal_won", "deal_lost",
+	"deal_won", "deal_lost", TypeTrack,
 }
 
 // Sales outcome event types drive the lifecycle rather than the score.
@@ -95,6 +95,8 @@ type compiled struct {
 	instantOn      map[string]bool
 	nurtureDays    int32
 	expiryDays     int32
+
+	segment map[string]string // segmentKey(Segment event name) -> event type
 
 	byType       map[string][]int32
 	eventTypes   []string
