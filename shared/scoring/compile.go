@@ -13,7 +13,7 @@ import (
 // before the bursts that name them.
 
 // topLevelKeys are the sections a rules document may have.
-var topLevelKeys = []string{"version", "description", "event_types", "lists", "grades", "fit", "engagement", "mql", "nurture", "expiry", "sources"}
+var topLevelKeys = []string{"version", "description", "event_types", "lists", "grades", "fit", "engagement", "mql", "nurture", "expiry", "sources", "accounts"}
 
 func (p *parser) compile(root *node) *compiled {
 	c := &compiled{
@@ -44,6 +44,7 @@ func (p *parser) compile(root *node) *compiled {
 	p.compileNurture(c, root.get("nurture"))
 	p.compileExpiry(c, root.get("expiry"))
 	p.compileSources(c, root.get("sources"))
+	p.compileAccounts(c, root.get("accounts"))
 	return c
 }
 

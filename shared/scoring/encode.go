@@ -9,16 +9,20 @@ import (
 	"unicode/utf8"
 )
 
-// Encoding format 1 (all integers varints; see README "State encoding"):
+// Encoding format 2 (all integers varints; see README "State encoding"):
 //
-//	"LS" 1 | stage | stageSince | windowDay | identified | last | version
+//	"LS" 2 | stage | stageSince | windowDay | identified | last | version
 //	| milestones x4 | history | attribute sources | attributes | instant
 //	| mark | pending | rules (non-empty only, by id) | dead bursts | prunedAt
+//	| account id (flag, id, occurred_at, event_id) | account attributes
+//
+// Format 1 is format 2 without the two account parts (states written before
+// accounts existed); it still decodes, as a lead with no account data.
 //
 // Per-rule days are delta-encoded, so a day costs about 2 bytes. Attribute
 // values share a table of (occurred_at, event_id) sources because one event
 // usually sets many attributes.
-const formatVersion = 1
+const formatVersion = 2
 
 var stageCodes = []Stage{StageVisitor, StageLead, StageMQL, StageSQL, StageCustomer, StageNurture, StageDisqualified, StageExpired}
 
@@ -68,6 +72,15 @@ func (s *State) MarshalBinary() ([]byte, error) {
 		e.str(id)
 	}
 	e.i(int64(s.prunedAt))
+	e.bool(s.acctID != "")
+	if s.acctID != "" {
+		e.str(s.acctID)
+		e.time(s.acctAt)
+		e.str(s.acctEv)
+	}
+	if err := e.attrs(s.acctAttrs); err != nil {
+		return nil, err
+	}
 	return e.b, nil
 }
 
@@ -344,7 +357,7 @@ func (s *State) UnmarshalBinary(b []byte) error {
 	if len(b) < 3 || b[0] != 'L' || b[1] != 'S' {
 		return errCorrupt
 	}
-	if b[2] != formatVersion {
+	if b[2] != 1 && b[2] != formatVersion {
 		return errors.New("scoring: unknown state format version")
 	}
 	d := &dec{b: b[3:]}
@@ -356,6 +369,9 @@ func (s *State) UnmarshalBinary(b []byte) error {
 	n.rules = d.rules()
 	n.burstDead = d.ids()
 	n.prunedAt = d.i32()
+	if b[2] >= 2 {
+		d.account(n)
+	}
 	if d.err != nil {
 		return d.err
 	}
@@ -555,4 +571,18 @@ func (d *dec) ids() []string {
 		ids = append(ids, id)
 	}
 	return ids
+}
+
+// account reads the account parts of format 2.
+func (d *dec) account(n *State) {
+	if d.bool() {
+		n.acctID, n.acctAt, n.acctEv = d.str(), d.time(), d.str()
+		if n.acctID == "" {
+			d.fail()
+		}
+	}
+	n.acctAttrs = d.attrs()
+	if len(n.acctAttrs) > maxAccountAttrs {
+		d.fail()
+	}
 }

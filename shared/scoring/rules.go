@@ -96,7 +96,8 @@ type compiled struct {
 	nurtureDays    int32
 	expiryDays     int32
 
-	segment map[string]string // segmentKey(Segment event name) -> event type
+	segment  map[string]string // segmentKey(Segment event name) -> event type
+	accounts accountRules
 
 	byType       map[string][]int32
 	eventTypes   []string

@@ -87,6 +87,13 @@ type State struct {
 	prunedAt  int32    // last-activity day at the last prune
 	horizon   int64    // days <= horizon are dead (from the last prune)
 
+	// Account membership (docs/scoring.md section 7): the latest non-empty
+	// account_id with its event, and account attribute values.
+	acctID    string
+	acctAt    time.Time
+	acctEv    string
+	acctAttrs []attr // sorted by key, at most maxAccountAttrs
+
 	// Not serialized: binding of rules to compiled indices, and the fit cache.
 	bound     *compiled
 	dead      []bool // by burst index of bound
@@ -276,6 +283,8 @@ func (s *State) Rebuild(events []Event, r *Rules) {
 	s.last = time.Time{}
 	s.instant = evRef{}
 	s.pending = nil
+	s.acctID, s.acctAt, s.acctEv = "", time.Time{}, ""
+	s.acctAttrs = nil
 	s.prunedAt = math.MinInt32
 	s.horizon = math.MinInt64
 	s.attrGen++
@@ -303,6 +312,9 @@ func (s *State) applyOne(e *Event, c *compiled) {
 		if rule.matches(e.Properties) {
 			s.count(int(ri), day, rule)
 		}
+	}
+	if e.AccountID != "" || len(e.Account) > 0 || len(e.Lead) > 0 {
+		s.applyAccount(e, at)
 	}
 	if c.instantOn[e.Type] {
 		ref := evRef{e.Type, at, e.EventID}
