@@ -2,8 +2,10 @@ package scoring
 
 import (
 	"bytes"
+	"encoding/json"
 	"maps"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strconv"
 	"testing"
@@ -465,4 +467,58 @@ func reversed(evs []Event) []Event {
 	out := slices.Clone(evs)
 	slices.Reverse(out)
 	return out
+}
+
+// A sender that passes our derived id for a domain means that account: the
+// beta.com lead joins acme.io's account, and the account's domain stays the
+// one most of its people share.
+func TestExplicitIDEqualToDerivedIDJoinsThatAccount(t *testing.T) {
+	r := mustRules(t, accountRulesDoc)
+	acme := AccountIDForDomain("acme.io")
+	var members []AccountMember
+	for i, e := range []Event{
+		acctEvent("1", at(0), "ada@acme.io", "", nil, nil),
+		acctEvent("2", at(0), "cy@acme.io", "", nil, nil),
+		acctEvent("3", at(0), "bob@beta.com", acme, nil, nil),
+	} {
+		s := NewState()
+		s.Apply([]Event{e}, r)
+		members = append(members, s.AccountMember("ld_"+strconv.Itoa(i), r, at(1)))
+	}
+	res := EvaluateAccount(r, nil, members, at(1))
+	if res.AccountID != acme || len(res.Breakdown.Leads) != 3 || res.Domain != "acme.io" {
+		t.Errorf("account %q, %d leads, domain %q", res.AccountID, len(res.Breakdown.Leads), res.Domain)
+	}
+}
+
+func TestMQAContactsDefault(t *testing.T) {
+	r := mustRules(t, withMQL("accounts: {mqa: {fit_min: 0, engagement_min: 20}}"))
+	if !r.HasMQA() || r.c.accounts.mqaContactsMin != 1 {
+		t.Fatalf("mqa %+v", r.c.accounts)
+	}
+	// One engaged person is enough by default.
+	if res := EvaluateAccount(r, nil, []AccountMember{member("a", 20, StageLead)}, t0); res.Stage != AccountStageMQA {
+		t.Errorf("stage %s, want mqa", res.Stage)
+	}
+}
+
+// The store keeps member summaries as JSON: a round trip changes nothing.
+func TestAccountMemberJSONRoundTrip(t *testing.T) {
+	r := mustRules(t, accountRulesDoc)
+	s := NewState()
+	s.Apply([]Event{acctEvent("1", at(0), "ada@acme.io", "", map[string]any{"name": "Acme", "company_size": 250.0, "public": true}, nil)}, r)
+	m := s.AccountMember("ld_1", r, at(1))
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back AccountMember
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	a, c := EvaluateAccount(r, nil, []AccountMember{m}, at(1)), EvaluateAccount(r, nil, []AccountMember{back}, at(1))
+	a.State, c.State = nil, nil
+	if !reflect.DeepEqual(a, c) {
+		t.Errorf("after a JSON round trip:\n%+v\n%+v", a, c)
+	}
 }
