@@ -256,6 +256,24 @@ func (r *Rules) WithVersion(v int) *Rules {
 // ingestion sends them on the urgent queue so they are scored at once.
 func (r *Rules) InstantOn(t string) bool { return r.c.instantOn[t] }
 
+// Points maps every lead fit rule, engagement rule and burst id to its
+// points: the published values the signals report compares suggestions
+// with. (Account fit rules: AccountFitPoints.)
+func (r *Rules) Points() map[string]float64 {
+	c := r.c
+	m := make(map[string]float64, len(c.fit)+len(c.eng)+len(c.bursts))
+	for _, f := range c.fit {
+		m[f.id] = f.points
+	}
+	for _, e := range c.eng {
+		m[e.id] = e.points
+	}
+	for _, b := range c.bursts {
+		m[b.id] = b.points
+	}
+	return m
+}
+
 // KnownEventType reports whether t is a built-in type or declared in the
 // document's event_types.
 func (r *Rules) KnownEventType(t string) bool { return r.c.known[t] }
