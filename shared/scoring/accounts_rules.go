@@ -1,7 +1,9 @@
 package scoring
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -73,7 +75,7 @@ func (p *parser) compileExcludeDomains(a *accountRules, x *node) {
 	}
 	set, ok := p.lists[name]
 	if !ok {
-		p.add("accounts.exclude_domains", "unknown list "+strconv.Quote(name)+" (did you mean "+strconv.Quote(closest(name, sortedKeys(p.lists)))+"? declare it under lists)")
+		p.add("accounts.exclude_domains", "unknown list "+strconv.Quote(name)+" (did you mean "+strconv.Quote(closest(name, slices.Sorted(maps.Keys(p.lists))))+"? declare it under lists)")
 		return
 	}
 	a.excludeName, a.exclude = name, set

@@ -1,7 +1,9 @@
 package scoring
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -354,7 +356,7 @@ func (p *parser) eventType(c *compiled, v *node, path, hint string) (string, boo
 		return "", false
 	}
 	if !c.known[s] {
-		p.add(path, "unknown event type "+strconv.Quote(s)+" (did you mean "+strconv.Quote(closest(s, sortedKeys(c.known)))+"?"+hint+")")
+		p.add(path, "unknown event type "+strconv.Quote(s)+" (did you mean "+strconv.Quote(closest(s, slices.Sorted(maps.Keys(c.known))))+"?"+hint+")")
 		return s, false
 	}
 	return s, true
@@ -452,7 +454,7 @@ func (p *parser) burst(c *compiled, it *node, path string) burstRule {
 		} else {
 			msg := "no engagement rule " + strconv.Quote(s)
 			if len(c.ruleIdx) > 0 {
-				msg += " (did you mean " + strconv.Quote(closest(s, sortedKeys(c.ruleIdx))) + "?)"
+				msg += " (did you mean " + strconv.Quote(closest(s, slices.Sorted(maps.Keys(c.ruleIdx)))) + "?)"
 			}
 			p.add(join(path, "rule"), msg)
 		}
@@ -496,7 +498,7 @@ func (p *parser) compileMQL(c *compiled, m *node) {
 			continue
 		}
 		if !c.known[s] {
-			p.add(path, "unknown event type "+strconv.Quote(s)+" (did you mean "+strconv.Quote(closest(s, sortedKeys(c.known)))+"?)")
+			p.add(path, "unknown event type "+strconv.Quote(s)+" (did you mean "+strconv.Quote(closest(s, slices.Sorted(maps.Keys(c.known))))+"?)")
 		} else if isOutcome(s) {
 			p.add(path, strconv.Quote(s)+" is a sales outcome, not a hand-raise")
 		}

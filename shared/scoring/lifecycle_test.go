@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -278,20 +279,10 @@ func TestRebuildKeepsLifecycle(t *testing.T) {
 }
 
 func replace(s, old, new string) string {
-	i := indexOf(s, old)
-	if i < 0 {
+	if !strings.Contains(s, old) {
 		panic("replace: not found: " + old)
 	}
-	return s[:i] + new + s[i+len(old):]
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
+	return strings.Replace(s, old, new, 1)
 }
 
 func TestNewLeadStateStartsAsLead(t *testing.T) {

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"math"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -228,9 +229,9 @@ func ParseRules(doc []byte) (r *Rules, err error) {
 // as numbers), including "version", as GET /v1/rules serves it. Parsing it
 // again gives the same rules.
 func (r *Rules) Document() []byte {
-	m := make(map[string]any, len(r.c.tree)+1)
-	for k, v := range r.c.tree {
-		m[k] = v
+	m := maps.Clone(r.c.tree)
+	if m == nil {
+		m = map[string]any{}
 	}
 	m["version"] = r.Version
 	b, err := json.Marshal(m)
@@ -279,14 +280,7 @@ func (r *Rules) Points() map[string]float64 {
 func (r *Rules) KnownEventType(t string) bool { return r.c.known[t] }
 
 // EventTypes lists every known event type, sorted.
-func (r *Rules) EventTypes() []string {
-	out := make([]string, 0, len(r.c.known))
-	for t := range r.c.known {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
-}
+func (r *Rules) EventTypes() []string { return slices.Sorted(maps.Keys(r.c.known)) }
 
 // ClosestEventType returns the known type nearest to t by edit distance
 // (ties: alphabetical), for "unknown type, did you mean X" answers.
@@ -622,15 +616,6 @@ func isOutcome(t string) bool {
 		return true
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // gradeOf returns the first grade whose bound fit reaches, else "F".

@@ -1,7 +1,7 @@
 package scoring
 
 import (
-	"sort"
+	"maps"
 	"strconv"
 	"strings"
 )
@@ -45,11 +45,7 @@ var segmentEventDefaults = map[string]string{
 // event types, used unless a document's sources.segment.events overrides a
 // name.
 func SegmentEventDefaults() map[string]string {
-	m := make(map[string]string, len(segmentEventDefaults))
-	for k, v := range segmentEventDefaults {
-		m[k] = v
-	}
-	return m
+	return maps.Clone(segmentEventDefaults)
 }
 
 // segmentKey is how event names are compared: trimmed and case-insensitive,
@@ -116,14 +112,4 @@ func (p *parser) compileSources(c *compiled, v *node) {
 			c.segment[key] = t
 		}
 	}
-}
-
-// sortedSegmentDefaults lists the default names, for documentation and tests.
-func sortedSegmentDefaults() []string {
-	names := make([]string, 0, len(segmentEventDefaults))
-	for n := range segmentEventDefaults {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }

@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -86,7 +87,7 @@ sources:
 func TestSegmentEventDefaultsAreDocumented(t *testing.T) {
 	doc := string(DefaultRulesYAML())
 	r := DefaultRules()
-	for _, name := range sortedSegmentDefaults() {
+	for _, name := range slices.Sorted(maps.Keys(segmentEventDefaults)) {
 		typ := segmentEventDefaults[name]
 		if !r.KnownEventType(typ) {
 			t.Errorf("default %q maps to unknown type %q", name, typ)
