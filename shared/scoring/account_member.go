@@ -153,6 +153,13 @@ func (s *State) setAccountAttr(key string, v any, at time.Time, id string) {
 	if !ok {
 		return
 	}
+	if d, isStr := v.(string); isStr && key == "domain" {
+		// The account's domain is looked up (GET /v1/accounts?domain=) and
+		// compared with email domains, which are lower-case.
+		if v = strings.ToLower(strings.TrimSpace(d)); v == "" {
+			return
+		}
+	}
 	i := sort.Search(len(s.acctAttrs), func(j int) bool { return s.acctAttrs[j].key >= key })
 	if i < len(s.acctAttrs) && s.acctAttrs[i].key == key {
 		a := &s.acctAttrs[i]

@@ -191,10 +191,10 @@ func TestAccountAttributes(t *testing.T) {
 		t.Errorf("account %q domain %q", res.AccountID, res.Domain)
 	}
 	// A given domain beats the derived one.
-	bob.Apply([]Event{acctEvent("b2", at(4), "bob@acme.io", "", map[string]any{"domain": "acme.com"}, nil)}, r)
+	bob.Apply([]Event{acctEvent("b2", at(4), "bob@acme.io", "", map[string]any{"domain": " Acme.COM "}, nil)}, r)
 	res = EvaluateAccount(r, nil, []AccountMember{ada.AccountMember("ada", r, at(5)), bob.AccountMember("bob", r, at(5))}, at(5))
 	if res.Domain != "acme.com" {
-		t.Errorf("domain %q, want the given acme.com", res.Domain)
+		t.Errorf("domain %q, want the given acme.com, lower-cased", res.Domain)
 	}
 	// Fit on account attributes: industry retail does not match, size does.
 	if res.Score.Fit != 20 || res.Breakdown.Fit[0].Points != 0 || res.Breakdown.Fit[1].Points != 20 {
