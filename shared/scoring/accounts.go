@@ -166,7 +166,8 @@ type AccountResult struct {
 
 // EvaluateAccount scores an account from its members' summaries and decides
 // its stage (docs/scoring.md section 7). It is pure: prev is not changed
-// (nil means a new account, its id taken from the first member). Members
+// (nil or a zero AccountState means a new account, its id taken from the
+// first member). Members
 // whose AccountID is not the account's (leads that moved) are not counted;
 // of two summaries of one lead the later (At) counts. Each member's
 // Engagement is taken as the lead's engagement at now: pass summaries
@@ -207,18 +208,21 @@ func EvaluateAccount(r *Rules, prev *AccountState, members []AccountMember, now 
 }
 
 // startState copies prev (or starts a new account) so that EvaluateAccount
-// leaves prev as it was.
+// leaves prev as it was. A zero AccountState works like a new one: stage
+// account, id from the first member.
 func startState(prev *AccountState, members []AccountMember) *AccountState {
-	if prev == nil {
-		id := ""
-		if len(members) > 0 {
-			id = members[0].AccountID
-		}
-		return NewAccountState(id)
+	st := NewAccountState("")
+	if prev != nil {
+		*st = *prev
+		st.history = slices.Clone(prev.history)
 	}
-	st := *prev
-	st.history = slices.Clone(prev.history)
-	return &st
+	if st.id == "" && len(members) > 0 {
+		st.id = members[0].AccountID
+	}
+	if st.stage == "" {
+		st.stage = AccountStageAccount
+	}
+	return st
 }
 
 // accountMembers keeps the members of account id, one per lead (the latest

@@ -522,3 +522,11 @@ func TestAccountMemberJSONRoundTrip(t *testing.T) {
 		t.Errorf("after a JSON round trip:\n%+v\n%+v", a, c)
 	}
 }
+
+func TestZeroAccountStateIsANewAccount(t *testing.T) {
+	r := mustRules(t, accountRulesDoc)
+	res := EvaluateAccount(r, &AccountState{}, []AccountMember{member("a", 0, StageSQL)}, t0)
+	if res.AccountID != "acct" || res.Stage != AccountStageOpportunity || len(res.Transitions) != 1 || res.Transitions[0].From != AccountStageAccount {
+		t.Errorf("result %+v", res)
+	}
+}
