@@ -187,7 +187,6 @@ func EvaluateAccount(r *Rules, prev *AccountState, members []AccountMember, now 
 	res.Score.Engagement, res.EngagedContacts, res.Breakdown.Leads, res.Breakdown.Breadth = a.engagement(members)
 
 	ev := accountEvaluation{st: st, a: a, members: members, score: res.Score, n: res.EngagedContacts, now: now, version: r.Version}
-	start := len(st.history)
 	// Each step makes at most one move and the table has no cycle that the
 	// checks allow (see step), so a few steps reach the fixed point.
 	for range 8 {
@@ -196,11 +195,10 @@ func EvaluateAccount(r *Rules, prev *AccountState, members []AccountMember, now 
 		}
 	}
 	st.version = r.Version
-	if start > len(st.history) {
-		start = 0
-	}
-	if len(st.history) > start {
-		res.Transitions = append([]AccountTransition(nil), st.history[start:]...)
+	// The moves are the last history entries; counted, because a full
+	// history keeps its length while taking them.
+	if n := min(ev.moves, len(st.history)); n > 0 {
+		res.Transitions = append([]AccountTransition(nil), st.history[len(st.history)-n:]...)
 	}
 	res.Stage = st.stage
 	res.State = st
@@ -356,10 +354,12 @@ type accountEvaluation struct {
 	n       int
 	now     time.Time
 	version int
+	moves   int
 }
 
 func (ev *accountEvaluation) move(to AccountStage, reason string) {
 	st := ev.st
+	ev.moves++
 	st.history = append(st.history, AccountTransition{From: st.stage, To: to, At: ev.now, Reason: reason, RulesVersion: ev.version})
 	if len(st.history) > maxAccountHistory {
 		st.history = append(st.history[:0], st.history[len(st.history)-maxAccountHistory:]...)

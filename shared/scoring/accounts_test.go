@@ -409,7 +409,11 @@ func TestAccountStateHistoryAndEncoding(t *testing.T) {
 		if i%2 == 1 {
 			stage = StageLead
 		}
-		st = EvaluateAccount(r, st, []AccountMember{member("a", 0, stage)}, t0.Add(time.Duration(i)*time.Hour)).State
+		res := EvaluateAccount(r, st, []AccountMember{member("a", 0, stage)}, t0.Add(time.Duration(i)*time.Hour))
+		if len(res.Transitions) != 1 {
+			t.Fatalf("evaluation %d decided %+v, want one move (also with a full history)", i, res.Transitions)
+		}
+		st = res.State
 	}
 	h := st.History()
 	if len(h) != maxAccountHistory || !h[len(h)-1].At.Equal(t0.Add(time.Duration(maxAccountHistory+19)*time.Hour)) {

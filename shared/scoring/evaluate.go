@@ -251,7 +251,6 @@ func (s *State) Evaluate(r *Rules, now time.Time) Result {
 	score, bd := s.Scores(r, now)
 	s.version = r.Version
 	ev := evaluation{s: s, c: c, version: r.Version, now: now, today: dayOf(now), score: score}
-	start := len(s.history)
 	// Each step makes at most one move; a handful of moves is the most any
 	// table path takes (visitor, lead, sales outcomes...), and the loop ends
 	// at a fixed point, which is what makes a second Evaluate a no-op.
@@ -261,11 +260,10 @@ func (s *State) Evaluate(r *Rules, now time.Time) Result {
 		}
 	}
 	res := Result{Score: score, Breakdown: bd, Stage: s.stage}
-	if start > len(s.history) { // history was trimmed while appending
-		start = 0
-	}
-	if n := len(s.history) - start; n > 0 {
-		res.Transitions = append([]Transition(nil), s.history[start:]...)
+	// The moves are the last entries of the history (counted, not found by
+	// length: a full history stays the same length while it takes them).
+	if n := min(ev.moves, len(s.history)); n > 0 {
+		res.Transitions = append([]Transition(nil), s.history[len(s.history)-n:]...)
 	}
 	res.DueAt = ev.dueAt()
 	return res
@@ -278,11 +276,13 @@ type evaluation struct {
 	now     time.Time
 	today   int32
 	score   Score
+	moves   int
 }
 
 func (ev *evaluation) move(to Stage, reason string) {
 	s := ev.s
 	t := Transition{From: s.stage, To: to, At: ev.now, Reason: reason, RulesVersion: ev.version}
+	ev.moves++
 	s.history = append(s.history, t)
 	if len(s.history) > maxHistory {
 		s.history = append(s.history[:0], s.history[len(s.history)-maxHistory:]...)

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -306,5 +307,20 @@ func TestNewLeadStateStartsAsLead(t *testing.T) {
 	back := NewState()
 	if err := back.UnmarshalBinary(b); err != nil || back.Stage() != StageMQL || len(back.History()) != 1 {
 		t.Fatalf("round trip: stage %s, history %v, err %v", back.Stage(), back.History(), err)
+	}
+}
+
+// A lead whose history is full (the oldest entries are dropped) still gets
+// the transitions an evaluation decides.
+func TestFullHistoryStillReturnsTransitions(t *testing.T) {
+	r := mustRules(t, lifecycleRules)
+	s := NewLeadState()
+	for i := range maxHistory {
+		s.history = append(s.history, Transition{From: StageLead, To: StageLead, At: at(0), Reason: "filler " + strconv.Itoa(i)})
+	}
+	s.Apply([]Event{person("Director", at(1)), typed("demo_request", at(1))}, r)
+	res := s.Evaluate(r, at(1, 1))
+	if len(res.Transitions) != 1 || res.Transitions[0].To != StageMQL || len(s.History()) != maxHistory {
+		t.Fatalf("transitions %+v, history %d", res.Transitions, len(s.History()))
 	}
 }
