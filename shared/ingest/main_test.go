@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,23 +15,30 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/leadscore/leadscore/infra/emulators"
 	"github.com/leadscore/leadscore/shared/config"
+	"github.com/leadscore/leadscore/shared/dynamodb"
+	"github.com/leadscore/leadscore/shared/httpapi"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/logging"
 	"github.com/leadscore/leadscore/shared/metrics"
+	"github.com/leadscore/leadscore/shared/mock"
 	lssqs "github.com/leadscore/leadscore/shared/sqs"
 )
 
 var stack *emulators.Stack
 
 func TestMain(m *testing.M) {
-	// Fuzzing and benchmarks need no emulator; everything else talks to the
-	// real ones.
-	if !needsEmulators() {
+	// TestMain runs before the testing package parses its flags.
+	flag.Parse()
+	// -short (make unit), fuzzing and benchmarks need no emulator: the
+	// handler then runs over shared/mock. Otherwise the same tests run
+	// against the real queue and table, and the emulator-only ones run too.
+	if testing.Short() || !needsEmulators() {
 		os.Exit(m.Run())
 	}
 	emulators.RunTests(m, &stack)
@@ -45,6 +53,16 @@ func needsEmulators() bool {
 	return true
 }
 
+// needEmulators skips a test that is about the real SQS client or table
+// (retries, SDK errors, the urgent queue URL) when they are not running:
+// under -short only.
+func needEmulators(t *testing.T) {
+	t.Helper()
+	if stack == nil {
+		t.Skip("needs DynamoDB Local and the SQS emulator (skipped with -short; make test runs it)")
+	}
+}
+
 const testKey = "test-key"
 
 // testNow is the handler's clock in tests: the requests' occurred_at values
@@ -57,42 +75,59 @@ var testForms = map[string]config.Form{
 		ThankYouURL: "https://www.example.com/thanks"},
 }
 
-// env is one handler over freshly reset emulators.
+// env is one handler over the emulators (freshly reset) when they run, else
+// over shared/mock.
 type env struct {
 	h       *Handler
 	opts    Options
 	logs    *bytes.Buffer
 	metrics *bytes.Buffer
-	sqs     *awssqs.Client
+	sqs     *awssqs.Client   // nil over mocks
+	queue   *mock.ScoreQueue // nil over the emulators
 }
 
 func newEnv(t *testing.T, tweak ...func(*Options)) *env {
 	t.Helper()
-	if stack == nil {
-		t.Skip("emulators not started")
-	}
-	if err := stack.Reset(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := stack.AWSConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{logs: &bytes.Buffer{}, metrics: &bytes.Buffer{}, sqs: awssqs.NewFromConfig(cfg)}
+	e := &env{logs: &bytes.Buffer{}, metrics: &bytes.Buffer{}}
 	e.opts = Options{
-		Queue:   lssqs.NewQueues(e.sqs, stack.ScoreQueueURL, stack.HandoffQueueURL),
 		APIKey:  testKey,
 		Forms:   testForms,
 		Logger:  logging.New(e.logs, "ingest", "debug"),
 		Metrics: metrics.New(e.metrics, "ingest"),
 		Now:     func() time.Time { return testNow },
 	}
-	addStore(t, &e.opts, cfg)
+	if stack == nil {
+		e.queue = &mock.ScoreQueue{}
+		e.opts.Queue, e.opts.Rules = e.queue, &mock.RulesStore{}
+	} else {
+		if err := stack.Reset(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		cfg := mustAWSConfig(t)
+		e.sqs = awssqs.NewFromConfig(cfg)
+		e.opts.Queue = lssqs.NewQueues(e.sqs, stack.ScoreQueueURL, stack.HandoffQueueURL)
+		e.opts.Rules = dynamodb.New(awsddb.NewFromConfig(cfg), stack.TableName)
+	}
 	for _, f := range tweak {
 		f(&e.opts)
 	}
-	e.h = New(e.opts)
+	h, err := New(e.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h = h
 	return e
+}
+
+// publisher is the rules store of the env, to publish as the api function
+// (another container) would.
+func (e *env) publisher(t *testing.T) leadscore.RulesStore {
+	t.Helper()
+	p, ok := e.opts.Rules.(leadscore.RulesStore)
+	if !ok {
+		t.Fatalf("rules store %T cannot publish", e.opts.Rules)
+	}
+	return p
 }
 
 // load reads an API Gateway v2 request from testdata/requests.
@@ -143,7 +178,8 @@ func cloneHeaders(h map[string]string) map[string]string {
 var emailInLog = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
 
 // do sends req through Handle, and fails the test if any log line it wrote
-// carries an email address (ARCHITECTURE.md invariant 8).
+// carries an email address (docs/architecture.md, the invariant on personal
+// data in logs).
 func (e *env) do(t *testing.T, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	t.Helper()
 	resp, err := e.h.Handle(t.Context(), req)
@@ -159,11 +195,11 @@ func (e *env) do(t *testing.T, req events.APIGatewayV2HTTPRequest) events.APIGat
 	return resp
 }
 
-// errorBody decodes and checks the CONTRACT.md error shape.
+// errorBody decodes and checks the docs/api.md error shape.
 type errorBody struct {
-	Error   string   `json:"error"`
-	Message string   `json:"message"`
-	Details []Detail `json:"details"`
+	Error   string           `json:"error"`
+	Message string           `json:"message"`
+	Details []httpapi.Detail `json:"details"`
 }
 
 func decodeError(t *testing.T, resp events.APIGatewayV2HTTPResponse) errorBody {
@@ -194,7 +230,7 @@ func (b errorBody) text() string {
 	return s.String()
 }
 
-func fields(ds []Detail) []string {
+func fields(ds []httpapi.Detail) []string {
 	out := make([]string, len(ds))
 	for i, d := range ds {
 		out[i] = d.Field
@@ -204,7 +240,7 @@ func fields(ds []Detail) []string {
 
 type queued struct {
 	msg    leadscore.ScoreMessage
-	leadID string // the message attribute
+	leadID string // the message attribute (over mocks: the lead the queue was given)
 }
 
 // received drains the score queue, expecting want messages, and fails if
@@ -212,7 +248,14 @@ type queued struct {
 func (e *env) received(t *testing.T, want int) []queued {
 	t.Helper()
 	var out []queued
-	for empty := 0; len(out) < want && empty < 3; {
+	if e.queue != nil {
+		// shared/sqs puts the message's LeadID in the lead_id attribute
+		// (tested there against the emulator).
+		for _, m := range e.queue.Take() {
+			out = append(out, queued{msg: m, leadID: m.LeadID})
+		}
+	}
+	for empty := 0; e.sqs != nil && len(out) < want && empty < 3; {
 		res, err := e.sqs.ReceiveMessage(t.Context(), &awssqs.ReceiveMessageInput{QueueUrl: aws.String(stack.ScoreQueueURL),
 			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"}})
 		if err != nil {
@@ -243,6 +286,12 @@ func (e *env) received(t *testing.T, want int) []queued {
 // queueEmpty fails unless the score queue holds nothing, visible or not.
 func (e *env) queueEmpty(t *testing.T) {
 	t.Helper()
+	if e.queue != nil {
+		if left := e.queue.Take(); len(left) > 0 {
+			t.Fatalf("score queue holds %d more messages, want none", len(left))
+		}
+		return
+	}
 	out, err := e.sqs.GetQueueAttributes(t.Context(), &awssqs.GetQueueAttributesInput{QueueUrl: aws.String(stack.ScoreQueueURL),
 		AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
 	if err != nil {
@@ -253,4 +302,13 @@ func (e *env) queueEmpty(t *testing.T) {
 			t.Fatalf("score queue %s = %s, want 0", k, v)
 		}
 	}
+}
+
+func mustAWSConfig(t *testing.T) aws.Config {
+	t.Helper()
+	cfg, err := stack.AWSConfig(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/leadscore/leadscore/shared/httpapi"
 	"github.com/leadscore/leadscore/shared/leadscore"
 
 	"github.com/leadscore/leadscore/shared/scoring"
@@ -36,17 +37,17 @@ func TestLeadRoutesOnAnEmptyTable(t *testing.T) {
 		wantCode   string
 		wantBody   string
 	}{
-		{name: "unknown lead", file: "get-lead.json", wantStatus: 404, wantCode: CodeNotFound},
-		{name: "malformed lead id", file: "get-lead.json", lead: "ld_../../etc", wantStatus: 400, wantCode: CodeInvalidRequest},
-		{name: "by email, none yet", file: "list-leads-email.json", wantStatus: 404, wantCode: CodeNotFound},
-		{name: "by malformed email", file: "list-leads-email.json", rawQuery: "email=nope", wantStatus: 400, wantCode: CodeInvalidRequest},
+		{name: "unknown lead", file: "get-lead.json", wantStatus: 404, wantCode: httpapi.CodeNotFound},
+		{name: "malformed lead id", file: "get-lead.json", lead: "ld_../../etc", wantStatus: 400, wantCode: httpapi.CodeInvalidRequest},
+		{name: "by email, none yet", file: "list-leads-email.json", wantStatus: 404, wantCode: httpapi.CodeNotFound},
+		{name: "by malformed email", file: "list-leads-email.json", rawQuery: "email=nope", wantStatus: 400, wantCode: httpapi.CodeInvalidRequest},
 		{name: "stage page of nothing", file: "list-leads-stage.json", wantStatus: 200, wantBody: `{"leads":[],"cursor":null}`},
-		{name: "unknown stage", file: "list-leads-stage.json", rawQuery: "stage=hot", wantStatus: 400, wantCode: CodeInvalidRequest},
-		{name: "limit out of range", file: "list-leads-stage.json", rawQuery: "stage=mql&limit=1000", wantStatus: 400, wantCode: CodeInvalidRequest},
-		{name: "neither email nor stage", file: "list-leads-stage.json", rawQuery: "limit=2", wantStatus: 400, wantCode: CodeInvalidRequest},
-		{name: "both email and stage", file: "list-leads-stage.json", rawQuery: "stage=mql&email=a%40b.co", wantStatus: 400, wantCode: CodeInvalidRequest},
+		{name: "unknown stage", file: "list-leads-stage.json", rawQuery: "stage=hot", wantStatus: 400, wantCode: httpapi.CodeInvalidRequest},
+		{name: "limit out of range", file: "list-leads-stage.json", rawQuery: "stage=mql&limit=1000", wantStatus: 400, wantCode: httpapi.CodeInvalidRequest},
+		{name: "neither email nor stage", file: "list-leads-stage.json", rawQuery: "limit=2", wantStatus: 400, wantCode: httpapi.CodeInvalidRequest},
+		{name: "both email and stage", file: "list-leads-stage.json", rawQuery: "stage=mql&email=a%40b.co", wantStatus: 400, wantCode: httpapi.CodeInvalidRequest},
 		{name: "delete of an absent lead is done", file: "delete-lead.json", wantStatus: 204},
-		{name: "delete with a malformed id", file: "delete-lead.json", lead: "x", wantStatus: 400, wantCode: CodeInvalidRequest},
+		{name: "delete with a malformed id", file: "delete-lead.json", lead: "x", wantStatus: 400, wantCode: httpapi.CodeInvalidRequest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,37 +113,6 @@ func TestRulesPublishAndRead(t *testing.T) {
 	if pages != 1 {
 		t.Errorf("score queue held %+v; want one rescore_page of version 1 besides the event", got)
 	}
-}
-
-// TestRulesCacheTTL: another container publishing new rules is seen once
-// the cached copy is older than RulesTTL, not before, and known types never
-// need the table.
-func TestRulesCacheTTL(t *testing.T) {
-	now := testNow
-	e := newEnv(t, func(o *Options) { o.Now = func() time.Time { return now } })
-	needStore(t, e)
-	post := func() int {
-		return e.do(t, withBody(load(t, "post-event.json"), `{"type":"trial_extend","anonymous_id":"a"}`, false)).StatusCode
-	}
-	if got := post(); got != http.StatusBadRequest {
-		t.Fatalf("undeclared type: %d, want 400", got)
-	}
-	r, err := scoring.ParseRules(append(scoring.DefaultRulesYAML(), "\nevent_types: [trial_extend]\n"...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.opts.Rules.PublishRules(t.Context(), r); err != nil { // as another container would
-		t.Fatal(err)
-	}
-	now = now.Add(RulesTTL - time.Second)
-	if got := post(); got != http.StatusBadRequest {
-		t.Errorf("within the TTL: %d, want 400 from the cached rules", got)
-	}
-	now = now.Add(2 * time.Second)
-	if got := post(); got != http.StatusAccepted {
-		t.Errorf("after the TTL: %d, want 202", got)
-	}
-	e.received(t, 1)
 }
 
 // TestLeadRoutesWithLeads writes leads the way the score function does and
