@@ -201,7 +201,7 @@ func TestPostEventRejections(t *testing.T) {
 					t.Errorf("details name %v, want %q among them (body %s)", got, f, resp.Body)
 				}
 			}
-			if tc.wantText != "" && !strings.Contains(b.text(), tc.wantText) {
+			if tc.wantText != "" && !strings.Contains(b.Text(), tc.wantText) {
 				t.Errorf("body %s does not say %q", resp.Body, tc.wantText)
 			}
 			if ct := resp.Headers["content-type"]; !strings.HasPrefix(ct, "application/json") {

@@ -2,13 +2,9 @@ package ingest
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"os"
-	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +18,7 @@ import (
 	"github.com/leadscore/leadscore/infra/emulators"
 	"github.com/leadscore/leadscore/shared/config"
 	"github.com/leadscore/leadscore/shared/dynamodb"
-	"github.com/leadscore/leadscore/shared/httpapi"
+	"github.com/leadscore/leadscore/shared/httpapi/httpapitest"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/logging"
 	"github.com/leadscore/leadscore/shared/metrics"
@@ -130,112 +126,25 @@ func (e *env) publisher(t *testing.T) leadscore.RulesStore {
 	return p
 }
 
-// load reads an API Gateway v2 request from testdata/requests.
-func load(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "requests", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(b, &req); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return req
-}
-
-// withBody replaces the body as API Gateway would carry it.
-func withBody(req events.APIGatewayV2HTTPRequest, body string, b64 bool) events.APIGatewayV2HTTPRequest {
-	req.IsBase64Encoded = b64
-	if b64 {
-		req.Body = base64.StdEncoding.EncodeToString([]byte(body))
-	} else {
-		req.Body = body
-	}
-	req.Headers = cloneHeaders(req.Headers)
-	req.Headers["content-length"] = strconv.Itoa(len(body))
-	return req
-}
-
-func withHeader(req events.APIGatewayV2HTTPRequest, k, v string) events.APIGatewayV2HTTPRequest {
-	req.Headers = cloneHeaders(req.Headers)
-	if v == "" {
-		delete(req.Headers, k)
-	} else {
-		req.Headers[k] = v
-	}
-	return req
-}
-
-func cloneHeaders(h map[string]string) map[string]string {
-	c := make(map[string]string, len(h))
-	for k, v := range h {
-		c[k] = v
-	}
-	return c
-}
-
-var emailInLog = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
+// The request helpers of shared/httpapi/httpapitest, by their short names.
+var (
+	load        = httpapitest.Load
+	withBody    = httpapitest.WithBody
+	withHeader  = httpapitest.WithHeader
+	decodeError = httpapitest.DecodeError
+	fields      = httpapitest.Fields
+)
 
 // do sends req through Handle, and fails the test if any log line it wrote
-// carries an email address (docs/architecture.md, the invariant on personal
-// data in logs).
+// carries an email address or a 5xx carries internals.
 func (e *env) do(t *testing.T, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	t.Helper()
 	resp, err := e.h.Handle(t.Context(), req)
 	if err != nil {
 		t.Fatalf("Handle returned an error: %v", err)
 	}
-	if m := emailInLog.FindString(e.logs.String()); m != "" {
-		t.Fatalf("a log line carries an email address %q:\n%s", m, e.logs.String())
-	}
-	if resp.StatusCode >= 500 && strings.Contains(resp.Body, "operation error") {
-		t.Fatalf("a %d carries internals: %s", resp.StatusCode, resp.Body)
-	}
+	httpapitest.CheckAnswer(t, resp, e.logs.String())
 	return resp
-}
-
-// errorBody decodes and checks the docs/api.md error shape.
-type errorBody struct {
-	Error   string           `json:"error"`
-	Message string           `json:"message"`
-	Details []httpapi.Detail `json:"details"`
-}
-
-func decodeError(t *testing.T, resp events.APIGatewayV2HTTPResponse) errorBody {
-	t.Helper()
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(resp.Body), &raw); err != nil {
-		t.Fatalf("error body %q is not JSON: %v", resp.Body, err)
-	}
-	for _, k := range []string{"error", "message", "details"} {
-		if _, ok := raw[k]; !ok {
-			t.Fatalf("error body %s lacks %q", resp.Body, k)
-		}
-	}
-	var b errorBody
-	if err := json.Unmarshal([]byte(resp.Body), &b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// text is the message and every detail, for checking what a client reads.
-func (b errorBody) text() string {
-	var s strings.Builder
-	s.WriteString(b.Message)
-	for _, d := range b.Details {
-		s.WriteString("\n" + d.Field + ": " + d.Message)
-	}
-	return s.String()
-}
-
-func fields(ds []httpapi.Detail) []string {
-	out := make([]string, len(ds))
-	for i, d := range ds {
-		out[i] = d.Field
-	}
-	return out
 }
 
 type queued struct {

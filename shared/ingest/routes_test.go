@@ -151,7 +151,7 @@ func TestQueueDownIs503WithoutInternals(t *testing.T) {
 		t.Fatalf("status %d body %s; want 503", resp.StatusCode, resp.Body)
 	}
 	b := decodeError(t, resp)
-	if strings.Contains(resp.Body, "missing") || strings.Contains(resp.Body, "127.0.0.1") || !strings.Contains(b.text(), "ev-2026-11-22-0001") {
+	if strings.Contains(resp.Body, "missing") || strings.Contains(resp.Body, "127.0.0.1") || !strings.Contains(b.Text(), "ev-2026-11-22-0001") {
 		t.Errorf("503 body %s: want the event id named and no queue URL or SDK text", resp.Body)
 	}
 	if !strings.Contains(e.metrics.String(), MetricEventsNotEnqueued) {
