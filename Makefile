@@ -16,7 +16,7 @@ define lambda
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
 endef
 
-FUNCTIONS := IngestFunction ScoreFunction SweepFunction HandoffFunction
+FUNCTIONS := IngestFunction ApiFunction ScoreFunction SweepFunction HandoffFunction
 
 .PHONY: help run test unit invoke build $(addprefix build-,$(FUNCTIONS)) fuzz bench load lint emulators clean
 
@@ -24,6 +24,7 @@ help:
 	@echo "make run                         the whole pipeline on 127.0.0.1:3000 (Ctrl-C stops it)"
 	@echo "make test                        go vet, unit and integration tests (starts its own emulators)"
 	@echo "make invoke FN=score EVENT=events/score-sqs-batch.json   one function, one event, against make run"
+	@echo "                                 (FN=api EVENT=events/api-get-lead.json for the API's routes)"
 	@echo "make build                       arm64 bootstraps for every function under build/"
 	@echo "make fuzz [FUZZTIME=10s]         every fuzz target, briefly"
 	@echo "make bench                       Go benchmarks, load runs, function sizes/cold init/memory -> README.md"
@@ -33,6 +34,8 @@ help:
 # --- SAM (BuildMethod: makefile): one target per function's logical id.
 build-IngestFunction:
 	$(call lambda,ingest)
+build-ApiFunction:
+	$(call lambda,api)
 build-ScoreFunction:
 	$(call lambda,score)
 build-SweepFunction:
@@ -51,7 +54,7 @@ run: emulators
 	$(GO) run ./infra/localstack
 
 invoke: 
-	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<ingest|score|sweep|handoff> EVENT=<file>"; exit 2; }
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<ingest|api|score|sweep|handoff> EVENT=<file>"; exit 2; }
 	@$(GO) run ./infra/invoke -fn $(FN) -event $(EVENT)
 
 test: emulators
