@@ -22,6 +22,7 @@ import (
 	"github.com/leadscore/leadscore/shared/config"
 	"github.com/leadscore/leadscore/shared/ingest"
 	"github.com/leadscore/leadscore/shared/leadscore"
+	"github.com/leadscore/leadscore/shared/mock"
 )
 
 // inProcess invokes a real handler in this process with the event JSON
@@ -60,8 +61,11 @@ func localAPI(t *testing.T, tm *template.Template, clock *time.Time) (*httptest.
 		t.Fatal(err)
 	}
 	q := &countingQueue{}
-	h := ingest.New(ingest.Options{Queue: q, APIKey: "local-test-key-0123456789",
+	h, err := ingest.New(ingest.Options{Queue: q, Rules: &mock.RulesStore{}, APIKey: "local-test-key-0123456789",
 		Forms: map[string]config.Form{"contact": {Type: "form_submit", AllowedOrigins: []string{"http://127.0.0.1:*"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	fns := map[string]invoker{}
 	for _, r := range routes {
 		fns[r.Function] = inProcess{h.Handle}

@@ -64,7 +64,7 @@ func (r Route) Key() string { return r.Method + " " + r.Path }
 type Config struct {
 	// APIKey guards every route not marked Public. Empty means every
 	// guarded route answers 401: fail closed.
-	APIKey  string
+	APIKey string
 	Logger *slog.Logger
 	// Metrics is the function's recorder: the Router adds the request
 	// metrics and flushes it (with what the route recorded) per request.
