@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/leadscore/leadscore/infra/template"
+	"github.com/leadscore/leadscore/shared/api"
 	"github.com/leadscore/leadscore/shared/config"
 	"github.com/leadscore/leadscore/shared/ingest"
 	"github.com/leadscore/leadscore/shared/leadscore"
@@ -53,7 +54,7 @@ func (q *countingQueue) EnqueueScore(_ context.Context, msgs []leadscore.ScoreMe
 }
 
 // localAPI serves the template's routes, throttled as the template says,
-// with the real ingest handler behind them, on a fake clock.
+// with the real ingest and api handlers behind them, on a fake clock.
 func localAPI(t *testing.T, tm *template.Template, clock *time.Time) (*httptest.Server, *countingQueue) {
 	t.Helper()
 	routes, err := tm.Routes()
@@ -66,10 +67,13 @@ func localAPI(t *testing.T, tm *template.Template, clock *time.Time) (*httptest.
 	if err != nil {
 		t.Fatal(err)
 	}
-	fns := map[string]invoker{}
-	for _, r := range routes {
-		fns[r.Function] = inProcess{h.Handle}
+	leads := &mock.Leads{}
+	a, err := api.New(api.Options{Leads: leads, Eraser: leads, Scanner: leads, Rules: &mock.RulesStore{},
+		Rescores: &mock.RescoreStore{}, Queue: &mock.ScoreQueue{}, APIKey: "local-test-key-0123456789"})
+	if err != nil {
+		t.Fatal(err)
 	}
+	fns := map[string]invoker{"IngestFunction": inProcess{h.Handle}, "ApiFunction": inProcess{a.Handle}}
 	n := 0
 	api := &apiHandler{router: newRouter(routes), functions: fns, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		now: time.Now, newID: func() string { n++; return fmt.Sprint("req-", n) }}
