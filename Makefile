@@ -9,6 +9,8 @@ STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin
 FUZZTIME  ?= 10s
 FN        ?=
 EVENT     ?=
+# The local stack's invoke API (make run's -invoke-addr).
+ENDPOINT  ?= http://127.0.0.1:3001
 
 # One Lambda bootstrap for provided.al2023 on arm64. lambda.norpc drops the
 # legacy go1.x RPC server the custom runtime never uses.
@@ -55,7 +57,7 @@ run: emulators
 
 invoke: 
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<ingest|api|score|sweep|handoff> EVENT=<file>"; exit 2; }
-	@$(GO) run ./infra/invoke -fn $(FN) -event $(EVENT)
+	@$(GO) run ./infra/invoke -endpoint $(ENDPOINT) -fn $(FN) -event $(EVENT)
 
 test: emulators
 	$(GO) vet ./...
