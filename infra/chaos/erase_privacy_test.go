@@ -121,6 +121,8 @@ func TestDeleteLeadErasesEverythingAndQueuedEventsCannotRecreateIt(t *testing.T)
 		}
 	}
 	checkLogs(t, w)
+	// The api function's erase and reads, and ingestion's, within their roles.
+	checkCallsAgainstPolicies(t, w.inj.Calls())
 }
 
 func stringify(v any) string {
