@@ -74,8 +74,9 @@ var sources = map[string][]string{"ScoreFunction": {"ScoreQueue", "UrgentScoreQu
 
 // checkLeastPrivilege lists every way the template's function policies
 // grant more than needs: wildcards, actions or resources a function does
-// not use, a queue it does not use, a function nobody reviewed; and the
-// limits this issue adds (API throttling, TTL, event retention).
+// not use, a queue it does not use, a function nobody reviewed, a table
+// read of ingestion outside the rules partition; and the limits that keep
+// cost and data bounded (API throttling, TTL, event retention).
 func checkLeastPrivilege(tm *template.Template) []string {
 	var problems []string
 	add := func(f string, a ...any) { problems = append(problems, fmt.Sprintf(f, a...)) }
