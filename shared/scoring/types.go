@@ -15,6 +15,16 @@ type Event struct {
 	OccurredAt  time.Time `json:"occurred_at"`
 	Email       string    `json:"email,omitempty"`
 	AnonymousID string    `json:"anonymous_id,omitempty"`
+	// UserID is the sending system's own id for the person (a Segment or
+	// RudderStack userId). Remembered with the email, it lets later events
+	// that carry only the userId reach the same lead (docs/api.md "Sources").
+	UserID string `json:"user_id,omitempty"`
+	// AccountID names the account (company) the person belongs to, when the
+	// sender knows it; it beats the email domain (docs/scoring.md section 7).
+	AccountID string `json:"account_id,omitempty"`
+	// Account holds attribute values of the person's account (name, domain,
+	// industry, company_size, ...): strings or float64, like Lead.
+	Account map[string]any `json:"account,omitempty"`
 	// Lead holds attribute values from the event's "lead" object: strings,
 	// or float64 for numeric attributes such as company_size.
 	Lead map[string]any `json:"lead,omitempty"`
