@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/leadscore/leadscore/infra/template"
+	"github.com/leadscore/leadscore/shared/api"
 	"github.com/leadscore/leadscore/shared/config"
 	"github.com/leadscore/leadscore/shared/ingest"
+	"github.com/leadscore/leadscore/shared/mock"
 )
 
 // syncBuffer is a log destination the server's goroutines and the test
@@ -50,16 +52,22 @@ func gatewayAPI(t *testing.T, readTimeout time.Duration) (*httptest.Server, *cou
 		t.Fatal(err)
 	}
 	q := &countingQueue{}
-	h := ingest.New(ingest.Options{Queue: q, APIKey: "local-test-key-0123456789",
+	h, err := ingest.New(ingest.Options{Queue: q, Rules: &mock.RulesStore{}, APIKey: "local-test-key-0123456789",
 		Forms: map[string]config.Form{"contact": {Type: "form_submit", AllowedOrigins: []string{"http://127.0.0.1:*"}}}})
-	fns := map[string]invoker{}
-	for _, r := range routes {
-		fns[r.Function] = inProcess{h.Handle}
+	if err != nil {
+		t.Fatal(err)
 	}
+	leads := &mock.Leads{}
+	a, err := api.New(api.Options{Leads: leads, Eraser: leads, Scanner: leads, Rules: &mock.RulesStore{},
+		Rescores: &mock.RescoreStore{}, Queue: &mock.ScoreQueue{}, APIKey: "local-test-key-0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns := map[string]invoker{"IngestFunction": inProcess{h.Handle}, "ApiFunction": inProcess{a.Handle}}
 	logs := &syncBuffer{}
-	api := &apiHandler{router: newRouter(routes), functions: fns, log: slog.New(slog.NewJSONHandler(logs, nil)),
+	local := &apiHandler{router: newRouter(routes), functions: fns, log: slog.New(slog.NewJSONHandler(logs, nil)),
 		now: time.Now, newID: func() string { return "req-1" }, readTimeout: readTimeout}
-	srv := httptest.NewServer(newThrottle(tm, newRouter(routes), api))
+	srv := httptest.NewServer(newThrottle(tm, newRouter(routes), local))
 	t.Cleanup(srv.Close)
 	return srv, q, logs
 }
