@@ -1,0 +1,217 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/leadscore/leadscore/infra/emulators"
+	"github.com/leadscore/leadscore/infra/template"
+	"github.com/leadscore/leadscore/shared/config"
+	"github.com/leadscore/leadscore/shared/dynamodb"
+	"github.com/leadscore/leadscore/shared/ingest"
+	"github.com/leadscore/leadscore/shared/leadscore"
+	"github.com/leadscore/leadscore/shared/metrics"
+	"github.com/leadscore/leadscore/shared/score"
+	"github.com/leadscore/leadscore/shared/scoring"
+	"github.com/leadscore/leadscore/shared/sqs"
+)
+
+// sample reads one of events/*.json.
+func sample[T any](t *testing.T, name string) T {
+	t.Helper()
+	root, err := template.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return v
+}
+
+// demoVP is what the README's Try it lead types into the demo form: a VP of
+// Marketing at a 500-person software company in the US.
+var demoVP = url.Values{"email": {"vp@acme.example"}, "first_name": {"Ada"}, "job_title": {"VP Marketing"},
+	"company_size": {"1000"}, "industry": {"software"}, "country": {"US"}, "anonymous_id": {"anon-demo"},
+	"_redirect": {"http://127.0.0.1:3000/?submitted=1"}, "_hp": {""}}
+
+// TestDemoFormMakesAnMQL: the local demo's point, end to end through the
+// real handlers and emulators: the demo page offers the fields, its form
+// (configured by the local FORMS default) posts a hand-raise, and with the
+// default rules the VP becomes an MQL with a lead.mql handoff for the
+// webhook (docs/api.md "Local stack").
+func TestDemoFormMakesAnMQL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the emulators")
+	}
+	ctx := t.Context()
+	st, err := emulators.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Stop()
+	cfg, err := st.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := dynamodb.New(awsdynamodb.NewFromConfig(cfg), st.TableName)
+	sqsClient := awssqs.NewFromConfig(cfg)
+	queues := sqs.NewQueues(sqsClient, st.ScoreQueueURL, st.HandoffQueueURL)
+	forms, err := config.ParseForms(DefaultForms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := ingest.New(ingest.Options{Queue: queues, Rules: store, APIKey: DefaultAPIKey, Forms: forms, Local: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	page, err := in.Handle(ctx, sample[events.APIGatewayV2HTTPRequest](t, "get-demo-page.json"))
+	if err != nil || page.StatusCode != http.StatusOK {
+		t.Fatalf("demo page: %d %v", page.StatusCode, err)
+	}
+	for name, value := range demoVP {
+		if strings.HasPrefix(name, "_") || name == "anonymous_id" {
+			continue
+		}
+		if !strings.Contains(page.Body, `name="`+name+`"`) {
+			t.Errorf("the demo form has no %s field", name)
+		}
+		if name == "company_size" || name == "industry" || name == "country" {
+			if !strings.Contains(page.Body, `<option value="`+value[0]+`"`) {
+				t.Errorf("the demo form offers no %s option %q", name, value[0])
+			}
+		}
+	}
+
+	post := sample[events.APIGatewayV2HTTPRequest](t, "post-form.json")
+	post.Headers["origin"] = "http://127.0.0.1:3000"
+	post.Body = base64.StdEncoding.EncodeToString([]byte(demoVP.Encode()))
+	resp, err := in.Handle(ctx, post)
+	if err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("form post: %d %s %v; want 303", resp.StatusCode, resp.Body, err)
+	}
+
+	msgs := receive(t, sqsClient, st.ScoreQueueURL)
+	sc := &score.Handler{Store: store, Rules: store, Handoff: queues, Eraser: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics: metrics.New(io.Discard, "score")}
+	out, err := sc.Handle(ctx, sqsEvent(msgs, st.QueueARNs["ScoreQueue"]))
+	if err != nil || len(out.BatchItemFailures) > 0 {
+		t.Fatalf("score: %+v %v", out, err)
+	}
+	lead, err := store.Lead(ctx, leadscore.LeadID("vp@acme.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lead.View.Stage != scoring.StageMQL {
+		t.Fatalf("the demo VP is %s with score %+v, want mql", lead.View.Stage, lead.View.Score)
+	}
+	found := false
+	for _, m := range receive(t, sqsClient, st.HandoffQueueURL) {
+		found = found || strings.Contains(aws.ToString(m.Body), `"lead.mql"`)
+	}
+	if !found {
+		t.Error("no lead.mql handoff for the webhook")
+	}
+}
+
+// receive takes the messages waiting on a queue (at least one).
+func receive(t *testing.T, c *awssqs.Client, queueURL string) []sqstypes.Message {
+	t.Helper()
+	var msgs []sqstypes.Message
+	for range 5 {
+		out, err := c.ReceiveMessage(t.Context(), &awssqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL),
+			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"},
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, out.Messages...)
+		if len(msgs) > 0 && len(out.Messages) == 0 {
+			break
+		}
+	}
+	if len(msgs) == 0 {
+		t.Fatalf("nothing on %s", queueURL)
+	}
+	return msgs
+}
+
+// TestPutRulesSampleKeepsTheDemo: publishing events/api-put-rules.json (as
+// `make invoke` does) leaves rules under which the README's Try it lead is
+// still an instant MQL.
+func TestPutRulesSampleKeepsTheDemo(t *testing.T) {
+	req := sample[events.APIGatewayV2HTTPRequest](t, "api-put-rules.json")
+	r, err := scoring.ParseRules([]byte(req.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 23, 10, 15, 0, 0, time.UTC)
+	s := scoring.NewLeadState()
+	s.Apply([]scoring.Event{{EventID: "try-it", Type: "demo_request", OccurredAt: now, Email: "ada@acme.example",
+		Lead: map[string]any{"first_name": "Ada", "job_title": "VP Marketing", "company": "Acme",
+			"company_size": 500.0, "industry": "software", "country": "US"}}}, r)
+	if res := s.Evaluate(r, now); res.Stage != scoring.StageMQL || res.Score.Fit != 50 {
+		t.Errorf("under the sample rules the README's lead is %s with fit %v; want mql with fit 50 as the README says", res.Stage, res.Score.Fit)
+	}
+	if got := req.Headers["content-length"]; got != "" && got != strconv.Itoa(len(req.Body)) {
+		t.Errorf("content-length %s, body is %d bytes", got, len(req.Body))
+	}
+}
+
+// TestDeleteSampleSparesTheDemoLeads: events/api-delete-lead.json erases a
+// lead no README example, sample event or demo default uses.
+func TestDeleteSampleSparesTheDemoLeads(t *testing.T) {
+	id := sample[events.APIGatewayV2HTTPRequest](t, "api-delete-lead.json").PathParameters["lead_id"]
+	root, err := template.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "events", "*.json"))
+	files = append(files, filepath.Join(root, "README.md"), filepath.Join(root, "docs", "api.md"))
+	emailRE := regexp.MustCompile(`[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9.-]+\.[a-z]{2,}`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		// Form bodies are base64 in the samples.
+		for _, enc := range regexp.MustCompile(`"body": "([A-Za-z0-9+/=]{16,})"`).FindAllStringSubmatch(text, -1) {
+			if dec, err := base64.StdEncoding.DecodeString(enc[1]); err == nil {
+				text += "\n" + string(dec)
+			}
+		}
+		for _, e := range emailRE.FindAllString(text, -1) {
+			e = strings.ReplaceAll(e, "%40", "@")
+			if filepath.Base(f) != "api-delete-lead.json" && leadscore.LeadID(leadscore.NormalizeEmail(e)) == id {
+				t.Errorf("events/api-delete-lead.json erases %s, used in %s", e, filepath.Base(f))
+			}
+		}
+		if filepath.Base(f) != "api-delete-lead.json" && strings.Contains(text, id) {
+			t.Errorf("events/api-delete-lead.json erases %s, named in %s", id, filepath.Base(f))
+		}
+	}
+}
