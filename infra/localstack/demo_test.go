@@ -63,30 +63,8 @@ var demoVP = url.Values{"email": {"vp@acme.example"}, "first_name": {"Ada"}, "jo
 // default rules the VP becomes an MQL with a lead.mql handoff for the
 // webhook (docs/api.md "Local stack").
 func TestDemoFormMakesAnMQL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the emulators")
-	}
-	ctx := t.Context()
-	st, err := emulators.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Stop()
-	cfg, err := st.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := dynamodb.New(awsdynamodb.NewFromConfig(cfg), st.TableName)
-	sqsClient := awssqs.NewFromConfig(cfg)
-	queues := sqs.NewQueues(sqsClient, st.ScoreQueueURL, st.HandoffQueueURL)
-	forms, err := config.ParseForms(DefaultForms)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := ingest.New(ingest.Options{Queue: queues, Rules: store, APIKey: DefaultAPIKey, Forms: forms, Local: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newPipeline(t)
+	ctx, in, store := t.Context(), p.ingest, p.store
 
 	page, err := in.Handle(ctx, sample[events.APIGatewayV2HTTPRequest](t, "get-demo-page.json"))
 	if err != nil || page.StatusCode != http.StatusOK {
@@ -114,13 +92,7 @@ func TestDemoFormMakesAnMQL(t *testing.T) {
 		t.Fatalf("form post: %d %s %v; want 303", resp.StatusCode, resp.Body, err)
 	}
 
-	msgs := receive(t, sqsClient, st.ScoreQueueURL)
-	sc := &score.Handler{Store: store, Rules: store, Handoff: queues, Eraser: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics: metrics.New(io.Discard, "score")}
-	out, err := sc.Handle(ctx, sqsEvent(msgs, st.QueueARNs["ScoreQueue"]))
-	if err != nil || len(out.BatchItemFailures) > 0 {
-		t.Fatalf("score: %+v %v", out, err)
-	}
+	p.score(t)
 	lead, err := store.Lead(ctx, leadscore.LeadID("vp@acme.example"))
 	if err != nil {
 		t.Fatal(err)
@@ -129,11 +101,114 @@ func TestDemoFormMakesAnMQL(t *testing.T) {
 		t.Fatalf("the demo VP is %s with score %+v, want mql", lead.View.Stage, lead.View.Score)
 	}
 	found := false
-	for _, m := range receive(t, sqsClient, st.HandoffQueueURL) {
+	for _, m := range receive(t, p.sqs, p.stack.HandoffQueueURL) {
 		found = found || strings.Contains(aws.ToString(m.Body), `"lead.mql"`)
 	}
 	if !found {
 		t.Error("no lead.mql handoff for the webhook")
+	}
+}
+
+// pipeline is the ingest and score handlers over fresh emulators, wired as
+// their mains wire them, with the local stack's defaults (API key, FORMS,
+// the demo page); score runs what ingestion queued, as the poller would.
+type pipeline struct {
+	stack  *emulators.Stack
+	store  *dynamodb.Store
+	sqs    *awssqs.Client
+	ingest *ingest.Handler
+	scorer *score.Handler
+}
+
+func newPipeline(t *testing.T) *pipeline {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts the emulators")
+	}
+	st, err := emulators.Start(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Stop() })
+	cfg, err := st.AWSConfig(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pipeline{stack: st, store: dynamodb.New(awsdynamodb.NewFromConfig(cfg), st.TableName), sqs: awssqs.NewFromConfig(cfg)}
+	queues := sqs.NewQueues(p.sqs, st.ScoreQueueURL, st.HandoffQueueURL)
+	forms, err := config.ParseForms(DefaultForms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ingest, err = ingest.New(ingest.Options{Queue: queues, Rules: p.store, APIKey: DefaultAPIKey, Forms: forms, Local: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.scorer = &score.Handler{Store: p.store, Rules: p.store, Handoff: queues, Eraser: p.store,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics.New(io.Discard, "score")}
+	return p
+}
+
+// score hands everything on the score queue to the score handler.
+func (p *pipeline) score(t *testing.T) {
+	t.Helper()
+	msgs := receive(t, p.sqs, p.stack.ScoreQueueURL)
+	out, err := p.scorer.Handle(t.Context(), sqsEvent(msgs, p.stack.QueueARNs["ScoreQueue"]))
+	if err != nil || len(out.BatchItemFailures) > 0 {
+		t.Fatalf("score: %+v %v", out, err)
+	}
+	for _, m := range msgs {
+		if _, err := p.sqs.DeleteMessage(t.Context(), &awssqs.DeleteMessageInput{QueueUrl: aws.String(p.stack.ScoreQueueURL),
+			ReceiptHandle: m.ReceiptHandle}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// postEvents posts a JSON body to POST /v1/events and wants a 202.
+func (p *pipeline) postEvents(t *testing.T, body string) {
+	t.Helper()
+	req := sample[events.APIGatewayV2HTTPRequest](t, "post-event.json")
+	req.Headers["x-api-key"] = DefaultAPIKey
+	req.Body = body
+	resp, err := p.ingest.Handle(t.Context(), req)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /v1/events: %d %s %v", resp.StatusCode, resp.Body, err)
+	}
+}
+
+// engagement is a lead's stored engagement score.
+func (p *pipeline) engagement(t *testing.T, email string) float64 {
+	t.Helper()
+	lead, err := p.store.Lead(t.Context(), leadscore.LeadID(email))
+	if err != nil {
+		t.Fatalf("lead %s: %v", email, err)
+	}
+	return lead.View.Score.Engagement
+}
+
+// TestEventIDScopeIsTheLeadOnBothPaths: ingestion's in-request dedupe and
+// the score function's event records agree that an event_id names one
+// event of one lead (docs/api.md "Event"). Sent in one request or in two,
+// the same id counts once for the same lead and once for each other lead.
+func TestEventIDScopeIsTheLeadOnBothPaths(t *testing.T) {
+	p := newPipeline(t)
+	pricing := func(email string) string {
+		return `{"event_id":"crm-1","type":"page_view","email":"` + email + `","properties":{"url":"/pricing"}}`
+	}
+	p.postEvents(t, `{"events":[`+pricing("ada@example.com")+`,`+pricing("grace@example.com")+`,`+pricing("ada@example.com")+`]}`)
+	p.score(t)
+	ada := p.engagement(t, "ada@example.com")
+	if ada <= 0 || p.engagement(t, "grace@example.com") != ada {
+		t.Fatalf("after one request: ada %v, grace %v; want the same event counted once for each", ada, p.engagement(t, "grace@example.com"))
+	}
+	p.postEvents(t, `{"events":[`+pricing("ada@example.com")+`,`+pricing("linus@example.com")+`]}`)
+	p.score(t)
+	if got := p.engagement(t, "ada@example.com"); got != ada {
+		t.Errorf("ada's engagement %v after the id was sent again, want %v: counted twice", got, ada)
+	}
+	if got := p.engagement(t, "linus@example.com"); got != ada {
+		t.Errorf("linus's engagement %v, want %v: another lead's event_id must not hide his event", got, ada)
 	}
 }
 
