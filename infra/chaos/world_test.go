@@ -160,6 +160,7 @@ type world struct {
 
 func newWorld(t testing.TB, fc faults.Config, receiverFailRate float64, start time.Time) *world {
 	t.Helper()
+	emulators.Need(t)
 	ctx := context.Background()
 	if err := stack.Reset(ctx); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
 // ids, so they need no reset between them.
 func newStore(t testing.TB) *Store {
 	t.Helper()
+	emulators.Need(t)
 	cfg, err := stack.AWSConfig(t.Context())
 	if err != nil {
 		t.Fatal(err)

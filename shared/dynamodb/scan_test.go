@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/leadscore/leadscore/infra/emulators"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 )
@@ -42,6 +43,7 @@ func seedLead(t testing.TB, s *Store, id, email string, events int) {
 }
 
 func TestScanLeadIDsReturnsEveryIdentifiedLeadOnce(t *testing.T) {
+	emulators.Need(t)
 	if err := stack.Reset(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadscore/leadscore/infra/emulators"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 )
@@ -156,6 +157,7 @@ func writeLead(t *testing.T, s *Store, id string, n int, due time.Time) {
 }
 
 func TestLeadsByStagePagesHighestEngagementFirst(t *testing.T) {
+	emulators.Need(t)
 	if err := stack.Reset(t.Context()); err != nil {
 		t.Fatal(err)
 	}

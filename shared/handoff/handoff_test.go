@@ -81,6 +81,7 @@ func newHandler(t *testing.T, cfg config.Config, vis Visibility) *Handler {
 // third receive delivers it, with the same transition_id and a valid
 // signature every time.
 func TestFailingWebhookIsRetriedWithBackoffUntilDelivered(t *testing.T) {
+	emulators.Need(t)
 	ctx := t.Context()
 	if err := stack.Reset(ctx); err != nil {
 		t.Fatal(err)

@@ -68,6 +68,7 @@ type env struct {
 
 func newEnv(t *testing.T, tweak ...func(*Options)) *env {
 	t.Helper()
+	emulators.Need(t)
 	if stack == nil {
 		t.Skip("emulators not started")
 	}

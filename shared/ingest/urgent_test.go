@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/leadscore/leadscore/infra/emulators"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	lssqs "github.com/leadscore/leadscore/shared/sqs"
 )
@@ -16,6 +17,7 @@ import (
 // request here) go to the urgent score queue, read with no batching window;
 // a page view in the same request waits on the score queue.
 func TestHandRaisesTakeTheUrgentQueue(t *testing.T) {
+	emulators.Need(t)
 	urgentURL := stack.QueueURLs["UrgentScoreQueue"]
 	e := newEnv(t, func(o *Options) {
 		o.Queue = o.Queue.(*lssqs.Queues).WithUrgentQueue(urgentURL)

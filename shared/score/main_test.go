@@ -40,6 +40,7 @@ var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 // returns a handler whose clock is now.
 func newEnv(t testing.TB, now time.Time) *env {
 	t.Helper()
+	emulators.Need(t)
 	if err := stack.Reset(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,7 @@ type fixture struct {
 // fresh empties the table and queues and returns a sweep wired to them.
 func fresh(tb testing.TB) *fixture {
 	tb.Helper()
+	emulators.Need(tb)
 	ctx := context.Background()
 	if err := stack.Reset(ctx); err != nil {
 		tb.Fatal(err)
