@@ -31,14 +31,17 @@ func main() {
 	if err != nil {
 		fail(log, "loading AWS SDK configuration failed", err)
 	}
-	h := &sweep.Handler{
+	h, err := sweep.New(sweep.Options{
 		Due:     dynamodb.New(awsddb.NewFromConfig(awsCfg), cfg.TableName),
 		Queue:   sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
-		Log:     log,
+		Logger:  log,
 		Metrics: metrics.New(os.Stdout, cfg.FunctionName),
 		// A tenth of the template's 60 s timeout: one more page and its
 		// SendMessageBatch calls take far less.
 		Margin: 6 * time.Second,
+	})
+	if err != nil {
+		fail(log, "building the sweep handler failed", err)
 	}
 	lambda.Start(h.Handle)
 }

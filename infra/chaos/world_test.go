@@ -212,7 +212,9 @@ func newWorld(t testing.TB, fc faults.Config, receiverFailRate float64, start ti
 		Log: logging.New(sl, fnScore, "debug"), Metrics: sm, Now: w.clock.Now}
 
 	wl, wm := logger(fnSweep)
-	w.sweep = &sweep.Handler{Due: store(fnSweep), Queue: queues(fnSweep), Log: logging.New(wl, fnSweep, "debug"), Metrics: wm}
+	if w.sweep, err = sweep.New(sweep.Options{Due: store(fnSweep), Queue: queues(fnSweep), Logger: logging.New(wl, fnSweep, "debug"), Metrics: wm}); err != nil {
+		t.Fatal(err)
+	}
 
 	hl, hm := logger(fnHandoff)
 	hq := queues(fnHandoff)
