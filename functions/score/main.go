@@ -21,7 +21,7 @@ import (
 )
 
 func main() {
-	cfg, err := config.Load(os.Getenv, config.EnvTableName, config.EnvHandoffQueueURL)
+	cfg, err := config.Load(os.Getenv, config.EnvTableName, config.EnvScoreQueueURL, config.EnvHandoffQueueURL)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -42,6 +42,11 @@ func main() {
 	store := dynamodb.New(awsdynamodb.NewFromConfig(aws), cfg.TableName)
 	store.EventRetention = retention
 	queues := sqs.NewQueues(awssqs.NewFromConfig(aws), cfg.ScoreQueueURL, cfg.HandoffQueueURL)
-	h := &score.Handler{Store: store, Rules: store, Handoff: queues, Eraser: store, Log: log, Metrics: metrics.New(os.Stdout, cfg.FunctionName)}
+	h, err := score.New(score.Options{Store: store, Rules: store, Handoff: queues, Rescore: store, Queue: queues, Eraser: store,
+		Logger: log, Metrics: metrics.New(os.Stdout, cfg.FunctionName)})
+	if err != nil {
+		log.Error("building the score handler failed", "error", err.Error())
+		os.Exit(1)
+	}
 	lambda.Start(h.Handle)
 }

@@ -208,8 +208,11 @@ func newWorld(t testing.TB, fc faults.Config, receiverFailRate float64, start ti
 	sl, sm := logger(fnScore)
 	ss := store(fnScore)
 	ss.EventRetention = 400 * 24 * time.Hour
-	w.score = &score.Handler{Store: ss, Rules: ss, Handoff: queues(fnScore), Eraser: ss,
-		Log: logging.New(sl, fnScore, "debug"), Metrics: sm, Now: w.clock.Now}
+	sq := queues(fnScore)
+	if w.score, err = score.New(score.Options{Store: ss, Rules: ss, Handoff: sq, Rescore: ss, Queue: sq, Eraser: ss,
+		Logger: logging.New(sl, fnScore, "debug"), Metrics: sm, Now: w.clock.Now}); err != nil {
+		t.Fatal(err)
+	}
 
 	wl, wm := logger(fnSweep)
 	if w.sweep, err = sweep.New(sweep.Options{Due: store(fnSweep), Queue: queues(fnSweep), Logger: logging.New(wl, fnSweep, "debug"), Metrics: wm}); err != nil {

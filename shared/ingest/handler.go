@@ -16,7 +16,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -93,9 +92,8 @@ type Handler struct {
 
 	routes []route
 
-	rulesMu      sync.Mutex
-	cachedRules  *scoring.Rules
-	rulesFetched time.Time
+	// rulesCache validates event types; nil without a rules store.
+	rulesCache *leadscore.RulesCache
 }
 
 // New returns a Handler.
@@ -116,6 +114,9 @@ func New(o Options) *Handler {
 	}
 	if h.forms == nil {
 		h.forms = map[string]config.Form{}
+	}
+	if h.rules != nil {
+		h.rulesCache = &leadscore.RulesCache{Store: h.rules, TTL: RulesTTL, Now: h.now}
 	}
 	h.routes = slices.Clone(routes)
 	for key, fn := range o.Routes {
@@ -320,33 +321,29 @@ func (h *Handler) authorized(req *events.APIGatewayV2HTTPRequest) bool {
 // needs it (refresh is true when an event named a type the cached rules do
 // not know): an event of a known type never costs a table read.
 func (h *Handler) currentRules(ctx context.Context, refresh bool, log *slog.Logger) *scoring.Rules {
-	h.rulesMu.Lock()
-	defer h.rulesMu.Unlock()
-	if h.cachedRules == nil {
-		h.cachedRules = scoring.DefaultRules()
+	if h.rulesCache == nil {
+		return scoring.DefaultRules()
 	}
-	if !refresh || h.rules == nil || (!h.rulesFetched.IsZero() && h.now().Sub(h.rulesFetched) < RulesTTL) {
-		return h.cachedRules
+	if !refresh {
+		return h.rulesCache.Cached()
 	}
 	rctx, cancel := context.WithTimeout(ctx, rulesReadTimeout)
 	defer cancel()
-	r, err := h.rules.CurrentRules(rctx)
+	r, err := h.rulesCache.Current(rctx)
 	if err != nil {
 		// Validation falls back to the rules it has: an outage of the table
-		// must not stop events from being accepted.
-		// Trying again only after RulesTTL keeps a stream of unknown types
-		// from turning into a stream of table reads.
+		// must not stop events from being accepted. The cache tries again
+		// only after RulesTTL, so a stream of unknown types does not turn
+		// into a stream of table reads.
 		log.Warn("reading current rules failed; validating with the cached rules", "error", err.Error())
-		h.rulesFetched = h.now()
-		return h.cachedRules
+		return h.rulesCache.Cached()
 	}
-	h.cachedRules, h.rulesFetched = r, h.now()
 	return r
 }
 
 // forgetRules makes the next validation read the rules again (after a PUT).
 func (h *Handler) forgetRules() {
-	h.rulesMu.Lock()
-	h.rulesFetched = time.Time{}
-	h.rulesMu.Unlock()
+	if h.rulesCache != nil {
+		h.rulesCache.Forget()
+	}
 }

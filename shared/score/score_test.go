@@ -209,66 +209,67 @@ func getenvSeed() uint64 {
 // for the sweep, and the evaluate message the sweep sends delivers them with
 // the transition ids they were written with.
 func TestCrashBetweenWriteAndSendLosesNoTransition(t *testing.T) {
-	e := newEnv(t, t0)
-	crashed := false
-	e.h.AfterWrite = func(context.Context, string) error {
-		if !crashed {
-			crashed = true
-			return errors.New("injected crash")
+	eachBackend(t, t0, func(t *testing.T, e *env) {
+		crashed := false
+		e.h.afterWrite = func(context.Context, string) error {
+			if !crashed {
+				crashed = true
+				return errors.New("injected crash")
+			}
+			return nil
 		}
-		return nil
-	}
-	form := event("c-form", "form_submit", "crash@acme.io", "", t0.Add(-time.Hour), nil)
-	form.Lead = fitAttrs
-	demo := event("c-demo", "demo_request", "crash@acme.io", "", t0.Add(-time.Minute), nil)
-	in := batch(t, evMsg(form), evMsg(demo))
-	resp, err := e.h.Handle(t.Context(), in)
-	if err != nil || len(resp.BatchItemFailures) != 2 {
-		t.Fatalf("crashed batch: %v, failures %d, want both messages failed", err, len(resp.BatchItemFailures))
-	}
-	if hs := drainHandoffs(t, e); len(hs) != 0 {
-		t.Fatalf("%d handoffs sent before the crash point", len(hs))
-	}
-	lid := leadscore.LeadID("crash@acme.io")
-	rec, err := e.store.ReadLead(t.Context(), lid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A new lead starts as a lead, so the one transition is lead -> mql.
-	if len(rec.Outbox) != 1 || rec.View.Stage != scoring.StageMQL || rec.Outbox[0].Type != "lead.mql" {
-		t.Fatalf("after the crash: stage %s, outbox %+v; want mql with the lead.mql transition unsent", rec.View.Stage, rec.Outbox)
-	}
-	written := []string{rec.Outbox[0].TransitionID}
-	ids, _, _, err := e.store.DueLeads(t.Context(), leadscore.DueShard(lid), t0.Add(leadscore.OutboxResend), 100, "")
-	if err != nil || !slices.Contains(ids, lid) {
-		t.Fatalf("lead with an unsent outbox is not due for the sweep: %v %v", ids, err)
-	}
-	// SQS redelivers the crashed batch: the events are not counted again.
-	if resp, err := e.h.Handle(t.Context(), batch(t, evMsg(form), evMsg(demo))); err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("redelivery: %v %v", resp, err)
-	}
-	// The sweep's evaluate message resends the outbox.
-	sweepNow := t0.Add(2 * time.Minute)
-	if resp, err := e.h.Handle(t.Context(), batch(t, leadscore.ScoreMessage{Kind: leadscore.KindEvaluate, LeadID: lid, Now: sweepNow})); err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("evaluate: %v %v", resp, err)
-	}
-	var got []string
-	for _, h := range drainHandoffs(t, e) {
-		got = append(got, h.TransitionID)
-		if h.Lead.LeadID != lid || h.Lead.Stage != scoring.StageMQL {
-			t.Errorf("handoff %s carries lead %s stage %s", h.TransitionID, h.Lead.LeadID, h.Lead.Stage)
+		form := event("c-form", "form_submit", "crash@acme.io", "", t0.Add(-time.Hour), nil)
+		form.Lead = fitAttrs
+		demo := event("c-demo", "demo_request", "crash@acme.io", "", t0.Add(-time.Minute), nil)
+		in := batch(t, evMsg(form), evMsg(demo))
+		resp, err := e.h.Handle(t.Context(), in)
+		if err != nil || len(resp.BatchItemFailures) != 2 {
+			t.Fatalf("crashed batch: %v, failures %d, want both messages failed", err, len(resp.BatchItemFailures))
 		}
-	}
-	slices.Sort(got)
-	slices.Sort(written)
-	if !slices.Equal(got, written) {
-		t.Fatalf("delivered %v, want the written transitions %v", got, written)
-	}
-	after, _ := e.store.ReadLead(t.Context(), lid)
-	exp := fromScratch([]*scoring.Event{form, demo}, t0)
-	if len(after.Outbox) != 0 || after.View.Score != exp.Score {
-		t.Fatalf("after the resend: outbox %d, score %+v; want empty and %+v", len(after.Outbox), after.View.Score, exp.Score)
-	}
+		if hs := drainHandoffs(t, e); len(hs) != 0 {
+			t.Fatalf("%d handoffs sent before the crash point", len(hs))
+		}
+		lid := leadscore.LeadID("crash@acme.io")
+		rec, err := e.store.ReadLead(t.Context(), lid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A new lead starts as a lead, so the one transition is lead -> mql.
+		if len(rec.Outbox) != 1 || rec.View.Stage != scoring.StageMQL || rec.Outbox[0].Type != "lead.mql" {
+			t.Fatalf("after the crash: stage %s, outbox %+v; want mql with the lead.mql transition unsent", rec.View.Stage, rec.Outbox)
+		}
+		written := []string{rec.Outbox[0].TransitionID}
+		ids, _, _, err := e.store.DueLeads(t.Context(), leadscore.DueShard(lid), t0.Add(leadscore.OutboxResend), 100, "")
+		if err != nil || !slices.Contains(ids, lid) {
+			t.Fatalf("lead with an unsent outbox is not due for the sweep: %v %v", ids, err)
+		}
+		// SQS redelivers the crashed batch: the events are not counted again.
+		if resp, err := e.h.Handle(t.Context(), batch(t, evMsg(form), evMsg(demo))); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("redelivery: %v %v", resp, err)
+		}
+		// The sweep's evaluate message resends the outbox.
+		sweepNow := t0.Add(2 * time.Minute)
+		if resp, err := e.h.Handle(t.Context(), batch(t, leadscore.ScoreMessage{Kind: leadscore.KindEvaluate, LeadID: lid, Now: sweepNow})); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("evaluate: %v %v", resp, err)
+		}
+		var got []string
+		for _, h := range drainHandoffs(t, e) {
+			got = append(got, h.TransitionID)
+			if h.Lead.LeadID != lid || h.Lead.Stage != scoring.StageMQL {
+				t.Errorf("handoff %s carries lead %s stage %s", h.TransitionID, h.Lead.LeadID, h.Lead.Stage)
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(written)
+		if !slices.Equal(got, written) {
+			t.Fatalf("delivered %v, want the written transitions %v", got, written)
+		}
+		after, _ := e.store.ReadLead(t.Context(), lid)
+		exp := fromScratch([]*scoring.Event{form, demo}, t0)
+		if len(after.Outbox) != 0 || after.View.Score != exp.Score {
+			t.Fatalf("after the resend: outbox %d, score %+v; want empty and %+v", len(after.Outbox), after.View.Score, exp.Score)
+		}
+	})
 }
 
 // TestOneLeadWritePerLeadPerBatch counts the lead writes of a batch of many
@@ -294,99 +295,101 @@ func TestOneLeadWritePerLeadPerBatch(t *testing.T) {
 // TestStitchingMergesVisitorHistory: a cookie's events before and after the
 // event naming both the cookie and an email all belong to the lead.
 func TestStitchingMergesVisitorHistory(t *testing.T) {
-	e := newEnv(t, t0)
-	email, anon := "stitch@acme.io", "cookie-stitch"
-	v1 := event("s-v1", "page_view", "", anon, t0.Add(-3*time.Hour), map[string]any{"url": "/pricing"})
-	v2 := event("s-v2", "page_view", "", anon, t0.Add(-2*time.Hour), map[string]any{"url": "/pricing"})
-	both := event("s-both", "form_submit", email, anon, t0.Add(-time.Hour), nil)
-	both.Lead = fitAttrs
-	v3 := event("s-v3", "page_view", "", anon, t0.Add(-time.Minute), map[string]any{"url": "/pricing", "duration_s": 120.0})
-	for _, b := range [][]*scoring.Event{{v1, v2}, {both}, {v3}} {
-		var msgs []leadscore.ScoreMessage
-		for _, ev := range b {
-			msgs = append(msgs, evMsg(ev))
+	eachBackend(t, t0, func(t *testing.T, e *env) {
+		email, anon := "stitch@acme.io", "cookie-stitch"
+		v1 := event("s-v1", "page_view", "", anon, t0.Add(-3*time.Hour), map[string]any{"url": "/pricing"})
+		v2 := event("s-v2", "page_view", "", anon, t0.Add(-2*time.Hour), map[string]any{"url": "/pricing"})
+		both := event("s-both", "form_submit", email, anon, t0.Add(-time.Hour), nil)
+		both.Lead = fitAttrs
+		v3 := event("s-v3", "page_view", "", anon, t0.Add(-time.Minute), map[string]any{"url": "/pricing", "duration_s": 120.0})
+		for _, b := range [][]*scoring.Event{{v1, v2}, {both}, {v3}} {
+			var msgs []leadscore.ScoreMessage
+			for _, ev := range b {
+				msgs = append(msgs, evMsg(ev))
+			}
+			if resp, err := e.h.Handle(t.Context(), batch(t, msgs...)); err != nil || len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("Handle: %v %v", resp, err)
+			}
 		}
-		if resp, err := e.h.Handle(t.Context(), batch(t, msgs...)); err != nil || len(resp.BatchItemFailures) != 0 {
-			t.Fatalf("Handle: %v %v", resp, err)
+		lid, vid := leadscore.LeadID(email), leadscore.VisitorID(anon)
+		got, err := e.store.Lead(t.Context(), lid)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	lid, vid := leadscore.LeadID(email), leadscore.VisitorID(anon)
-	got, err := e.store.Lead(t.Context(), lid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp := fromScratch([]*scoring.Event{v1, v2, both, v3}, t0)
-	if got.View.Score != exp.Score || got.View.Stage != exp.Stage {
-		t.Fatalf("stitched lead: %+v %s, want %+v %s", got.View.Score, got.View.Stage, exp.Score, exp.Stage)
-	}
-	if owner, _ := e.store.VisitorLead(t.Context(), vid); owner != lid {
-		t.Fatalf("visitor merged_into %q, want %s", owner, lid)
-	}
-	hist, _ := e.store.EventHistory(t.Context(), lid)
-	if len(hist) != 4 {
-		t.Fatalf("lead history has %d events, want 4", len(hist))
-	}
-	// Erasure takes the visitor along.
-	if err := e.store.EraseLead(t.Context(), lid); err != nil {
-		t.Fatal(err)
-	}
-	if h, _ := e.store.EventHistory(t.Context(), vid); len(h) != 0 {
-		t.Fatalf("visitor history survived erasure: %d events", len(h))
-	}
-	if owner, _ := e.store.VisitorLead(t.Context(), vid); owner != "" {
-		t.Fatalf("visitor link survived erasure")
-	}
+		exp := fromScratch([]*scoring.Event{v1, v2, both, v3}, t0)
+		if got.View.Score != exp.Score || got.View.Stage != exp.Stage {
+			t.Fatalf("stitched lead: %+v %s, want %+v %s", got.View.Score, got.View.Stage, exp.Score, exp.Stage)
+		}
+		if owner, _ := e.store.VisitorLead(t.Context(), vid); owner != lid {
+			t.Fatalf("visitor merged_into %q, want %s", owner, lid)
+		}
+		hist, _ := e.store.EventHistory(t.Context(), lid)
+		if len(hist) != 4 {
+			t.Fatalf("lead history has %d events, want 4", len(hist))
+		}
+		// Erasure takes the visitor along.
+		if err := e.store.EraseLead(t.Context(), lid); err != nil {
+			t.Fatal(err)
+		}
+		if h, _ := e.store.EventHistory(t.Context(), vid); len(h) != 0 {
+			t.Fatalf("visitor history survived erasure: %d events", len(h))
+		}
+		if owner, _ := e.store.VisitorLead(t.Context(), vid); owner != "" {
+			t.Fatalf("visitor link survived erasure")
+		}
+	})
 }
 
 // TestRescoreTwiceMovesOnce: a new rules version with a lower MQL bar moves
 // a lead once, however many times its rescore message arrives.
 func TestRescoreTwiceMovesOnce(t *testing.T) {
-	e := newEnv(t, t0)
-	form := event("r-form", "form_submit", "rescore@acme.io", "", t0.Add(-time.Hour), nil)
-	form.Lead = fitAttrs
-	if resp, err := e.h.Handle(t.Context(), batch(t, evMsg(form))); err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("Handle: %v %v", resp, err)
-	}
-	lid := leadscore.LeadID("rescore@acme.io")
-	before, _ := e.store.Lead(t.Context(), lid)
-	if before.View.Stage != scoring.StageLead {
-		t.Fatalf("before the rescore the lead is %s, want lead", before.View.Stage)
-	}
-	doc := string(scoring.DefaultRulesYAML())
-	doc = replaceOnce(t, doc, "engagement_min: 50", "engagement_min: 5")
-	r, err := scoring.ParseRules([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := e.store.PublishRules(t.Context(), r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := leadscore.ScoreMessage{Kind: leadscore.KindRescore, LeadID: lid, RulesVersion: v, Now: t0.Add(time.Minute)}
-	for i := range 2 {
-		if resp, err := e.h.Handle(t.Context(), batch(t, msg)); err != nil || len(resp.BatchItemFailures) != 0 {
-			t.Fatalf("rescore %d: %v %v", i, resp, err)
+	eachBackend(t, t0, func(t *testing.T, e *env) {
+		form := event("r-form", "form_submit", "rescore@acme.io", "", t0.Add(-time.Hour), nil)
+		form.Lead = fitAttrs
+		if resp, err := e.h.Handle(t.Context(), batch(t, evMsg(form))); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("Handle: %v %v", resp, err)
 		}
-	}
-	after, _ := e.store.Lead(t.Context(), lid)
-	moves := 0
-	for _, tr := range after.View.StageHistory {
-		if tr.To == scoring.StageMQL {
-			moves++
+		lid := leadscore.LeadID("rescore@acme.io")
+		before, _ := e.store.Lead(t.Context(), lid)
+		if before.View.Stage != scoring.StageLead {
+			t.Fatalf("before the rescore the lead is %s, want lead", before.View.Stage)
 		}
-	}
-	if after.View.Stage != scoring.StageMQL || moves != 1 || after.View.RulesVersion != v {
-		t.Fatalf("after two rescores: stage %s, %d moves to mql, rules %d; want mql, 1, %d", after.View.Stage, moves, after.View.RulesVersion, v)
-	}
-	mql := 0
-	for _, h := range drainHandoffs(t, e) {
-		if h.Type == "lead.mql" {
-			mql++
+		doc := string(scoring.DefaultRulesYAML())
+		doc = replaceOnce(t, doc, "engagement_min: 50", "engagement_min: 5")
+		r, err := scoring.ParseRules([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if mql != 1 {
-		t.Fatalf("%d lead.mql handoffs, want 1", mql)
-	}
+		v, err := e.store.PublishRules(t.Context(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := leadscore.ScoreMessage{Kind: leadscore.KindRescore, LeadID: lid, RulesVersion: v, Now: t0.Add(time.Minute)}
+		for i := range 2 {
+			if resp, err := e.h.Handle(t.Context(), batch(t, msg)); err != nil || len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("rescore %d: %v %v", i, resp, err)
+			}
+		}
+		after, _ := e.store.Lead(t.Context(), lid)
+		moves := 0
+		for _, tr := range after.View.StageHistory {
+			if tr.To == scoring.StageMQL {
+				moves++
+			}
+		}
+		if after.View.Stage != scoring.StageMQL || moves != 1 || after.View.RulesVersion != v {
+			t.Fatalf("after two rescores: stage %s, %d moves to mql, rules %d; want mql, 1, %d", after.View.Stage, moves, after.View.RulesVersion, v)
+		}
+		mql := 0
+		for _, h := range drainHandoffs(t, e) {
+			if h.Type == "lead.mql" {
+				mql++
+			}
+		}
+		if mql != 1 {
+			t.Fatalf("%d lead.mql handoffs, want 1", mql)
+		}
+	})
 }
 
 // TestPoisonMessageReachesDLQAlone drives the handler the way Lambda's SQS

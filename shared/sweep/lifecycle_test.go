@@ -16,6 +16,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/leadscore/leadscore/shared/config"
+	"github.com/leadscore/leadscore/shared/dynamodb"
 	"github.com/leadscore/leadscore/shared/handoff"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/logging"
@@ -47,10 +48,14 @@ func newPipeline(t *testing.T) *pipeline {
 	recv := httptest.NewServer(http.HandlerFunc(p.receive))
 	t.Cleanup(recv.Close)
 	queues := sqs.NewQueues(p.sqs, stack.ScoreQueueURL, stack.HandoffQueueURL)
-	p.score = &score.Handler{Store: p.store, Rules: p.store, Handoff: queues,
-		Log: logging.New(p.logs, "score", "info"), Metrics: metrics.New(io.Discard, "score"),
-		Now: func() time.Time { return p.clock }}
+	store := p.store.(*dynamodb.Store)
 	var err error
+	p.score, err = score.New(score.Options{Store: store, Rules: store, Handoff: queues, Rescore: store, Queue: queues,
+		Logger: logging.New(p.logs, "score", "info"), Metrics: metrics.New(io.Discard, "score"),
+		Now: func() time.Time { return p.clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	p.handoff, err = handoff.New(handoff.Options{
 		Config: config.Config{WebhookURLSales: recv.URL + "/sales", WebhookURLNurture: recv.URL + "/nurture",
 			WebhookSecret: secret, Local: true},
