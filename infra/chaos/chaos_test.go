@@ -356,12 +356,12 @@ func TestChaos(t *testing.T) {
 		}
 		ref := scoring.NewState()
 		ref.Apply(stored, rules)
-		res := ref.Evaluate(rules, lead.View.EvaluatedAt)
-		if msg := compareScores(lead.View, res, ref); msg != "" {
+		res := ref.Evaluate(rules, lead.EvaluatedAt)
+		if msg := compareScores(viewOf(t, w.rawDDB, lead), res, ref); msg != "" {
 			mismatches++
 			t.Errorf("lead %s (%d events): stored lead differs from a from-scratch scoring: %s", l.id, len(ids), msg)
 		}
-		for _, tr := range lead.View.StageHistory {
+		for _, tr := range viewOf(t, w.rawDDB, lead).StageHistory {
 			transitions++
 			if tr.To == scoring.StageMQL || tr.To == scoring.StageSQL || tr.To == scoring.StageNurture {
 				want[leadscore.TransitionID(l.id, tr)] = true

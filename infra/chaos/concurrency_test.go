@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/leadscore/leadscore/infra/faults"
+	"github.com/leadscore/leadscore/shared/dynamodb"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 )
@@ -55,8 +56,8 @@ func TestHotLeadsUnderConcurrentWorkers(t *testing.T) {
 	}
 	close(batches)
 
-	meter := &leadscore.CapacityMeter{}
-	ctx := leadscore.WithMeter(context.Background(), meter)
+	meter := &dynamodb.CapacityMeter{}
+	ctx := dynamodb.WithMeter(context.Background(), meter)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	retries := 0
@@ -124,7 +125,7 @@ func TestHotLeadsUnderConcurrentWorkers(t *testing.T) {
 		}
 		ref := scoring.NewState()
 		ref.Apply(hist, rules)
-		if msg := compareScores(rec.View, ref.Evaluate(rules, rec.View.EvaluatedAt), ref); msg != "" {
+		if msg := compareScores(viewOf(t, w.rawDDB, &rec.Lead), ref.Evaluate(rules, rec.EvaluatedAt), ref); msg != "" {
 			t.Errorf("lead %d: lost update? %s", l, msg)
 		}
 	}

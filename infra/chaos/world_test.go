@@ -29,6 +29,7 @@ import (
 	"github.com/leadscore/leadscore/shared/dynamodb"
 	"github.com/leadscore/leadscore/shared/handoff"
 	"github.com/leadscore/leadscore/shared/ingest"
+	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/logging"
 	"github.com/leadscore/leadscore/shared/metrics"
 	"github.com/leadscore/leadscore/shared/score"
@@ -209,7 +210,7 @@ func newWorld(t testing.TB, fc faults.Config, receiverFailRate float64, start ti
 	ss := store(fnScore)
 	ss.EventRetention = 400 * 24 * time.Hour
 	sq := queues(fnScore)
-	if w.score, err = score.New(score.Options{Store: ss, Rules: ss, Handoff: sq, Rescore: ss, Queue: sq, Eraser: ss,
+	if w.score, err = score.New(score.Options{Store: ss, Rules: ss, Handoff: sq, Rescore: ss, Queue: sq, Eraser: ss, Usage: dynamodb.MeterInvocation,
 		Logger: logging.New(sl, fnScore, "debug"), Metrics: sm, Now: w.clock.Now}); err != nil {
 		t.Fatal(err)
 	}
@@ -404,3 +405,14 @@ func jsonBody(v any) []byte {
 }
 
 func newRand() *rand.Rand { return rand.New(rand.NewPCG(5, 6)) }
+
+// viewOf is l's API view, computed as the API computes it: with the rules
+// version l was last evaluated with.
+func viewOf(t testing.TB, rules leadscore.RulesStore, l *leadscore.Lead) leadscore.LeadView {
+	t.Helper()
+	v, err := leadscore.NewRulesCache(rules).View(context.Background(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

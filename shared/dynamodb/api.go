@@ -113,7 +113,7 @@ func (s *Store) LeadsByStage(ctx context.Context, stage scoring.Stage, limit int
 		if _, ok := it[attrVersion]; !ok {
 			continue // erased between the query and the read
 		}
-		rec, err := s.decodeLead(ctx, it, false)
+		rec, err := decodeLead(it, false)
 		if err != nil {
 			return nil, "", err
 		}
@@ -171,7 +171,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // (leadscore.DueFinder), from the sparse due index: its cost follows due
 // work, not table size.
 func (s *Store) DueLeads(ctx context.Context, shard int, now time.Time, limit int, cursor string) ([]string, string, float64, error) {
-	part := leadscore.DueShardKey(shard)
+	part := DueShardKey(shard)
 	start, err := decodeCursor(cursor, attrDueShard, attrDueAt, part)
 	if err != nil {
 		return nil, "", 0, err

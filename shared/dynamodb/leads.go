@@ -23,11 +23,11 @@ func unixTime(sec int64) time.Time {
 	return time.Unix(sec, 0).UTC()
 }
 
-// decodeLead turns a lead item into a record. The view is not stored: it is
-// a pure function of the state, the rules version and the evaluation time
-// (scoring.State.Scores), so the item stays small, and every write costs
-// fewer units. full decodes the write path's ring too.
-func (s *Store) decodeLead(ctx context.Context, item map[string]types.AttributeValue, full bool) (*leadscore.LeadRecord, error) {
+// decodeLead turns a lead item into a record: what is stored, nothing
+// computed (leadscore.View computes the API's view from the state, the
+// rules version and the evaluation time). full decodes the write path's
+// ring too.
+func decodeLead(item map[string]types.AttributeValue, full bool) (*leadscore.LeadRecord, error) {
 	pk := str(item, attrPK)
 	id := strings.TrimPrefix(pk, leadPrefix)
 	rec := &leadscore.LeadRecord{Exists: true}
@@ -61,14 +61,8 @@ func (s *Store) decodeLead(ctx context.Context, item map[string]types.AttributeV
 		if err != nil {
 			return nil, fmt.Errorf("lead %s: %w", id, err)
 		}
-		rules, err := s.rulesVersion(ctx, int(rv))
-		if err != nil {
-			return nil, fmt.Errorf("lead %s: %w", id, err)
-		}
-		at := time.Unix(0, evaluated).UTC()
-		score, breakdown := rec.State.Scores(rules, at)
-		rec.View = leadscore.BuildView(id, rec.Email, rec.State,
-			scoring.Result{Score: score, Breakdown: breakdown, Stage: rec.State.Stage()}, int(rv), at)
+		rec.RulesVersion = int(rv)
+		rec.EvaluatedAt = time.Unix(0, evaluated).UTC()
 	}
 	if ss, ok := item[attrVisitors].(*types.AttributeValueMemberSS); ok {
 		rec.Visitors = append([]string(nil), ss.Value...)
@@ -88,10 +82,10 @@ func (s *Store) decodeLead(ctx context.Context, item map[string]types.AttributeV
 			if err != nil {
 				return nil, fmt.Errorf("lead %s: outbox entry %s: %w", id, tid, err)
 			}
-			// The body carries the lead as it is now: a re-sent transition
-			// shows the freshest view, under the same transition_id.
+			// The body is left empty: the evaluation that sends it fills in
+			// the lead as it is then, under the same transition_id.
 			rec.Outbox = append(rec.Outbox, leadscore.Handoff{TransitionID: tid, Type: str(m.Value, "type"),
-				OccurredAt: at.UTC(), RulesVersion: int(rv), Lead: rec.View})
+				OccurredAt: at.UTC(), RulesVersion: int(rv)})
 		}
 		slices.SortFunc(rec.Outbox, func(a, b leadscore.Handoff) int {
 			if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
@@ -103,7 +97,7 @@ func (s *Store) decodeLead(ctx context.Context, item map[string]types.AttributeV
 	if !full {
 		return rec, nil
 	}
-	if err := rec.Applied.UnmarshalBinary(bin(item, attrApplied)); err != nil {
+	if rec.Applied, err = decodeRing(bin(item, attrApplied)); err != nil {
 		return nil, fmt.Errorf("lead %s: %w", id, err)
 	}
 	return rec, nil
@@ -129,8 +123,7 @@ func encodeLead(rec *leadscore.LeadRecord, version int64) (map[string]types.Attr
 		item[attrEvaluatedAt] = nAttr(rec.View.EvaluatedAt.UnixNano())
 	}
 	if rec.Applied.Len() > 0 {
-		ring, _ := rec.Applied.MarshalBinary()
-		item[attrApplied] = &types.AttributeValueMemberB{Value: ring}
+		item[attrApplied] = &types.AttributeValueMemberB{Value: encodeRing(&rec.Applied)}
 	}
 	if len(rec.Visitors) > 0 {
 		item[attrVisitors] = &types.AttributeValueMemberSS{Value: rec.Visitors}
@@ -150,7 +143,7 @@ func encodeLead(rec *leadscore.LeadRecord, version int64) (map[string]types.Attr
 		item[attrNextDue] = nAttr(rec.DueAt.Unix())
 	}
 	if !rec.IndexDueAt.IsZero() {
-		item[attrDueShard] = sAttr(leadscore.DueShardKey(leadscore.DueShard(rec.ID)))
+		item[attrDueShard] = sAttr(DueShardKey(DueShard(rec.ID)))
 		item[attrDueAt] = nAttr(rec.IndexDueAt.Unix())
 	}
 	// Visitors (no email, never identified) stay out of the stage listing.
@@ -179,7 +172,7 @@ func (s *Store) Lead(ctx context.Context, id string) (*leadscore.Lead, error) {
 	if len(out.Item) == 0 || isTombstone(out.Item) {
 		return nil, leadscore.ErrNotFound
 	}
-	rec, err := s.decodeLead(ctx, out.Item, false)
+	rec, err := decodeLead(out.Item, false)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +207,7 @@ func (s *Store) readLead(ctx context.Context, id string, consistent bool) (*lead
 		rec.State = newState(id)
 		return rec, nil
 	}
-	return s.decodeLead(ctx, out.Item, true)
+	return decodeLead(out.Item, true)
 }
 
 // WriteLead writes the whole lead item in one PutItem conditioned on the
@@ -243,7 +236,7 @@ func (s *Store) WriteLead(ctx context.Context, rec *leadscore.LeadRecord, now ti
 	if err != nil {
 		rec.IndexDueAt = prevDue
 		if isConditionFailed(err) {
-			leadscore.MeterFrom(ctx).Add("WriteLeadConflict", 0)
+			MeterFrom(ctx).Add("WriteLeadConflict", 0)
 			return fmt.Errorf("write lead %s at version %d: %w", rec.ID, rec.Version, leadscore.ErrConflict)
 		}
 		return fmt.Errorf("write lead %s at version %d: %w", rec.ID, rec.Version, err)
@@ -251,6 +244,7 @@ func (s *Store) WriteLead(ctx context.Context, rec *leadscore.LeadRecord, now ti
 	meter(ctx, "WriteLead", out.ConsumedCapacity)
 	rec.Version++
 	rec.Exists = true
+	rec.RulesVersion, rec.EvaluatedAt = rec.View.RulesVersion, rec.View.EvaluatedAt
 	return nil
 }
 
@@ -292,7 +286,7 @@ func (s *Store) MarkSent(ctx context.Context, rec *leadscore.LeadRecord, transit
 		names["#due"], names["#shard"] = attrDueAt, attrDueShard
 		set += ", #due = :due, #shard = :shard"
 		values[":due"] = nAttr(due.Unix())
-		values[":shard"] = sAttr(leadscore.DueShardKey(leadscore.DueShard(rec.ID)))
+		values[":shard"] = sAttr(DueShardKey(DueShard(rec.ID)))
 	}
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: leadKey(rec.ID),
@@ -343,23 +337,6 @@ func (s *Store) MarkSent(ctx context.Context, rec *leadscore.LeadRecord, transit
 	meter(ctx, "MarkSent", out.ConsumedCapacity)
 	rec.Outbox = remaining
 	return nil
-}
-
-// rulesVersion returns rules version v for computing views: versions are
-// immutable, so they are cached for the life of the process.
-func (s *Store) rulesVersion(ctx context.Context, v int) (*scoring.Rules, error) {
-	if v == 0 {
-		return scoring.DefaultRules(), nil
-	}
-	if r, ok := s.rulesCache.Load(v); ok {
-		return r.(*scoring.Rules), nil
-	}
-	r, err := s.Rules(ctx, v)
-	if err != nil {
-		return nil, err
-	}
-	s.rulesCache.Store(v, r)
-	return r, nil
 }
 
 // newState is the state of a lead never written: a lead keyed by email

@@ -1,11 +1,13 @@
 package dynamodb
 
 import (
+	"context"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/leadscore/leadscore/infra/emulators"
+	"github.com/leadscore/leadscore/shared/leadscore"
 )
 
 // stack is the emulators every test of this package shares; each test that
@@ -24,4 +26,15 @@ func newStore(t testing.TB) *Store {
 		t.Fatal(err)
 	}
 	return New(dynamodb.NewFromConfig(cfg), stack.TableName)
+}
+
+// viewOf is l's API view, computed as the API computes it: with the rules
+// version l was last evaluated with.
+func viewOf(t testing.TB, rules leadscore.RulesStore, l *leadscore.Lead) leadscore.LeadView {
+	t.Helper()
+	v, err := leadscore.NewRulesCache(rules).View(context.Background(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -251,7 +251,7 @@ func (s *Store) ScanLeads(ctx context.Context, cursor string, limit int) ([]*lea
 	}
 	leads := make([]*leadscore.Lead, 0, len(items))
 	for _, it := range items {
-		rec, err := s.decodeLead(ctx, it, false)
+		rec, err := decodeLead(it, false)
 		if err != nil {
 			return nil, "", err
 		}

@@ -92,7 +92,8 @@ type Handler struct {
 
 	routes []route
 
-	// rulesCache validates event types; nil without a rules store.
+	// rulesCache validates event types and gives the rules version a
+	// lead's view is computed with.
 	rulesCache *leadscore.RulesCache
 }
 
@@ -115,9 +116,7 @@ func New(o Options) *Handler {
 	if h.forms == nil {
 		h.forms = map[string]config.Form{}
 	}
-	if h.rules != nil {
-		h.rulesCache = &leadscore.RulesCache{Store: h.rules, TTL: RulesTTL, Now: h.now}
-	}
+	h.rulesCache = &leadscore.RulesCache{Store: h.rules, TTL: RulesTTL, Now: h.now}
 	h.routes = slices.Clone(routes)
 	for key, fn := range o.Routes {
 		m, p, ok := strings.Cut(key, " ")
@@ -321,10 +320,7 @@ func (h *Handler) authorized(req *events.APIGatewayV2HTTPRequest) bool {
 // needs it (refresh is true when an event named a type the cached rules do
 // not know): an event of a known type never costs a table read.
 func (h *Handler) currentRules(ctx context.Context, refresh bool, log *slog.Logger) *scoring.Rules {
-	if h.rulesCache == nil {
-		return scoring.DefaultRules()
-	}
-	if !refresh {
+	if !refresh || h.rules == nil {
 		return h.rulesCache.Cached()
 	}
 	rctx, cancel := context.WithTimeout(ctx, rulesReadTimeout)
@@ -343,7 +339,5 @@ func (h *Handler) currentRules(ctx context.Context, refresh bool, log *slog.Logg
 
 // forgetRules makes the next validation read the rules again (after a PUT).
 func (h *Handler) forgetRules() {
-	if h.rulesCache != nil {
-		h.rulesCache.Forget()
-	}
+	h.rulesCache.Forget()
 }

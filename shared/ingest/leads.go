@@ -68,11 +68,21 @@ func (h *Handler) leadResponse(ctx context.Context, id string, c *call) events.A
 		c.log.Error("reading lead failed", "error", err.Error())
 		return errorResponse(storeUnavailable())
 	}
-	return jsonResponse(http.StatusOK, view(lead))
+	v, err := h.view(ctx, lead)
+	if err != nil {
+		c.log.Error("computing the lead's view failed", "error", err.Error())
+		return errorResponse(storeUnavailable())
+	}
+	return jsonResponse(http.StatusOK, v)
 }
 
-func view(l *leadscore.Lead) leadscore.LeadView {
-	v := l.View
+// view is the lead as the API shows it: computed from its stored state with
+// the rules version it was last evaluated with.
+func (h *Handler) view(ctx context.Context, l *leadscore.Lead) (leadscore.LeadView, error) {
+	v, err := h.rulesCache.View(ctx, l)
+	if err != nil {
+		return leadscore.LeadView{}, err
+	}
 	if v.LeadID == "" {
 		v.LeadID = l.ID
 	}
@@ -85,7 +95,7 @@ func view(l *leadscore.Lead) leadscore.LeadView {
 	if v.Breakdown == nil {
 		v.Breakdown = []scoring.Contribution{}
 	}
-	return v
+	return v, nil
 }
 
 // query parses the raw query string (API Gateway's parsed map joins repeated
@@ -165,7 +175,12 @@ func (h *Handler) leadsByStage(ctx context.Context, stage string, q url.Values, 
 	}
 	page := LeadsPage{Leads: make([]leadscore.LeadView, 0, len(leads))}
 	for _, l := range leads {
-		page.Leads = append(page.Leads, view(l))
+		v, err := h.view(ctx, l)
+		if err != nil {
+			c.log.Error("computing a lead's view failed", "error", err.Error())
+			return errorResponse(storeUnavailable())
+		}
+		page.Leads = append(page.Leads, v)
 	}
 	if next != "" {
 		page.Cursor = &next

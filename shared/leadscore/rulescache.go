@@ -2,6 +2,7 @@ package leadscore
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -109,6 +110,9 @@ func (c *RulesCache) Version(ctx context.Context, v int) (*scoring.Rules, error)
 		return c.current, nil
 	}
 	c.mu.Unlock()
+	if c.Store == nil {
+		return nil, fmt.Errorf("rules version %d: no rules store to read it from", v)
+	}
 	r, err := c.Store.Rules(ctx, v)
 	if err != nil {
 		return nil, err
@@ -120,4 +124,14 @@ func (c *RulesCache) Version(ctx context.Context, v int) (*scoring.Rules, error)
 	c.byVersion[v] = r
 	c.mu.Unlock()
 	return r, nil
+}
+
+// View is l's API view, computed with the rules version l was last
+// evaluated with, read through the cache.
+func (c *RulesCache) View(ctx context.Context, l *Lead) (LeadView, error) {
+	rules, err := c.Version(ctx, l.RulesVersion)
+	if err != nil {
+		return LeadView{}, fmt.Errorf("view of lead %s: %w", l.ID, err)
+	}
+	return View(l, rules), nil
 }

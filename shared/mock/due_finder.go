@@ -11,6 +11,13 @@ import (
 	"github.com/leadscore/leadscore/shared/leadscore"
 )
 
+// DueShards is 1: the mock's due index is one partition
+// (leadscore.DueFinder).
+func (s *Store) DueShards() int { return 1 }
+
+// DueShard is 0 for every lead (leadscore.DueFinder).
+func (s *Store) DueShard(string) int { return 0 }
+
 // DueLeads returns the ids of leads of shard whose stored due time is at or
 // before now, earliest first; the cursor is the offset of the next page and
 // no capacity is consumed (leadscore.DueFinder).
@@ -27,8 +34,8 @@ func (s *Store) DueLeads(_ context.Context, shard int, now time.Time, limit int,
 		from = n
 	}
 	var due []*leadscore.LeadRecord
-	for id, rec := range s.leads {
-		if !rec.IndexDueAt.IsZero() && !rec.IndexDueAt.After(now) && leadscore.DueShard(id) == shard {
+	for _, rec := range s.leads {
+		if !rec.IndexDueAt.IsZero() && !rec.IndexDueAt.After(now) && shard == 0 {
 			due = append(due, rec)
 		}
 	}

@@ -44,7 +44,7 @@ func (s *Store) LeadsByStage(_ context.Context, stage scoring.Stage, limit int, 
 	}
 	var in []*leadscore.LeadRecord
 	for _, rec := range s.leads {
-		if rec.State != nil && rec.State.Stage() == stage && stage != scoring.StageVisitor {
+		if rec.View.Stage == stage && stage != scoring.StageVisitor {
 			in = append(in, rec)
 		}
 	}

@@ -82,10 +82,13 @@ func (s *Store) WriteLead(_ context.Context, rec *leadscore.LeadRecord, now time
 	rec.IndexDueAt = leadscore.IndexDue(rec.IndexDueAt, rec.DueAt, len(rec.Outbox), now)
 	rec.Version++
 	rec.Exists = true
+	rec.RulesVersion, rec.EvaluatedAt = rec.View.RulesVersion, rec.View.EvaluatedAt
 	c, err := copyRecord(rec)
 	if err != nil {
 		return err
 	}
+	// The stage listing's index: the write's stage and engagement.
+	c.View = leadscore.LeadView{Stage: rec.View.Stage, Score: scoring.Score{Engagement: rec.View.Score.Engagement}}
 	if s.leads == nil {
 		s.leads = map[string]*leadscore.LeadRecord{}
 	}
@@ -160,8 +163,7 @@ func (s *Store) MergeVisitor(_ context.Context, visitorID, leadID string) (strin
 	return leadID, nil
 }
 
-// copyRecord is a deep copy, through the state's and the ring's own
-// encodings, so nothing a handler changes after a write reaches the store.
+// copyRecord is a deep copy (the state through its own encoding), so nothing a handler changes after a write reaches the store.
 func copyRecord(rec *leadscore.LeadRecord) (*leadscore.LeadRecord, error) {
 	c := *rec
 	c.State = newState(rec.ID)
@@ -174,12 +176,15 @@ func copyRecord(rec *leadscore.LeadRecord) (*leadscore.LeadRecord, error) {
 			return nil, fmt.Errorf("copy the state of lead %s: %w", rec.ID, err)
 		}
 	}
-	ring, _ := rec.Applied.MarshalBinary()
-	if err := c.Applied.UnmarshalBinary(ring); err != nil {
-		return nil, fmt.Errorf("copy the applied ring of lead %s: %w", rec.ID, err)
-	}
+	c.Applied = leadscore.RestoreAppliedRing(rec.Applied.Floor, rec.Applied.Entries())
+	// A read returns what the table keeps: not the view, nor the outbox
+	// bodies (leadscore.View and the next evaluation compute them).
+	c.View = leadscore.LeadView{}
 	c.Visitors = slices.Clone(rec.Visitors)
 	c.Outbox = slices.Clone(rec.Outbox)
+	for i := range c.Outbox {
+		c.Outbox[i].Lead = leadscore.LeadView{}
+	}
 	return &c, nil
 }
 

@@ -48,6 +48,11 @@ type Options struct {
 	MaxAttempts int
 	// Concurrency bounds the leads processed in parallel (8 when zero).
 	Concurrency int
+	// Usage, when set, meters what the store consumed in one invocation: it
+	// returns the context to call the store with and a function giving the
+	// capacity units consumed so far (dynamodb.MeterInvocation), emitted
+	// as the DynamoDBCapacityUnits metric.
+	Usage func(ctx context.Context) (context.Context, func() float64)
 	// AfterWrite, when set, runs between a lead's write and the send of its
 	// transitions; an error stops that lead there, as a crash would. Tests
 	// use it to prove the outbox loses nothing.
@@ -68,6 +73,7 @@ type Handler struct {
 	maxAttempts int
 	concurrency int
 	afterWrite  func(ctx context.Context, leadID string) error
+	usage       func(ctx context.Context) (context.Context, func() float64)
 }
 
 // New checks o's dependencies and returns a Handler. Call it once per
@@ -102,6 +108,7 @@ func New(o Options) (*Handler, error) {
 		maxAttempts: cmp.Or(o.MaxAttempts, 8),
 		concurrency: cmp.Or(o.Concurrency, 8),
 		afterWrite:  o.AfterWrite,
+		usage:       o.Usage,
 	}, nil
 }
 
@@ -180,8 +187,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	start := time.Now()
 	now := h.now().UTC()
 	log := logging.ForInvocation(ctx, h.log)
-	meter := &leadscore.CapacityMeter{Parent: leadscore.MeterFrom(ctx)}
-	ctx = leadscore.WithMeter(ctx, meter)
+	units := func() float64 { return 0 }
+	if h.usage != nil {
+		ctx, units = h.usage(ctx)
+	}
 
 	b := parseBatch(log, ev.Records)
 	h.routeVisitorEvents(ctx, log, b, now)
@@ -195,7 +204,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
 		}
 	}
-	h.report(log, b, len(resp.BatchItemFailures), meter.Total(), time.Since(start))
+	h.report(log, b, len(resp.BatchItemFailures), units(), time.Since(start))
 	return resp, nil
 }
 

@@ -70,7 +70,7 @@ func newEnv(t testing.TB, now time.Time) *env {
 	q := sqs.NewQueues(client, stack.ScoreQueueURL, stack.HandoffQueueURL)
 	e := &env{store: store, sqs: client, queue: q}
 	e.h = newHandler(t, Options{Store: store, Rules: store, Handoff: q, Rescore: store, Queue: q, Eraser: store,
-		Now: func() time.Time { return now }})
+		Usage: dynamodb.MeterInvocation, Now: func() time.Time { return now }})
 	return e
 }
 
@@ -173,4 +173,15 @@ func drainHandoffs(t testing.TB, e *env) []leadscore.Handoff {
 		}
 	}
 	return out
+}
+
+// viewOf is l's API view, computed as the API computes it: with the rules
+// version l was last evaluated with.
+func viewOf(t testing.TB, rules leadscore.RulesStore, l *leadscore.Lead) leadscore.LeadView {
+	t.Helper()
+	v, err := leadscore.NewRulesCache(rules).View(context.Background(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

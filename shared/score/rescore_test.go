@@ -217,8 +217,8 @@ func TestRulesChangeMovesALeadToMQLWithOneHandoff(t *testing.T) {
 				t.Fatalf("scoring the events: %+v", resp)
 			}
 			lead, err := e.store.Lead(t.Context(), leadscore.LeadID(email))
-			if err != nil || lead.View.Stage != scoring.StageLead || lead.View.Score.Engagement >= 50 || lead.View.Score.Fit < 40 {
-				t.Fatalf("before the change: %+v %v; want a lead with fit >= 40 and engagement under 50", lead.View.Score, err)
+			if err != nil || viewOf(t, e.store, lead).Stage != scoring.StageLead || viewOf(t, e.store, lead).Score.Engagement >= 50 || viewOf(t, e.store, lead).Score.Fit < 40 {
+				t.Fatalf("before the change: %+v %v; want a lead with fit >= 40 and engagement under 50", viewOf(t, e.store, lead).Score, err)
 			}
 			drainHandoffs(t, e) // the visitor→lead moves
 
@@ -229,8 +229,8 @@ func TestRulesChangeMovesALeadToMQLWithOneHandoff(t *testing.T) {
 			drive(t, e, 1, twice)
 
 			lead, err = e.store.Lead(t.Context(), leadscore.LeadID(email))
-			if err != nil || lead.View.Stage != scoring.StageMQL || lead.View.RulesVersion != v {
-				t.Fatalf("after the rescore: stage %s rules %d (%v); want mql under version %d", lead.View.Stage, lead.View.RulesVersion, err, v)
+			if err != nil || viewOf(t, e.store, lead).Stage != scoring.StageMQL || lead.RulesVersion != v {
+				t.Fatalf("after the rescore: stage %s rules %d (%v); want mql under version %d", viewOf(t, e.store, lead).Stage, lead.RulesVersion, err, v)
 			}
 			hs := drainHandoffs(t, e)
 			var mqls []leadscore.Handoff
@@ -300,8 +300,8 @@ func TestNewerVersionSupersedesARunningRescore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, l := range leads {
-		if l.View.RulesVersion != v2 {
-			t.Fatalf("lead %s at rules version %d after both rescores; want %d", l.ID, l.View.RulesVersion, v2)
+		if l.RulesVersion != v2 {
+			t.Fatalf("lead %s at rules version %d after both rescores; want %d", l.ID, l.RulesVersion, v2)
 		}
 	}
 }
@@ -420,7 +420,7 @@ func TestRescoreOfManyLeadsReportsProgressToTheEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, l := range leads {
-			if l.View.Stage == scoring.StageMQL && l.View.RulesVersion == v {
+			if viewOf(t, e.store, l).Stage == scoring.StageMQL && l.RulesVersion == v {
 				mql++
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/leadscore/leadscore/shared/dynamodb"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 )
@@ -178,20 +179,21 @@ func TestPropertyConcurrentBatchesEqualScoringFromScratch(t *testing.T) {
 		if err != nil {
 			t.Fatalf("lead %s: %v", lid, err)
 		}
+		gv := viewOf(t, e.store, got)
 		exp := fromScratch(evs, now)
-		if got.View.Score != exp.Score {
-			t.Errorf("lead %s: score %+v, from scratch %+v", lid, got.View.Score, exp.Score)
+		if gv.Score != exp.Score {
+			t.Errorf("lead %s: score %+v, from scratch %+v", lid, gv.Score, exp.Score)
 		}
-		if !reflect.DeepEqual(got.View.Breakdown, exp.Breakdown) {
-			t.Errorf("lead %s: breakdown differs from scratch:\n got %+v\nwant %+v", lid, got.View.Breakdown, exp.Breakdown)
+		if !reflect.DeepEqual(gv.Breakdown, exp.Breakdown) {
+			t.Errorf("lead %s: breakdown differs from scratch:\n got %+v\nwant %+v", lid, gv.Breakdown, exp.Breakdown)
 		}
-		if got.View.Stage != exp.Stage {
-			t.Errorf("lead %s: stage %s, from scratch %s", lid, got.View.Stage, exp.Stage)
+		if gv.Stage != exp.Stage {
+			t.Errorf("lead %s: stage %s, from scratch %s", lid, gv.Stage, exp.Stage)
 		}
 		if len(got.Outbox) != 0 {
 			t.Errorf("lead %s: %d transitions left unsent", lid, len(got.Outbox))
 		}
-		for _, tr := range got.View.StageHistory {
+		for _, tr := range gv.StageHistory {
 			if !handed[leadscore.TransitionID(lid, tr)] {
 				t.Errorf("lead %s: transition %s->%s never reached the handoff queue", lid, tr.From, tr.To)
 			}
@@ -234,12 +236,13 @@ func TestCrashBetweenWriteAndSendLosesNoTransition(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		rv := viewOf(t, e.store, &rec.Lead)
 		// A new lead starts as a lead, so the one transition is lead -> mql.
-		if len(rec.Outbox) != 1 || rec.View.Stage != scoring.StageMQL || rec.Outbox[0].Type != "lead.mql" {
-			t.Fatalf("after the crash: stage %s, outbox %+v; want mql with the lead.mql transition unsent", rec.View.Stage, rec.Outbox)
+		if len(rec.Outbox) != 1 || rv.Stage != scoring.StageMQL || rec.Outbox[0].Type != "lead.mql" {
+			t.Fatalf("after the crash: stage %s, outbox %+v; want mql with the lead.mql transition unsent", rv.Stage, rec.Outbox)
 		}
 		written := []string{rec.Outbox[0].TransitionID}
-		ids, _, _, err := e.store.DueLeads(t.Context(), leadscore.DueShard(lid), t0.Add(leadscore.OutboxResend), 100, "")
+		ids, _, _, err := e.store.DueLeads(t.Context(), e.store.DueShard(lid), t0.Add(leadscore.OutboxResend), 100, "")
 		if err != nil || !slices.Contains(ids, lid) {
 			t.Fatalf("lead with an unsent outbox is not due for the sweep: %v %v", ids, err)
 		}
@@ -265,9 +268,10 @@ func TestCrashBetweenWriteAndSendLosesNoTransition(t *testing.T) {
 			t.Fatalf("delivered %v, want the written transitions %v", got, written)
 		}
 		after, _ := e.store.ReadLead(t.Context(), lid)
+		av := viewOf(t, e.store, &after.Lead)
 		exp := fromScratch([]*scoring.Event{form, demo}, t0)
-		if len(after.Outbox) != 0 || after.View.Score != exp.Score {
-			t.Fatalf("after the resend: outbox %d, score %+v; want empty and %+v", len(after.Outbox), after.View.Score, exp.Score)
+		if len(after.Outbox) != 0 || av.Score != exp.Score {
+			t.Fatalf("after the resend: outbox %d, score %+v; want empty and %+v", len(after.Outbox), av.Score, exp.Score)
 		}
 	})
 }
@@ -280,8 +284,8 @@ func TestOneLeadWritePerLeadPerBatch(t *testing.T) {
 	for i := range 60 {
 		msgs = append(msgs, evMsg(event(fmt.Sprintf("one-%d", i), "page_view", "one@acme.io", "", t0.Add(-time.Duration(i)*time.Hour), map[string]any{"url": "/docs"})))
 	}
-	m := &leadscore.CapacityMeter{}
-	resp, err := e.h.Handle(leadscore.WithMeter(t.Context(), m), batch(t, msgs...))
+	m := &dynamodb.CapacityMeter{}
+	resp, err := e.h.Handle(dynamodb.WithMeter(t.Context(), m), batch(t, msgs...))
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("Handle: %v %v", resp, err)
 	}
@@ -316,9 +320,10 @@ func TestStitchingMergesVisitorHistory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		gv := viewOf(t, e.store, got)
 		exp := fromScratch([]*scoring.Event{v1, v2, both, v3}, t0)
-		if got.View.Score != exp.Score || got.View.Stage != exp.Stage {
-			t.Fatalf("stitched lead: %+v %s, want %+v %s", got.View.Score, got.View.Stage, exp.Score, exp.Stage)
+		if gv.Score != exp.Score || gv.Stage != exp.Stage {
+			t.Fatalf("stitched lead: %+v %s, want %+v %s", gv.Score, gv.Stage, exp.Score, exp.Stage)
 		}
 		if owner, _ := e.store.VisitorLead(t.Context(), vid); owner != lid {
 			t.Fatalf("visitor merged_into %q, want %s", owner, lid)
@@ -351,8 +356,9 @@ func TestRescoreTwiceMovesOnce(t *testing.T) {
 		}
 		lid := leadscore.LeadID("rescore@acme.io")
 		before, _ := e.store.Lead(t.Context(), lid)
-		if before.View.Stage != scoring.StageLead {
-			t.Fatalf("before the rescore the lead is %s, want lead", before.View.Stage)
+		bv := viewOf(t, e.store, before)
+		if bv.Stage != scoring.StageLead {
+			t.Fatalf("before the rescore the lead is %s, want lead", bv.Stage)
 		}
 		doc := string(scoring.DefaultRulesYAML())
 		doc = replaceOnce(t, doc, "engagement_min: 50", "engagement_min: 5")
@@ -371,14 +377,15 @@ func TestRescoreTwiceMovesOnce(t *testing.T) {
 			}
 		}
 		after, _ := e.store.Lead(t.Context(), lid)
+		av := viewOf(t, e.store, after)
 		moves := 0
-		for _, tr := range after.View.StageHistory {
+		for _, tr := range av.StageHistory {
 			if tr.To == scoring.StageMQL {
 				moves++
 			}
 		}
-		if after.View.Stage != scoring.StageMQL || moves != 1 || after.View.RulesVersion != v {
-			t.Fatalf("after two rescores: stage %s, %d moves to mql, rules %d; want mql, 1, %d", after.View.Stage, moves, after.View.RulesVersion, v)
+		if av.Stage != scoring.StageMQL || moves != 1 || av.RulesVersion != v {
+			t.Fatalf("after two rescores: stage %s, %d moves to mql, rules %d; want mql, 1, %d", av.Stage, moves, av.RulesVersion, v)
 		}
 		mql := 0
 		for _, h := range drainHandoffs(t, e) {

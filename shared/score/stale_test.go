@@ -74,8 +74,8 @@ func TestStaleFirstReadCannotLoseAnUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := fromScratch([]*scoring.Event{a, b, c}, t0)
-	if got.View.Score != want.Score {
-		t.Fatalf("after a batch from a stale read: score %+v, want %+v (scoring a, b and c from scratch)", got.View.Score, want.Score)
+	if viewOf(t, e.store, got).Score != want.Score {
+		t.Fatalf("after a batch from a stale read: score %+v, want %+v (scoring a, b and c from scratch)", viewOf(t, e.store, got).Score, want.Score)
 	}
 }
 
@@ -108,7 +108,7 @@ func TestEvaluateOfALeadTooNewForAStaleReadIsNotSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.View.Stage != scoring.StageNurture {
-		t.Fatalf("stage %s after the evaluation, want nurture: the evaluation was skipped", got.View.Stage)
+	if viewOf(t, e.store, got).Stage != scoring.StageNurture {
+		t.Fatalf("stage %s after the evaluation, want nurture: the evaluation was skipped", viewOf(t, e.store, got).Stage)
 	}
 }

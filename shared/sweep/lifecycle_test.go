@@ -50,7 +50,7 @@ func newPipeline(t *testing.T) *pipeline {
 	queues := sqs.NewQueues(p.sqs, stack.ScoreQueueURL, stack.HandoffQueueURL)
 	store := p.store.(*dynamodb.Store)
 	var err error
-	p.score, err = score.New(score.Options{Store: store, Rules: store, Handoff: queues, Rescore: store, Queue: queues,
+	p.score, err = score.New(score.Options{Store: store, Rules: store, Handoff: queues, Rescore: store, Queue: queues, Usage: dynamodb.MeterInvocation,
 		Logger: logging.New(p.logs, "score", "info"), Metrics: metrics.New(io.Discard, "score"),
 		Now: func() time.Time { return p.clock }})
 	if err != nil {
@@ -184,7 +184,7 @@ func (p *pipeline) stage(email string) scoring.Stage {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	return l.View.Stage
+	return viewOf(p.t, p.store, l).Stage
 }
 
 // TestNurtureAndReengagement follows an MQL that sales never takes up: it
@@ -256,10 +256,10 @@ func TestExpiryAndReturn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.View.Stage != scoring.StageLead {
-		t.Fatalf("after a new event: %s, want lead", l.View.Stage)
+	if viewOf(t, p.store, l).Stage != scoring.StageLead {
+		t.Fatalf("after a new event: %s, want lead", viewOf(t, p.store, l).Stage)
 	}
-	h := l.View.StageHistory
+	h := viewOf(t, p.store, l).StageHistory
 	if len(h) < 2 || h[len(h)-2].To != scoring.StageExpired || h[len(h)-1].From != scoring.StageExpired || h[len(h)-1].To != scoring.StageLead {
 		t.Fatalf("stage history %+v: want ... -> expired -> lead", h)
 	}

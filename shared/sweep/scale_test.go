@@ -12,7 +12,7 @@ import (
 	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/leadscore/leadscore/shared/leadscore"
+	"github.com/leadscore/leadscore/shared/dynamodb"
 )
 
 // BenchmarkSweepScale measures ARCHITECTURE.md invariant 4 on 100,000 leads
@@ -39,11 +39,11 @@ func BenchmarkSweepScale(b *testing.B) {
 		}
 		if i%dueEvery == 0 {
 			due = append(due, id)
-			item["due_shard"] = &types.AttributeValueMemberS{Value: leadscore.DueShardKey(leadscore.DueShard(id))}
+			item["due_shard"] = &types.AttributeValueMemberS{Value: dynamodb.DueShardKey(dynamodb.DueShard(id))}
 			item["due_at"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(-time.Hour).Unix(), 10)}
 		} else if i%3 == 0 {
 			// Due later: in the index, not yet due.
-			item["due_shard"] = &types.AttributeValueMemberS{Value: leadscore.DueShardKey(leadscore.DueShard(id))}
+			item["due_shard"] = &types.AttributeValueMemberS{Value: dynamodb.DueShardKey(dynamodb.DueShard(id))}
 			item["due_at"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(24*time.Hour).Unix(), 10)}
 		}
 		items = append(items, item)

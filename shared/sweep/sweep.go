@@ -86,9 +86,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) (Summa
 
 	// Rotate the first shard with the clock, so that when a run stops for
 	// its deadline the next one does not starve the same shards again.
-	first := int(now.Unix()/60) % leadscore.DueShards
-	for i := range leadscore.DueShards {
-		shard := (first + i) % leadscore.DueShards
+	shards := h.due.DueShards()
+	first := int(now.Unix()/60) % shards
+	for i := range shards {
+		shard := (first + i) % shards
 		if !h.sweepShard(ctx, log, shard, now, &sum) {
 			sum.Complete = false
 			break

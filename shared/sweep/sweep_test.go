@@ -186,7 +186,7 @@ func TestSweepPagesThroughAShard(t *testing.T) {
 		var ids []string
 		for i := 0; len(ids) < pageSize+30; i++ {
 			id := fmt.Sprintf("ld_page_%d", i)
-			if leadscore.DueShard(id) == 0 {
+			if f.store.DueShard(id) == 0 {
 				ids = append(ids, id)
 				f.putLead(t, id, now.Add(-time.Minute))
 			}
@@ -232,4 +232,15 @@ func TestSweepRejectsAnEventWithoutTime(t *testing.T) {
 			t.Fatal("a scheduled event without time was accepted: the sweep would run with a zero clock")
 		}
 	})
+}
+
+// viewOf is l's API view, computed as the API computes it: with the rules
+// version l was last evaluated with.
+func viewOf(t testing.TB, rules leadscore.RulesStore, l *leadscore.Lead) leadscore.LeadView {
+	t.Helper()
+	v, err := leadscore.NewRulesCache(rules).View(context.Background(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
