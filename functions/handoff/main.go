@@ -31,7 +31,7 @@ func main() {
 		os.Exit(1)
 	}
 	queues := sqs.NewQueues(awssqs.NewFromConfig(aws), cfg.ScoreQueueURL, cfg.HandoffQueueURL)
-	h, err := handoff.New(handoff.Options{Config: cfg, Visibility: queues, Log: log, Metrics: metrics.New(os.Stdout, cfg.FunctionName)})
+	h, err := handoff.New(handoff.Options{Config: cfg, Visibility: queues, Logger: log, Metrics: metrics.New(os.Stdout, cfg.FunctionName)})
 	if err != nil {
 		log.Error("handoff configuration is invalid", "error", err.Error())
 		os.Exit(1)

@@ -225,7 +225,7 @@ func newWorld(t testing.TB, fc faults.Config, receiverFailRate float64, start ti
 	h, err := handoff.New(handoff.Options{
 		Config: config.Config{WebhookURLSales: w.srv.URL + "/sales", WebhookURLNurture: w.srv.URL + "/nurture",
 			WebhookSecret: webhookSecret, HandoffQueueURL: stack.HandoffQueueURL, Local: true},
-		Visibility: hq, Log: logging.New(hl, fnHandoff, "debug"), Metrics: hm, RetryBase: time.Second})
+		Visibility: hq, Logger: logging.New(hl, fnHandoff, "debug"), Metrics: hm, RetryBase: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

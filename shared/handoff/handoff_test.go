@@ -67,7 +67,7 @@ func newReceiver(t *testing.T, fail int) *receiver {
 
 func newHandler(t *testing.T, cfg config.Config, vis Visibility) *Handler {
 	t.Helper()
-	h, err := New(Options{Config: cfg, Visibility: vis, Log: logging.New(io.Discard, "handoff-test", "debug"),
+	h, err := New(Options{Config: cfg, Visibility: vis, Logger: logging.New(io.Discard, "handoff-test", "debug"),
 		Metrics: metrics.New(io.Discard, "handoff-test"), RetryBase: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +207,7 @@ func TestNewRequiresHTTPSOutsideLocal(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := New(Options{Config: c.cfg})
+			_, err := New(Options{Config: c.cfg, Logger: logging.New(io.Discard, "handoff-test", "debug"), Metrics: metrics.New(io.Discard, "handoff-test")})
 			if (err == nil) != c.ok {
 				t.Fatalf("New: %v, want ok=%v", err, c.ok)
 			}

@@ -59,7 +59,7 @@ func newPipeline(t *testing.T) *pipeline {
 	p.handoff, err = handoff.New(handoff.Options{
 		Config: config.Config{WebhookURLSales: recv.URL + "/sales", WebhookURLNurture: recv.URL + "/nurture",
 			WebhookSecret: secret, Local: true},
-		Visibility: queues, Log: logging.New(p.logs, "handoff", "info"), Metrics: metrics.New(io.Discard, "handoff"),
+		Visibility: queues, Logger: logging.New(p.logs, "handoff", "info"), Metrics: metrics.New(io.Discard, "handoff"),
 		Now: func() time.Time { return p.clock }})
 	if err != nil {
 		t.Fatal(err)
