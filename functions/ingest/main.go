@@ -43,6 +43,7 @@ func main() {
 		Leads:   store,
 		Eraser:  store,
 		Rules:   store,
+		Rescore: store,
 		APIKey:  cfg.APIKey,
 		Forms:   cfg.Forms,
 		Local:   cfg.Local,

@@ -203,7 +203,7 @@ func newWorld(t testing.TB, fc faults.Config, receiverFailRate float64, start ti
 
 	il, im := logger(fnIngest)
 	is := store(fnIngest)
-	w.ingest = ingest.New(ingest.Options{Queue: queues(fnIngest), Leads: is, Eraser: is, Rules: is, APIKey: apiKey,
+	w.ingest = ingest.New(ingest.Options{Queue: queues(fnIngest), Leads: is, Eraser: is, Rules: is, Rescore: is, APIKey: apiKey,
 		Logger: logging.New(il, fnIngest, "debug"), Metrics: im, Now: w.clock.Now})
 
 	sl, sm := logger(fnScore)

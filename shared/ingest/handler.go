@@ -56,6 +56,9 @@ type Options struct {
 	Leads  leadscore.LeadReader
 	Eraser leadscore.LeadEraser
 	Rules  leadscore.RulesStore
+	// Rescore, with Queue, starts the bulk rescore of a version PUT
+	// /v1/rules publishes; nil means publishing does not rescore.
+	Rescore leadscore.RescoreStore
 	// APIKey guards every route but the public ones (forms, the demo page).
 	// Empty means every guarded route answers 401: fail closed.
 	APIKey string
@@ -81,6 +84,7 @@ type Handler struct {
 	leads   leadscore.LeadReader
 	eraser  leadscore.LeadEraser
 	rules   leadscore.RulesStore
+	rescore leadscore.RescoreStore
 	apiKey  string // only for the local demo page
 	keyHash [32]byte
 	hasKey  bool
@@ -99,7 +103,7 @@ type Handler struct {
 
 // New returns a Handler.
 func New(o Options) *Handler {
-	h := &Handler{queue: o.Queue, leads: o.Leads, eraser: o.Eraser, rules: o.Rules,
+	h := &Handler{queue: o.Queue, leads: o.Leads, eraser: o.Eraser, rules: o.Rules, rescore: o.Rescore,
 		forms: o.Forms, local: o.Local, apiKey: o.APIKey, log: o.Logger, metrics: o.Metrics, now: o.Now}
 	if o.APIKey != "" {
 		h.keyHash, h.hasKey = sha256.Sum256([]byte(o.APIKey)), true

@@ -24,16 +24,15 @@ type RescoreStarted struct {
 }
 
 // startRescore begins the bulk rescore of a version just published: the
-// job item, then the first page message on the score queue. It needs a rules
-// store that is also a RescoreStore (the DynamoDB store is).
+// job item, then the first page message on the score queue (Options.Rescore
+// and Options.Queue).
 func (h *Handler) startRescore(ctx context.Context, version int, c *call) *RescoreStarted {
 	out := &RescoreStarted{Progress: "/v1/rules/" + strconv.Itoa(version) + "/rescore"}
-	rs, ok := h.rules.(leadscore.RescoreStore)
-	if !ok || h.queue == nil {
+	if h.rescore == nil || h.queue == nil {
 		out.Message = "this deployment cannot rescore: no rescore store or score queue"
 		return out
 	}
-	if err := leadscore.StartRescore(ctx, rs, h.queue, version, h.now()); err != nil {
+	if err := leadscore.StartRescore(ctx, h.rescore, h.queue, version, h.now()); err != nil {
 		c.log.Error("starting the rescore failed", "rules_version", version, "error", err.Error())
 		out.Message = "the rules are published but the rescore did not start; publish again to rescore every lead"
 		return out

@@ -33,7 +33,7 @@ const apiKey = "rescore-test-key"
 // closed-loop routes added as functions/ingest adds them.
 func api(e *env) *ingest.Handler {
 	return ingest.New(ingest.Options{
-		Queue: e.queue, Rules: e.store, Leads: e.store, APIKey: apiKey,
+		Queue: e.queue, Rules: e.store, Rescore: e.store, Leads: e.store, APIKey: apiKey,
 		Logger: logging.New(io.Discard, "ingest-test", "info"), Metrics: metrics.New(io.Discard, "ingest-test"),
 		Now: func() time.Time { return t0 },
 		Routes: map[string]ingest.RouteFunc{
