@@ -2,8 +2,6 @@ package dynamodb
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -152,45 +150,11 @@ func (s *Store) RescoreJob(ctx context.Context, version int) (*leadscore.Rescore
 	return job, nil
 }
 
-// scanCursor is the opaque cursor of a lead scan: Scan's LastEvaluatedKey,
-// which may be any item of a lead's partition (the filter applies after the
-// Limit).
-type scanCursor struct {
-	PK string `json:"p"`
-	SK string `json:"s"`
-}
-
-func encodeScanCursor(key map[string]types.AttributeValue) string {
-	if len(key) == 0 {
-		return ""
-	}
-	b, _ := json.Marshal(scanCursor{PK: str(key, attrPK), SK: str(key, attrSK)})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeScanCursor(cursor string) (map[string]types.AttributeValue, error) {
-	if cursor == "" {
-		return nil, nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return nil, fmt.Errorf("%w: not base64url", ErrBadCursor)
-	}
-	var c scanCursor
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadCursor, err)
-	}
-	if c.PK == "" || c.SK == "" {
-		return nil, fmt.Errorf("%w: it is not a scan position", ErrBadCursor)
-	}
-	return map[string]types.AttributeValue{attrPK: sAttr(c.PK), attrSK: sAttr(c.SK)}, nil
-}
-
 // scanLeadItems reads identified lead items after cursor until at least
 // want of them, the table's end, or maxScanCalls calls. Visitors (ids vi_)
 // and every other item kind are filtered out by DynamoDB.
 func (s *Store) scanLeadItems(ctx context.Context, cursor string, want int, projection string, names map[string]string) ([]map[string]types.AttributeValue, string, error) {
-	start, err := decodeScanCursor(cursor)
+	start, err := scanStart(cursor)
 	if err != nil {
 		return nil, "", err
 	}
@@ -222,7 +186,7 @@ func (s *Store) scanLeadItems(ctx context.Context, cursor string, want int, proj
 			break
 		}
 	}
-	return items, encodeScanCursor(start), nil
+	return items, encodeCursor(start, "", ""), nil
 }
 
 // ScanLeadIDs returns identified lead ids after cursor (RescoreStore). The
