@@ -9,9 +9,7 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
@@ -36,6 +34,7 @@ import (
 	"github.com/leadscore/leadscore/infra/emulators"
 	"github.com/leadscore/leadscore/infra/runtimeapi"
 	"github.com/leadscore/leadscore/infra/template"
+	"github.com/leadscore/leadscore/shared/webhook"
 )
 
 // Local defaults, documented in the README.
@@ -406,7 +405,7 @@ func webhookReceiver(w io.Writer, secret string) http.Handler {
 			} `json:"lead"`
 		}
 		_ = json.Unmarshal(body, &h)
-		verified := verifySignature(secret, req.Header.Get("X-Timestamp"), req.Header.Get("X-Signature"), body)
+		verified := webhook.Verify(secret, req.Header.Get("X-Timestamp"), req.Header.Get("X-Signature"), body, time.Now(), webhook.DefaultMaxAge) == nil
 		mu.Lock()
 		fmt.Fprintf(w, "webhook %s: %s lead_id=%s transition_id=%s signature_verified=%v\n",
 			req.URL.Path, h.Type, h.Lead.LeadID, h.TransitionID, verified)
@@ -417,22 +416,6 @@ func webhookReceiver(w io.Writer, secret string) http.Handler {
 		}
 		rw.WriteHeader(http.StatusNoContent)
 	})
-}
-
-// verifySignature checks X-Signature as CONTRACT.md defines it:
-// sha256=hex(HMAC-SHA256(secret, X-Timestamp + "." + body)).
-func verifySignature(secret, timestamp, signature string, body []byte) bool {
-	hexSig, ok := strings.CutPrefix(signature, "sha256=")
-	if !ok || timestamp == "" {
-		return false
-	}
-	got, err := hex.DecodeString(hexSig)
-	if err != nil {
-		return false
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(timestamp + "." + string(body)))
-	return hmac.Equal(got, mac.Sum(nil))
 }
 
 func envOr(name, def string) string {
