@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/leadscore/leadscore/infra/localapi"
 	"github.com/leadscore/leadscore/infra/template"
 )
 
@@ -160,7 +161,7 @@ func (s *localStack) stop() {
 // resetMeter zeroes the request meter and the EMF sums, so the figures
 // cover the load only.
 func (s *localStack) resetMeter(ctx context.Context) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, s.invokeURL+"/local/requests", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, s.invokeURL+localapi.RequestsPath, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("resetting the request meter: %w", err)
@@ -181,9 +182,7 @@ func (s *localStack) meter(ctx context.Context) ([]OpStats, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("reading the request meter: %s", resp.Status)
 	}
-	var doc struct {
-		Requests []OpStats `json:"requests"`
-	}
+	var doc localapi.Requests
 	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
 		return nil, fmt.Errorf("reading the request meter: %w", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/leadscore/leadscore/infra/localapi"
 )
 
 // Percentile returns the p-th percentile (0 < p <= 100) of xs by the
@@ -174,18 +176,8 @@ func (e *EMF) Reset() {
 	e.mu.Unlock()
 }
 
-// OpStats mirror infra/localstack's request meter answer.
-type OpStats struct {
-	Service           string             `json:"service"`
-	Caller            string             `json:"caller"`
-	Op                string             `json:"op"`
-	Requests          int                `json:"requests"`
-	Errors            int                `json:"errors"`
-	ConditionalFailed int                `json:"conditional_failed"`
-	CapacityUnits     float64            `json:"capacity_units"`
-	ByIndex           map[string]float64 `json:"by_index,omitempty"`
-	EmptyReceives     int                `json:"empty_receives"`
-}
+// OpStats are the local stack's request counts of one caller and operation.
+type OpStats = localapi.OpStats
 
 // indexSplit is "table 1, due-index 2" for an operation's units.
 func indexSplit(by map[string]float64) string {

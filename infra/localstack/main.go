@@ -32,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/leadscore/leadscore/infra/emulators"
+	"github.com/leadscore/leadscore/infra/localapi"
 	"github.com/leadscore/leadscore/infra/runtimeapi"
 	"github.com/leadscore/leadscore/infra/template"
 	"github.com/leadscore/leadscore/shared/webhook"
@@ -248,7 +249,7 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 	mux := http.NewServeMux()
 	mux.Handle("POST /2015-03-31/functions/{name}/invocations", &invokeHandler{functions: byName})
 	if meter != nil {
-		mux.Handle("/local/requests", meter)
+		mux.Handle(localapi.RequestsPath, meter)
 	}
 	invokeSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = invokeSrv.Serve(invokeLn) }()
