@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -86,9 +87,7 @@ func functionEnv(st *emulators.Stack, fn template.Function, hookURL string) (map
 			params[name] = d
 		}
 	}
-	for k, v := range params {
-		res.Refs[k] = v
-	}
+	maps.Copy(res.Refs, params)
 	env := map[string]string{}
 	for k, v := range fn.Env {
 		s, err := res.String(v)

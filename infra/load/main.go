@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	mrand "math/rand/v2"
 	"net"
@@ -715,15 +716,8 @@ func printReport(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "  %-26s %s\n", "  requests by caller", strings.Join(breakdown(c.Ops, "sqs", func(o OpStats) float64 { return float64(o.Requests) }), ", "))
 	}
 	if len(r.ScoreEMF) > 0 {
-		keys := slices.Sorted(func(yield func(string) bool) {
-			for k := range r.ScoreEMF {
-				if !yield(k) {
-					return
-				}
-			}
-		})
 		var parts []string
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(r.ScoreEMF)) {
 			parts = append(parts, fmt.Sprintf("%s %s", k, trimFloat(r.ScoreEMF[k])))
 		}
 		fmt.Fprintf(w, "  %-26s %s\n", "score function (EMF)", strings.Join(parts, ", "))
@@ -743,10 +737,7 @@ func printReport(w io.Writer, r *Result) {
 }
 
 func mapLine(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
+	keys := slices.Collect(maps.Keys(m))
 	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
 	parts := make([]string, len(keys))
 	for i, k := range keys {

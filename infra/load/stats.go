@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/url"
@@ -184,10 +185,7 @@ func indexSplit(by map[string]float64) string {
 	if len(by) == 0 {
 		return ""
 	}
-	keys := make([]string, 0, len(by))
-	for k := range by {
-		keys = append(keys, k)
-	}
+	keys := slices.Collect(maps.Keys(by))
 	sort.Slice(keys, func(i, j int) bool { return keys[i] == "table" || keys[j] != "table" && keys[i] < keys[j] })
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {

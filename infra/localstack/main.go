@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -156,9 +157,7 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 			params[name] = d
 		}
 	}
-	for k, v := range params {
-		resolver.Refs[k] = v
-	}
+	maps.Copy(resolver.Refs, params)
 
 	runtimes := map[string]invoker{}
 	var all []*runtimeapi.Runtime

@@ -17,11 +17,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -247,12 +249,7 @@ func (r *Runtime) spawn() (*environment, error) {
 		"TZ=:UTC",
 		"PATH=" + os.Getenv("PATH"),
 	}
-	keys := make([]string, 0, len(fn.Env))
-	for k := range fn.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(fn.Env)) {
 		env = append(env, k+"="+fn.Env[k])
 	}
 	e.cmd = exec.Command(fn.Binary)

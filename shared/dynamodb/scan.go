@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -159,9 +160,7 @@ func (s *Store) scanLeadItems(ctx context.Context, cursor string, want int, proj
 		return nil, "", err
 	}
 	allNames := map[string]string{"#pk": attrPK, "#sk": attrSK}
-	for k, v := range names {
-		allNames[k] = v
-	}
+	maps.Copy(allNames, names)
 	var items []map[string]types.AttributeValue
 	for call := 0; call < maxScanCalls; call++ {
 		in := &dynamodb.ScanInput{
