@@ -14,7 +14,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -481,10 +480,4 @@ func newID() string {
 	_, _ = rand.Read(b[:])
 	s := hex.EncodeToString(b[:])
 	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
-}
-
-// IsFunctionError reports whether err is a *FunctionError.
-func IsFunctionError(err error) bool {
-	var fe *FunctionError
-	return errors.As(err, &fe)
 }

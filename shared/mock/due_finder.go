@@ -53,21 +53,3 @@ func (s *Store) DueLeads(_ context.Context, shard int, now time.Time, limit int,
 	}
 	return ids, next, 0, nil
 }
-
-// SetDue puts lead id in the due index at due, creating the lead when it
-// does not exist, as a test's starting point for the sweep.
-func (s *Store) SetDue(id string, due time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.leads == nil {
-		s.leads = map[string]*leadscore.LeadRecord{}
-	}
-	rec := s.leads[id]
-	if rec == nil {
-		rec = &leadscore.LeadRecord{Exists: true}
-		rec.ID, rec.Version = id, 1
-		rec.State = newState(id)
-		s.leads[id] = rec
-	}
-	rec.IndexDueAt = due
-}

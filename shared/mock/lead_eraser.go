@@ -2,8 +2,6 @@ package mock
 
 import (
 	"context"
-
-	"github.com/leadscore/leadscore/shared/leadscore"
 )
 
 // EraseLead removes the lead, its event records, its visitors' records and
@@ -27,12 +25,3 @@ func (s *Store) EraseLead(_ context.Context, id string) error {
 	s.erased[id] = true
 	return nil
 }
-
-// Erased reports whether id was erased.
-func (s *Store) Erased(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.erased[id]
-}
-
-var _ = leadscore.ErrErased
