@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -75,34 +74,11 @@ func buildHost(ctx context.Context, root, folder, out string) error {
 // functionEnv is the function's template environment resolved for the
 // emulators (as the local stack does), with webhooks to hookURL.
 func functionEnv(st *emulators.Stack, fn template.Function, hookURL string) (map[string]string, error) {
-	res := st.Resolver()
-	params := map[string]string{
+	return st.FunctionEnv(fn, map[string]string{
 		"ApiKey": "bench-api-key", "WebhookUrlSales": hookURL + "/sales", "WebhookUrlNurture": hookURL + "/nurture",
 		"WebhookSecret": "bench-webhook-secret-0123456789", "LogLevel": "info",
 		"Forms": `{"contact":{"type":"form_submit","allowed_origins":["http://localhost:*"]}}`,
-	}
-	for name, p := range st.Template.Parameters {
-		if _, ok := params[name]; !ok {
-			d, _ := res.String(p.Default)
-			params[name] = d
-		}
-	}
-	maps.Copy(res.Refs, params)
-	env := map[string]string{}
-	for k, v := range fn.Env {
-		s, err := res.String(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s environment %s: %w", fn.LogicalID, k, err)
-		}
-		env[k] = s
-	}
-	for k, v := range st.Env() {
-		if _, set := env[k]; !set {
-			env[k] = v
-		}
-	}
-	env["LEADSCORE_LOCAL"] = "1"
-	return env, nil
+	})
 }
 
 // coldInits starts the binary n times (one process each, as n cold starts)
