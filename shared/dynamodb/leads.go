@@ -3,6 +3,7 @@ package dynamodb
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -259,16 +260,8 @@ func (s *Store) MarkSent(ctx context.Context, rec *leadscore.LeadRecord, transit
 		return nil
 	}
 	sent := map[string]bool{}
-	names := map[string]string{"#outbox": attrOutbox, "#version": attrVersion}
-	var removes []string
-	for i, tid := range transitionIDs {
-		if sent[tid] {
-			continue
-		}
+	for _, tid := range transitionIDs {
 		sent[tid] = true
-		n := "#t" + strconv.Itoa(i)
-		names[n] = tid
-		removes = append(removes, "#outbox."+n)
 	}
 	var remaining []leadscore.Handoff
 	for _, h := range rec.Outbox {
@@ -277,13 +270,48 @@ func (s *Store) MarkSent(ctx context.Context, rec *leadscore.LeadRecord, transit
 		}
 	}
 	due := leadscore.IndexDue(time.Time{}, rec.DueAt, len(remaining), now)
+	done, err := s.markSentAtVersion(ctx, rec, sent, due)
+	if err != nil || done {
+		if done {
+			rec.Version++
+			rec.Outbox = remaining
+			rec.IndexDueAt = due
+		}
+		return err
+	}
+	// Someone wrote the lead since: remove only the entries, keep the due
+	// time (the sweep's look costs less than guessing theirs).
+	if err := s.markSentOnly(ctx, rec.ID, sent); err != nil {
+		return err
+	}
+	rec.Outbox = remaining
+	return nil
+}
+
+// outboxRemovals names the outbox entries of sent as expression attribute
+// names (transition ids are not valid in an expression's text) and returns
+// the REMOVE paths.
+func outboxRemovals(sent map[string]bool, names map[string]string) []string {
+	var removes []string
+	for i, tid := range slices.Sorted(maps.Keys(sent)) {
+		n := "#t" + strconv.Itoa(i)
+		names[n] = tid
+		removes = append(removes, "#outbox."+n)
+	}
+	return removes
+}
+
+// markSentAtVersion removes the sent entries and sets the due index entry
+// to due, if the lead is still at rec's version. done is false when it is
+// not (the condition failed).
+func (s *Store) markSentAtVersion(ctx context.Context, rec *leadscore.LeadRecord, sent map[string]bool, due time.Time) (done bool, err error) {
+	names := map[string]string{"#outbox": attrOutbox, "#version": attrVersion, "#due": attrDueAt, "#shard": attrDueShard}
+	removes := outboxRemovals(sent, names)
 	values := map[string]types.AttributeValue{":one": nAttr(1), ":v": nAttr(rec.Version)}
 	set := "SET #version = #version + :one"
 	if due.IsZero() {
-		names["#due"], names["#shard"] = attrDueAt, attrDueShard
 		removes = append(removes, "#due", "#shard")
 	} else {
-		names["#due"], names["#shard"] = attrDueAt, attrDueShard
 		set += ", #due = :due, #shard = :shard"
 		values[":due"] = nAttr(due.Unix())
 		values[":shard"] = sAttr(DueShardKey(DueShard(rec.ID)))
@@ -298,27 +326,21 @@ func (s *Store) MarkSent(ctx context.Context, rec *leadscore.LeadRecord, transit
 	})
 	if err == nil {
 		meter(ctx, "MarkSent", out.ConsumedCapacity)
-		rec.Version++
-		rec.Outbox = remaining
-		rec.IndexDueAt = due
-		return nil
+		return true, nil
 	}
-	if !isConditionFailed(err) {
-		return fmt.Errorf("mark %d transitions of lead %s sent: %w", len(sent), rec.ID, err)
+	if isConditionFailed(err) {
+		return false, nil
 	}
-	// Someone wrote the lead since: remove only the entries, keep the due
-	// time (the sweep's look costs less than guessing theirs).
-	names = map[string]string{"#outbox": attrOutbox, "#version": attrVersion, "#pk": attrPK}
-	removes = removes[:0]
-	i := 0
-	for tid := range sent {
-		n := "#t" + strconv.Itoa(i)
-		i++
-		names[n] = tid
-		removes = append(removes, "#outbox."+n)
-	}
-	out, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: leadKey(rec.ID),
+	return false, fmt.Errorf("mark %d transitions of lead %s sent: %w", len(sent), rec.ID, err)
+}
+
+// markSentOnly removes the sent entries whatever the version, and bumps
+// it: a writer holding an older copy of the outbox cannot put them back.
+func (s *Store) markSentOnly(ctx context.Context, id string, sent map[string]bool) error {
+	names := map[string]string{"#outbox": attrOutbox, "#version": attrVersion, "#pk": attrPK}
+	removes := outboxRemovals(sent, names)
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: leadKey(id),
 		UpdateExpression:          aws.String("SET #version = #version + :one REMOVE " + strings.Join(removes, ", ")),
 		ConditionExpression:       aws.String("attribute_exists(#pk) AND attribute_exists(#outbox)"),
 		ExpressionAttributeNames:  names,
@@ -329,13 +351,11 @@ func (s *Store) MarkSent(ctx context.Context, rec *leadscore.LeadRecord, transit
 		if isConditionFailed(err) {
 			// Erased meanwhile, or the other writer's outbox is empty:
 			// nothing left to mark.
-			rec.Outbox = remaining
 			return nil
 		}
-		return fmt.Errorf("mark %d transitions of lead %s sent: %w", len(sent), rec.ID, err)
+		return fmt.Errorf("mark %d transitions of lead %s sent: %w", len(sent), id, err)
 	}
 	meter(ctx, "MarkSent", out.ConsumedCapacity)
-	rec.Outbox = remaining
 	return nil
 }
 
