@@ -21,7 +21,7 @@ import (
 
 // TestHotLeadsUnderConcurrentWorkers runs 8 score workers at once on
 // batches that all touch the same 10 leads, so nearly every lead write
-// races another (ARCHITECTURE.md invariant 2: concurrent writers are
+// races another (docs/architecture.md invariant 2: concurrent writers are
 // serialized by the conditional write on version, with retry). No update
 // may be lost: every event is counted, every lead equals a from-scratch
 // scoring, and each lead's version is exactly the number of writes that

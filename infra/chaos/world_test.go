@@ -281,7 +281,7 @@ type pump struct {
 func (p *pump) once(ctx context.Context) (int, error) {
 	out, err := p.w.raw.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
 		QueueUrl: aws.String(p.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 6,
-		//lint:ignore SA1019 the emulator returns ApproximateReceiveCount only for AttributeNames: [All] (ARCHITECTURE.md); AWS accepts both.
+		//lint:ignore SA1019 the emulator returns ApproximateReceiveCount only for AttributeNames: [All] (docs/architecture.md); AWS accepts both.
 		AttributeNames:        []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll},
 		MessageAttributeNames: []string{"All"},
 	})

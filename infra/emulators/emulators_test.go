@@ -45,7 +45,7 @@ func TestTableFromTemplate(t *testing.T) {
 	want := map[string][]string{"due-index": {"due_shard", "due_at"}, "stage-index": {"list_stage", "list_engagement"}}
 	for name, keys := range want {
 		if fmt.Sprint(got[name]) != fmt.Sprint(keys) {
-			t.Errorf("index %s keys = %v, want %v (docs/DESIGN.md)", name, got[name], keys)
+			t.Errorf("index %s keys = %v, want %v (docs/design.md)", name, got[name], keys)
 		}
 	}
 	ttl, err := ddb.DescribeTimeToLive(t.Context(), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(stack.TableName)})

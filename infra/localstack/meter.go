@@ -133,7 +133,7 @@ func (m *requestMeter) record(service, caller string, resp *http.Response) {
 
 type opKey struct{}
 
-// itemKind names what a DynamoDB request touches, from docs/DESIGN.md's key
+// itemKind names what a DynamoDB request touches, from docs/design.md's key
 // layout: " lead", " event", " rules", " rescore" by the sort or partition
 // key prefix, " index <name>" for index queries.
 func itemKind(body []byte) string {

@@ -1,4 +1,4 @@
-// Command report prints the closed-loop signals report (SCORING.md section
+// Command report prints the closed-loop signals report (docs/scoring.md section
 // 6, the same as GET /v1/reports/signals) as a table, reading the table the
 // functions use: TABLE_NAME, and AWS_ENDPOINT_URL_DYNAMODB for the local
 // stack, exactly as the functions read them.

@@ -18,7 +18,7 @@ import (
 	"github.com/leadscore/leadscore/shared/leadscore"
 )
 
-// Bulk rescore items (docs/DESIGN.md "rescore job", README.md here):
+// Bulk rescore items (docs/design.md "rescore job", README.md here):
 //
 //	RESCORE#<v> / #JOB         started_at, pages, cursor, leads_enqueued, scan_complete, finished_at, superseded_by
 //	RESCORE#<v> / #DONE#<nn>   leads_done, one of DoneShards counters

@@ -1,4 +1,4 @@
-// Package dynamodb is the single table of docs/DESIGN.md. It implements the
+// Package dynamodb is the single table of docs/design.md. It implements the
 // leadscore store interfaces: the API's readers (LeadReader, LeadEraser,
 // RulesStore), the sweep's DueFinder and the score function's ScoreStore.
 // Every call asks for the consumed capacity and adds it to the

@@ -1,5 +1,5 @@
 // Package handoff is the handoff function's handler: it delivers each
-// transition on the handoff queue as a signed webhook POST (CONTRACT.md
+// transition on the handoff queue as a signed webhook POST (docs/api.md
 // "Handoff webhooks"), backing off a failing receiver by stretching the
 // message's visibility, until the redrive policy parks it in the DLQ.
 package handoff

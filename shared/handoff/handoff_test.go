@@ -98,7 +98,7 @@ func TestFailingWebhookIsRetriedWithBackoffUntilDelivered(t *testing.T) {
 	var failures, receives int
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && len(rcv.got) < 3; {
 		res, err := client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(stack.HandoffQueueURL),
-			//lint:ignore SA1019 local-aws-sqs returns ApproximateReceiveCount only through AttributeNames (ARCHITECTURE.md)
+			//lint:ignore SA1019 local-aws-sqs returns ApproximateReceiveCount only through AttributeNames (docs/architecture.md)
 			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
 		if err != nil {
 			t.Fatal(err)

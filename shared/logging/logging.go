@@ -15,7 +15,7 @@ import (
 
 // personalKeys are attribute names that carry personal data. They are
 // dropped whatever a caller passes, as a second line of defence behind the
-// rule of logging lead_id only (ARCHITECTURE.md invariant 8).
+// rule of logging lead_id only (docs/architecture.md invariant 8).
 var personalKeys = map[string]bool{
 	"email": true, "phone": true, "first_name": true, "last_name": true, "name": true,
 }

@@ -34,7 +34,7 @@ func evMsg(e *scoring.Event) leadscore.ScoreMessage {
 
 // randomEvents is one lead's event set: a form with fit attributes and a
 // mix of positive engagement, so scores only rise while events arrive (the
-// condition under which SCORING.md promises the same stage in any order).
+// condition under which docs/scoring.md promises the same stage in any order).
 func randomEvents(rng *rand.Rand, lead int, email, anon string, now time.Time) (identified, anonymous []*scoring.Event) {
 	kinds := []struct {
 		typ   string
@@ -425,8 +425,8 @@ func TestPoisonMessageReachesDLQAlone(t *testing.T) {
 			// failed message comes back quickly.
 			VisibilityTimeout: 1,
 			// The emulator returns ApproximateReceiveCount only when asked
-			// through AttributeNames: All (ARCHITECTURE.md).
-			//lint:ignore SA1019 local-aws-sqs returns ApproximateReceiveCount only through AttributeNames (ARCHITECTURE.md)
+			// through AttributeNames: All (docs/architecture.md).
+			//lint:ignore SA1019 local-aws-sqs returns ApproximateReceiveCount only through AttributeNames (docs/architecture.md)
 			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll},
 		})
 		if err != nil {

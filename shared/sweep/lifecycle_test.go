@@ -190,7 +190,7 @@ func (p *pipeline) stage(email string) scoring.Stage {
 // TestNurtureAndReengagement follows an MQL that sales never takes up: it
 // moves to nurture when the sweep runs past the 14-day deadline (and not
 // before), the nurture webhook fires once, and fresh engagement after the
-// nurture day makes it an MQL again (SCORING.md section 4).
+// nurture day makes it an MQL again (docs/scoring.md section 4).
 func TestNurtureAndReengagement(t *testing.T) {
 	p := newPipeline(t)
 	const ada = "ada@example.com"

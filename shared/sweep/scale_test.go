@@ -15,7 +15,7 @@ import (
 	"github.com/leadscore/leadscore/shared/dynamodb"
 )
 
-// BenchmarkSweepScale measures ARCHITECTURE.md invariant 4 on 100,000 leads
+// BenchmarkSweepScale measures docs/architecture.md invariant 4 on 100,000 leads
 // of which 1% are due: the read capacity of one sweep against reading just
 // the due leads, and against a full scan of the table. Loading the table into
 // DynamoDB Local takes a minute or two, so it is a benchmark (make bench), not

@@ -1,7 +1,7 @@
 // Package sweep is the scheduled nurture and expiry sweep. It changes no lead
 // itself: it finds the leads whose due time has come and asks the score
 // function to evaluate them at the schedule's clock, so every lead change
-// goes through one code path with one locking scheme (ARCHITECTURE.md
+// goes through one code path with one locking scheme (docs/architecture.md
 // invariant 4).
 package sweep
 
@@ -72,7 +72,7 @@ type Summary struct {
 	ReadCapacity float64 `json:"read_capacity_units"`
 }
 
-// Handle sweeps with now = the scheduled event's time (CONTRACT.md
+// Handle sweeps with now = the scheduled event's time (docs/api.md
 // "Scheduled sweep"): invoking it by hand with an edited time is how nurture
 // and expiry are tested.
 func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) (Summary, error) {
