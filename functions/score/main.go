@@ -43,7 +43,7 @@ func main() {
 	store.EventRetention = retention
 	queues := sqs.NewQueues(awssqs.NewFromConfig(aws), cfg.ScoreQueueURL, cfg.HandoffQueueURL)
 	h, err := score.New(score.Options{Store: store, Rules: store, Handoff: queues, Rescore: store, Queue: queues, Eraser: store,
-		Usage: dynamodb.MeterInvocation,
+		Usage:  dynamodb.MeterInvocation,
 		Logger: log, Metrics: metrics.New(os.Stdout, cfg.FunctionName)})
 	if err != nil {
 		log.Error("building the score handler failed", "error", err.Error())
