@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/leadscore/leadscore/infra/emulators"
 	"github.com/leadscore/leadscore/infra/faults"
+	"github.com/leadscore/leadscore/infra/wire"
 	"github.com/leadscore/leadscore/shared/config"
 	"github.com/leadscore/leadscore/shared/dynamodb"
 	"github.com/leadscore/leadscore/shared/handoff"
@@ -47,10 +49,10 @@ const (
 	webhookSecret = "chaos-test-webhook-secret-0123456789"
 	// Function labels: the template's logical ids, so recorded calls can be
 	// checked against each function's policy.
-	fnIngest  = "IngestFunction"
-	fnScore   = "ScoreFunction"
-	fnSweep   = "SweepFunction"
-	fnHandoff = "HandoffFunction"
+	fnIngest  = wire.IngestFunction
+	fnScore   = wire.ScoreFunction
+	fnSweep   = wire.SweepFunction
+	fnHandoff = wire.HandoffFunction
 )
 
 // clock is the simulated time every handler reads. It only moves forward,
@@ -191,45 +193,25 @@ func newWorld(t testing.TB, fc faults.Config, receiverFailRate float64, start ti
 	w.raw = awssqs.NewFromConfig(cfg)
 	w.rawDDB = dynamodb.New(awsdynamodb.NewFromConfig(cfg), stack.TableName)
 
-	store := func(fn string) *dynamodb.Store {
-		return dynamodb.New(&faults.DynamoDB{Client: awsdynamodb.NewFromConfig(cfg), In: w.inj, Label: fn}, stack.TableName)
-	}
-	queues := func(fn string) *sqs.Queues {
-		return sqs.NewQueuesFrom(&faults.SQS{Client: awssqs.NewFromConfig(cfg), In: w.inj, Label: fn}, stack.ScoreQueueURL, stack.HandoffQueueURL)
-	}
-	logger := func(fn string) (fnWriter, *metrics.Recorder) {
-		return fnWriter{w.logs, fn}, metrics.New(io.Discard, fn)
-	}
-
-	il, im := logger(fnIngest)
-	is := store(fnIngest)
-	w.ingest = ingest.New(ingest.Options{Queue: queues(fnIngest), Leads: is, Eraser: is, Rules: is, Rescore: is, APIKey: apiKey,
-		Logger: logging.New(il, fnIngest, "debug"), Metrics: im, Now: w.clock.Now})
-
-	sl, sm := logger(fnScore)
-	ss := store(fnScore)
-	ss.EventRetention = 400 * 24 * time.Hour
-	sq := queues(fnScore)
-	if w.score, err = score.New(score.Options{Store: ss, Rules: ss, Handoff: sq, Rescore: ss, Queue: sq, Eraser: ss, Usage: dynamodb.MeterInvocation,
-		Logger: logging.New(sl, fnScore, "debug"), Metrics: sm, Now: w.clock.Now}); err != nil {
-		t.Fatal(err)
-	}
-
-	wl, wm := logger(fnSweep)
-	if w.sweep, err = sweep.New(sweep.Options{Due: store(fnSweep), Queue: queues(fnSweep), Logger: logging.New(wl, fnSweep, "debug"), Metrics: wm}); err != nil {
-		t.Fatal(err)
-	}
-
-	hl, hm := logger(fnHandoff)
-	hq := queues(fnHandoff)
-	h, err := handoff.New(handoff.Options{
-		Config: config.Config{WebhookURLSales: w.srv.URL + "/sales", WebhookURLNurture: w.srv.URL + "/nurture",
-			WebhookSecret: webhookSecret, HandoffQueueURL: stack.HandoffQueueURL, Local: true},
-		Visibility: hq, Logger: logging.New(hl, fnHandoff, "debug"), Metrics: hm, RetryBase: time.Second})
+	hs, err := wire.Build(wire.Deps{
+		Table: stack.TableName, ScoreQueueURL: stack.ScoreQueueURL, HandoffQueueURL: stack.HandoffQueueURL,
+		DynamoDB: func(fn string) dynamodb.API {
+			return &faults.DynamoDB{Client: awsdynamodb.NewFromConfig(cfg), In: w.inj, Label: fn}
+		},
+		SQS:     func(fn string) sqs.API { return &faults.SQS{Client: awssqs.NewFromConfig(cfg), In: w.inj, Label: fn} },
+		Logger:  func(fn string) *slog.Logger { return logging.New(fnWriter{w.logs, fn}, fn, "debug") },
+		Metrics: func(fn string) *metrics.Recorder { return metrics.New(io.Discard, fn) },
+		Now:     w.clock.Now,
+		APIKey:  apiKey,
+		Webhooks: config.Config{WebhookURLSales: w.srv.URL + "/sales", WebhookURLNurture: w.srv.URL + "/nurture",
+			WebhookSecret: webhookSecret, Local: true},
+		EventRetention:   400 * 24 * time.Hour,
+		HandoffRetryBase: time.Second,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.handoff = h
+	w.ingest, w.score, w.sweep, w.handoff = hs.Ingest, hs.Score, hs.Sweep, hs.Handoff
 	return w
 }
 
