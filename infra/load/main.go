@@ -597,20 +597,7 @@ const maxThrottleRetries = 8
 // errors; the step's POST time stays the first attempt's, so throttling
 // counts against speed to lead.
 func (d *driver) post(ctx context.Context, group []*Journey) {
-	var evs []*scoring.Event
-	unique := 0
-	d.mu.Lock()
-	steps := make([]Step, len(group))
-	for i, j := range group {
-		steps[i] = j.Steps[len(d.sent[j])]
-	}
-	d.mu.Unlock()
-	for _, s := range steps {
-		evs = append(evs, s.Events...)
-		if !s.Resend {
-			unique += len(s.Events)
-		}
-	}
+	evs, unique := d.nextEvents(group)
 	d.wait(ctx, len(evs))
 	now := time.Now().UTC()
 	for _, e := range evs {
@@ -632,21 +619,11 @@ func (d *driver) post(ctx context.Context, group []*Journey) {
 	d.mu.Unlock()
 	d.sentEvents.Add(int64(len(evs)))
 	for attempt := 0; ; attempt++ {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, d.url+"/v1/events", bytes.NewReader(body))
-		req.Header.Set("x-api-key", d.apiKey)
-		req.Header.Set("content-type", "application/json")
-		start := time.Now()
-		resp, err := d.client.Do(req)
-		d.requests.Add(1)
-		if err != nil {
-			if ctx.Err() == nil {
-				d.fail("transport: " + shortErr(err))
-			}
+		status, rb, ok := d.attempt(ctx, body)
+		if !ok {
 			return
 		}
-		rb, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusTooManyRequests {
+		if status == http.StatusTooManyRequests {
 			d.throttled.Add(1)
 			if attempt == maxThrottleRetries {
 				d.fail("HTTP 429 after retries")
@@ -661,30 +638,75 @@ func (d *driver) post(ctx context.Context, group []*Journey) {
 				return
 			}
 		}
-		d.latency.add(time.Since(start))
-		if resp.StatusCode != http.StatusAccepted {
-			var e struct {
-				Error string `json:"error"`
-			}
-			_ = json.Unmarshal(rb, &e)
-			d.fail(fmt.Sprintf("HTTP %d %s", resp.StatusCode, e.Error))
-			return
-		}
-		var ok struct {
-			Accepted []struct {
-				EventID string `json:"event_id"`
-				LeadID  string `json:"lead_id"`
-			} `json:"accepted"`
-		}
-		if err := json.Unmarshal(rb, &ok); err != nil {
-			d.fail("unreadable 202")
-			return
-		}
-		d.accepted.Add(int64(len(ok.Accepted)))
-		if len(ok.Accepted) == len(evs) {
-			d.unique.Add(int64(unique))
-		}
+		d.record(status, rb, len(evs), unique)
 		return
+	}
+}
+
+// nextEvents are the events of each journey's next step, and how many of
+// them are not resends.
+func (d *driver) nextEvents(group []*Journey) (evs []*scoring.Event, unique int) {
+	d.mu.Lock()
+	steps := make([]Step, len(group))
+	for i, j := range group {
+		steps[i] = j.Steps[len(d.sent[j])]
+	}
+	d.mu.Unlock()
+	for _, s := range steps {
+		evs = append(evs, s.Events...)
+		if !s.Resend {
+			unique += len(s.Events)
+		}
+	}
+	return evs, unique
+}
+
+// attempt POSTs body once and returns the answer's status and body; ok is
+// false when there is no answer (the failure is counted).
+func (d *driver) attempt(ctx context.Context, body []byte) (status int, rb []byte, ok bool) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, d.url+"/v1/events", bytes.NewReader(body))
+	req.Header.Set("x-api-key", d.apiKey)
+	req.Header.Set("content-type", "application/json")
+	start := time.Now()
+	resp, err := d.client.Do(req)
+	d.requests.Add(1)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.fail("transport: " + shortErr(err))
+		}
+		return 0, nil, false
+	}
+	rb, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		d.latency.add(time.Since(start))
+	}
+	return resp.StatusCode, rb, true
+}
+
+// record counts a final answer: accepted events, or the error.
+func (d *driver) record(status int, rb []byte, sent, unique int) {
+	if status != http.StatusAccepted {
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(rb, &e)
+		d.fail(fmt.Sprintf("HTTP %d %s", status, e.Error))
+		return
+	}
+	var ok struct {
+		Accepted []struct {
+			EventID string `json:"event_id"`
+			LeadID  string `json:"lead_id"`
+		} `json:"accepted"`
+	}
+	if err := json.Unmarshal(rb, &ok); err != nil {
+		d.fail("unreadable 202")
+		return
+	}
+	d.accepted.Add(int64(len(ok.Accepted)))
+	if len(ok.Accepted) == sent {
+		d.unique.Add(int64(unique))
 	}
 }
 
