@@ -7,9 +7,11 @@
 // emulator only.
 //
 // Store implements ScoreStore (score_store.go), LeadReader (lead_reader.go),
-// LeadEraser (lead_eraser.go), DueFinder (due_finder.go) and RulesStore
-// (rules_store.go); ScoreQueue and HandoffQueue record what they are sent.
-// Every type's zero value is ready to use and safe for concurrent use.
+// LeadEraser (lead_eraser.go), LeadScanner (lead_scanner.go), DueFinder
+// (due_finder.go) and RulesStore (rules_store.go); ScoreQueue and
+// HandoffQueue record what they are sent; RescoreStore is a stub with a
+// function per method. Every type's zero value is ready to use and safe
+// for concurrent use.
 package mock
 
 import (
@@ -61,6 +63,8 @@ var (
 	_ leadscore.LeadEraser   = (*Store)(nil)
 	_ leadscore.DueFinder    = (*Store)(nil)
 	_ leadscore.RulesStore   = (*Store)(nil)
+	_ leadscore.LeadScanner  = (*Store)(nil)
+	_ leadscore.RescoreStore = (*RescoreStore)(nil)
 	_ leadscore.ScoreQueue   = (*ScoreQueue)(nil)
 	_ leadscore.HandoffQueue = (*HandoffQueue)(nil)
 )

@@ -18,8 +18,6 @@ type RescoreStore struct {
 	MarkRescoredFn   func(ctx context.Context, version int, leadIDs []string, now time.Time) error
 }
 
-var _ leadscore.RescoreStore = (*RescoreStore)(nil)
-
 func unset(method string) { panic("mock.RescoreStore." + method + "Fn is not set") }
 
 // StartRescore calls StartRescoreFn.
