@@ -48,8 +48,12 @@ type Deps struct {
 	SQS             func(fn string) sqs.API
 	Logger          func(fn string) *slog.Logger
 	Metrics         func(fn string) *metrics.Recorder
-	// Now is every handler's clock; time.Now when nil.
+	// Now is the ingest and score functions' clock; time.Now when nil.
 	Now func() time.Time
+	// SigningNow is the clock the handoff function signs webhooks with
+	// (their X-Timestamp); time.Now when nil, as receivers check it
+	// against their own clock.
+	SigningNow func() time.Time
 	// APIKey guards the ingest API.
 	APIKey string
 	// Webhooks are the handoff function's receivers and secret.
@@ -119,7 +123,7 @@ func Build(d Deps) (*Handlers, error) {
 	hooks := d.Webhooks
 	hooks.HandoffQueueURL = d.HandoffQueueURL
 	if hs.Handoff, err = handoff.New(handoff.Options{Config: hooks, Visibility: queues(HandoffFunction),
-		Logger: d.Logger(HandoffFunction), Metrics: d.Metrics(HandoffFunction), Now: d.Now, RetryBase: d.HandoffRetryBase}); err != nil {
+		Logger: d.Logger(HandoffFunction), Metrics: d.Metrics(HandoffFunction), Now: d.SigningNow, RetryBase: d.HandoffRetryBase}); err != nil {
 		return nil, err
 	}
 	return &hs, nil

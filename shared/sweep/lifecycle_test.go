@@ -67,6 +67,7 @@ func newPipeline(t *testing.T) *pipeline {
 	}
 	deps.Logger = func(fn string) *slog.Logger { return logging.New(p.logs, fn, "info") }
 	deps.Now = func() time.Time { return p.clock }
+	deps.SigningNow = deps.Now // the receiver checks signatures at p.clock
 	deps.Webhooks = config.Config{WebhookURLSales: recv.URL + "/sales", WebhookURLNurture: recv.URL + "/nurture",
 		WebhookSecret: secret, Local: true}
 	deps.SweepMargin = time.Second
