@@ -27,6 +27,7 @@ import (
 	"github.com/leadscore/leadscore/infra/emulators"
 	"github.com/leadscore/leadscore/infra/faults"
 	"github.com/leadscore/leadscore/infra/wire"
+	"github.com/leadscore/leadscore/shared/api"
 	"github.com/leadscore/leadscore/shared/config"
 	"github.com/leadscore/leadscore/shared/dynamodb"
 	"github.com/leadscore/leadscore/shared/handoff"
@@ -50,6 +51,7 @@ const (
 	// Function labels: the template's logical ids, so recorded calls can be
 	// checked against each function's policy.
 	fnIngest  = wire.IngestFunction
+	fnAPI     = wire.APIFunction
 	fnScore   = wire.ScoreFunction
 	fnSweep   = wire.SweepFunction
 	fnHandoff = wire.HandoffFunction
@@ -144,7 +146,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// world is the four functions wired as functions/*/main.go wires them, each
+// world is the five functions wired as functions/*/main.go wires them, each
 // with its own fault-injecting clients.
 type world struct {
 	t       testing.TB
@@ -154,6 +156,7 @@ type world struct {
 	raw     *awssqs.Client  // the event source mapping's own client: no faults
 	rawDDB  *dynamodb.Store // the test's view of the table: no faults
 	ingest  *ingest.Handler
+	api     *api.Handler
 	score   *score.Handler
 	sweep   *sweep.Handler
 	handoff *handoff.Handler
@@ -211,7 +214,7 @@ func newWorld(t testing.TB, fc faults.Config, receiverFailRate float64, start ti
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.ingest, w.score, w.sweep, w.handoff = hs.Ingest, hs.Score, hs.Sweep, hs.Handoff
+	w.ingest, w.api, w.score, w.sweep, w.handoff = hs.Ingest, hs.API, hs.Score, hs.Sweep, hs.Handoff
 	return w
 }
 

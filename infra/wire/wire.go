@@ -17,6 +17,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/leadscore/leadscore/infra/emulators"
+	"github.com/leadscore/leadscore/shared/api"
 	"github.com/leadscore/leadscore/shared/config"
 	"github.com/leadscore/leadscore/shared/dynamodb"
 	"github.com/leadscore/leadscore/shared/handoff"
@@ -32,6 +33,7 @@ import (
 // receive them.
 const (
 	IngestFunction  = "IngestFunction"
+	APIFunction     = "ApiFunction"
 	ScoreFunction   = "ScoreFunction"
 	SweepFunction   = "SweepFunction"
 	HandoffFunction = "HandoffFunction"
@@ -54,7 +56,7 @@ type Deps struct {
 	// (their X-Timestamp); time.Now when nil, as receivers check it
 	// against their own clock.
 	SigningNow func() time.Time
-	// APIKey guards the ingest API.
+	// APIKey guards the ingestion and API routes.
 	APIKey string
 	// Webhooks are the handoff function's receivers and secret.
 	Webhooks config.Config
@@ -66,9 +68,10 @@ type Deps struct {
 	HandoffRetryBase time.Duration
 }
 
-// Handlers are the four functions' handlers.
+// Handlers are the functions' handlers.
 type Handlers struct {
 	Ingest  *ingest.Handler
+	API     *api.Handler
 	Score   *score.Handler
 	Sweep   *sweep.Handler
 	Handoff *handoff.Handler
@@ -91,7 +94,7 @@ func Emulated(ctx context.Context, st *emulators.Stack) (Deps, error) {
 	}, nil
 }
 
-// Build wires the four handlers as functions/*/main.go does.
+// Build wires the handlers as functions/*/main.go does.
 func Build(d Deps) (*Handlers, error) {
 	if d.DynamoDB == nil || d.SQS == nil || d.Logger == nil || d.Metrics == nil {
 		return nil, errors.New("wire: Deps needs DynamoDB, SQS, Logger and Metrics")
@@ -104,9 +107,16 @@ func Build(d Deps) (*Handlers, error) {
 	var hs Handlers
 	var err error
 
-	is := store(IngestFunction)
-	hs.Ingest = ingest.New(ingest.Options{Queue: queues(IngestFunction), Leads: is, Eraser: is, Rules: is, Rescore: is,
-		APIKey: d.APIKey, Logger: d.Logger(IngestFunction), Metrics: d.Metrics(IngestFunction), Now: d.Now})
+	if hs.Ingest, err = ingest.New(ingest.Options{Queue: queues(IngestFunction), Rules: store(IngestFunction),
+		APIKey: d.APIKey, Logger: d.Logger(IngestFunction), Metrics: d.Metrics(IngestFunction), Now: d.Now}); err != nil {
+		return nil, err
+	}
+
+	as := store(APIFunction)
+	if hs.API, err = api.New(api.Options{Leads: as, Eraser: as, Rules: as, Rescores: as, Scanner: as, Queue: queues(APIFunction),
+		APIKey: d.APIKey, Logger: d.Logger(APIFunction), Metrics: d.Metrics(APIFunction), Now: d.Now}); err != nil {
+		return nil, err
+	}
 
 	ss, sq := store(ScoreFunction), queues(ScoreFunction)
 	ss.EventRetention = d.EventRetention

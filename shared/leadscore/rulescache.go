@@ -16,11 +16,13 @@ const DefaultRulesTTL = 30 * time.Second
 // RulesCache holds the current rules for a short TTL, so the rules item is
 // read by key once per TTL per container, never per event or per lead, and
 // keeps every version it read for good (versions are immutable). It is the
-// one rules cache of every function. Store is required; the zero TTL is
-// DefaultRulesTTL and a nil Now is time.Now. Safe for concurrent use.
+// one rules cache of every function. Store is required for Current,
+// Versions for Version and View; the zero TTL is DefaultRulesTTL and a nil
+// Now is time.Now. Safe for concurrent use.
 type RulesCache struct {
-	Store RulesStore
-	TTL   time.Duration
+	Store    CurrentRulesReader
+	Versions RulesVersionReader
+	TTL      time.Duration
 	// Now is the clock the TTL is measured with.
 	Now func() time.Time
 
@@ -31,9 +33,9 @@ type RulesCache struct {
 	byVersion map[int]*scoring.Rules
 }
 
-// NewRulesCache returns a cache of store with the default TTL and the wall
-// clock.
-func NewRulesCache(store RulesStore) *RulesCache { return &RulesCache{Store: store} }
+// NewRulesCache returns a cache of store's current rules and versions, with
+// the default TTL and the wall clock.
+func NewRulesCache(store RulesStore) *RulesCache { return &RulesCache{Store: store, Versions: store} }
 
 func (c *RulesCache) now() time.Time {
 	if c.Now != nil {
@@ -110,10 +112,10 @@ func (c *RulesCache) Version(ctx context.Context, v int) (*scoring.Rules, error)
 		return c.current, nil
 	}
 	c.mu.Unlock()
-	if c.Store == nil {
+	if c.Versions == nil {
 		return nil, fmt.Errorf("rules version %d: no rules store to read it from", v)
 	}
-	r, err := c.Store.Rules(ctx, v)
+	r, err := c.Versions.Rules(ctx, v)
 	if err != nil {
 		return nil, err
 	}

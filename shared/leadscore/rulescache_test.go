@@ -31,7 +31,7 @@ func TestRulesCacheRefreshesWithinItsTTL(t *testing.T) {
 	if r, _ := c.Current(t.Context()); r.Version != v {
 		t.Fatalf("after the TTL: version %d, want %d", r.Version, v)
 	}
-	if got := store.CallCount("CurrentRules"); got != 2 {
+	if got := store.Reads(); got != 2 {
 		t.Fatalf("%d reads of the current rules, want 2 (one per TTL)", got)
 	}
 }

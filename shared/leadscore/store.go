@@ -21,13 +21,24 @@ type LeadEraser interface {
 	EraseLead(ctx context.Context, id string) error
 }
 
-// RulesStore keeps the versioned rules documents (docs/scoring.md section 5).
-type RulesStore interface {
+// CurrentRulesReader reads the newest published rules: all ingestion
+// needs of the table.
+type CurrentRulesReader interface {
 	// CurrentRules returns the newest published rules, or scoring.DefaultRules
 	// when none has been published.
 	CurrentRules(ctx context.Context) (*scoring.Rules, error)
+}
+
+// RulesVersionReader reads one published rules version.
+type RulesVersionReader interface {
 	// Rules returns one version, or ErrNotFound.
 	Rules(ctx context.Context, version int) (*scoring.Rules, error)
+}
+
+// RulesStore keeps the versioned rules documents (docs/scoring.md section 5).
+type RulesStore interface {
+	CurrentRulesReader
+	RulesVersionReader
 	// PublishRules stores r as the next version and returns that version.
 	PublishRules(ctx context.Context, r *scoring.Rules) (int, error)
 }

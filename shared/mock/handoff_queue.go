@@ -2,26 +2,25 @@ package mock
 
 import (
 	"context"
-	"slices"
 	"sync"
 
 	"github.com/leadscore/leadscore/shared/leadscore"
 )
 
-// HandoffQueue records the transitions it is sent (leadscore.HandoffQueue).
+// HandoffQueue is a leadscore.HandoffQueue keeping what was sent in memory.
 type HandoffQueue struct {
-	// Refuse, when set, decides which transitions the queue refuses.
+	// Refuse, when set, picks the transitions the queue will not take:
+	// they are reported as failed, with ErrRefused.
 	Refuse func(leadscore.Handoff) bool
 
 	mu   sync.Mutex
 	sent []leadscore.Handoff
 }
 
-// EnqueueHandoff records hs (leadscore.HandoffQueue).
-func (q *HandoffQueue) EnqueueHandoff(_ context.Context, hs []leadscore.Handoff) ([]int, error) {
+// EnqueueHandoff keeps hs, but for those Refuse picks.
+func (q *HandoffQueue) EnqueueHandoff(_ context.Context, hs []leadscore.Handoff) (failed []int, err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var failed []int
 	for i, h := range hs {
 		if q.Refuse != nil && q.Refuse(h) {
 			failed = append(failed, i)
@@ -29,14 +28,18 @@ func (q *HandoffQueue) EnqueueHandoff(_ context.Context, hs []leadscore.Handoff)
 		}
 		q.sent = append(q.sent, h)
 	}
-	return failed, nil
+	if len(failed) > 0 {
+		err = ErrRefused
+	}
+	return failed, err
 }
 
-// Drain returns the transitions sent since the last Drain.
-func (q *HandoffQueue) Drain() []leadscore.Handoff {
+// Take returns every transition sent since the last Take, in order, and
+// forgets them.
+func (q *HandoffQueue) Take() []leadscore.Handoff {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	out := slices.Clone(q.sent)
+	out := q.sent
 	q.sent = nil
 	return out
 }

@@ -1,17 +1,3 @@
-// Package mock holds small in-memory implementations of the leadscore
-// domain interfaces, for handler unit tests that must run in seconds
-// without the emulators (make unit). They keep the interfaces' promises
-// (conditional writes on the version, events recorded once ever, the
-// outbox and the due time) but nothing of DynamoDB or SQS: how the real
-// table and queues behave is tested against DynamoDB Local and the SQS
-// emulator only.
-//
-// Store implements ScoreStore (score_store.go), LeadReader (lead_reader.go),
-// LeadEraser (lead_eraser.go), LeadScanner (lead_scanner.go), DueFinder
-// (due_finder.go) and RulesStore (rules_store.go); ScoreQueue and
-// HandoffQueue record what they are sent; RescoreStore is a stub with a
-// function per method. Every type's zero value is ready to use and safe
-// for concurrent use.
 package mock
 
 import (
@@ -22,19 +8,18 @@ import (
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
-// Store is an in-memory table: leads, event records, visitor links and
-// rules versions.
+// Store is an in-memory table: leads (as the score function writes them),
+// event records, visitor links, and the rules versions of its embedded
+// RulesStore.
 type Store struct {
+	RulesStore
+
 	mu       sync.Mutex
 	leads    map[string]*leadscore.LeadRecord // stored copies
 	erased   map[string]bool
 	events   map[string]map[string]record // subject id -> event id -> record
 	visitors map[string]string            // visitor id -> lead id
-	rules    []*scoring.Rules             // rules[i] is version i+1
-
-	// Calls counts the calls of each method, so a test can check how
-	// often a handler wrote a lead.
-	Calls map[string]int
+	calls    map[string]int
 }
 
 type record struct {
@@ -44,17 +29,17 @@ type record struct {
 
 // call counts one call of method; s.mu is held.
 func (s *Store) call(method string) {
-	if s.Calls == nil {
-		s.Calls = map[string]int{}
+	if s.calls == nil {
+		s.calls = map[string]int{}
 	}
-	s.Calls[method]++
+	s.calls[method]++
 }
 
-// CallCount returns how many times method was called.
-func (s *Store) CallCount(method string) int {
+// Calls returns how many times method was called (WriteLead, say).
+func (s *Store) Calls(method string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.Calls[method]
+	return s.calls[method]
 }
 
 var (
@@ -64,6 +49,7 @@ var (
 	_ leadscore.DueFinder    = (*Store)(nil)
 	_ leadscore.RulesStore   = (*Store)(nil)
 	_ leadscore.LeadScanner  = (*Store)(nil)
+	_ leadscore.RulesStore   = (*RulesStore)(nil)
 	_ leadscore.RescoreStore = (*RescoreStore)(nil)
 	_ leadscore.ScoreQueue   = (*ScoreQueue)(nil)
 	_ leadscore.HandoffQueue = (*HandoffQueue)(nil)

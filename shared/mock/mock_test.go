@@ -61,10 +61,10 @@ func TestStoreKeepsTheScoreStorePromises(t *testing.T) {
 func TestQueuesRecordAndRefuse(t *testing.T) {
 	q := &mock.ScoreQueue{Refuse: func(m leadscore.ScoreMessage) bool { return m.LeadID == "ld_refused" }}
 	failed, err := q.EnqueueScore(t.Context(), []leadscore.ScoreMessage{{LeadID: "ld_a"}, {LeadID: "ld_refused"}})
-	if err != nil || len(failed) != 1 || failed[0] != 1 {
-		t.Fatalf("failed %v %v, want [1]", failed, err)
+	if !errors.Is(err, mock.ErrRefused) || len(failed) != 1 || failed[0] != 1 {
+		t.Fatalf("failed %v %v, want [1] and ErrRefused", failed, err)
 	}
-	if got := q.Drain(); len(got) != 1 || got[0].LeadID != "ld_a" || len(q.Drain()) != 0 {
+	if got := q.Take(); len(got) != 1 || got[0].LeadID != "ld_a" || len(q.Take()) != 0 {
 		t.Fatalf("drained %+v, want ld_a once", got)
 	}
 }

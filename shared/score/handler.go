@@ -101,7 +101,7 @@ func New(o Options) (*Handler, error) {
 	}
 	return &Handler{
 		store: o.Store, handoff: o.Handoff, rescore: o.Rescore, queue: o.Queue, eraser: o.Eraser,
-		rules:       &leadscore.RulesCache{Store: o.Rules, TTL: cmp.Or(o.RulesTTL, leadscore.DefaultRulesTTL)},
+		rules:       &leadscore.RulesCache{Store: o.Rules, Versions: o.Rules, TTL: cmp.Or(o.RulesTTL, leadscore.DefaultRulesTTL)},
 		log:         o.Logger,
 		metrics:     o.Metrics,
 		now:         o.Now,

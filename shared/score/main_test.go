@@ -79,7 +79,6 @@ func newEnv(t testing.TB, now time.Time) *env {
 type mockStore struct {
 	*mock.Store
 	*mock.RescoreStore
-	leadscore.LeadScanner // nil: no test over the mocks scans
 }
 
 // newMockEnv is newEnv over the in-memory mocks (make unit).
@@ -87,7 +86,7 @@ func newMockEnv(t testing.TB, now time.Time) *env {
 	t.Helper()
 	// A rescore message is counted done for its job; no test over the mocks
 	// reads the job back (rescore_test.go does, over the emulators).
-	rescored := &mock.RescoreStore{MarkRescoredFn: func(context.Context, int, []string, time.Time) error { return nil }}
+	rescored := &mock.RescoreStore{}
 	st := mockStore{Store: &mock.Store{}, RescoreStore: rescored}
 	e := &env{store: st, scoreQueue: &mock.ScoreQueue{}, handoffQueue: &mock.HandoffQueue{}}
 	e.h = newHandler(t, Options{Store: st, Rules: st, Handoff: e.handoffQueue, Rescore: st, Queue: e.scoreQueue, Eraser: st,
@@ -144,7 +143,7 @@ func record(t testing.TB, m leadscore.ScoreMessage) events.SQSMessage {
 func drainHandoffs(t testing.TB, e *env) []leadscore.Handoff {
 	t.Helper()
 	if e.handoffQueue != nil {
-		return e.handoffQueue.Drain()
+		return e.handoffQueue.Take()
 	}
 	var out []leadscore.Handoff
 	empty := 0

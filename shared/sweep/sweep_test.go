@@ -108,7 +108,7 @@ func (f *fixture) putLead(t *testing.T, id string, due time.Time) {
 func (f *fixture) evaluations(t *testing.T, want int) []leadscore.ScoreMessage {
 	t.Helper()
 	if f.queue != nil {
-		return f.queue.Drain()
+		return f.queue.Take()
 	}
 	var out []leadscore.ScoreMessage
 	for empty := 0; len(out) < want && empty < 3; {
