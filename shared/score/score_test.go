@@ -89,116 +89,117 @@ func TestPropertyConcurrentBatchesEqualScoringFromScratch(t *testing.T) {
 		seed = s
 	}
 	t.Logf("seed %d (set SCORE_SEED to replay)", seed)
-	rng := rand.New(rand.NewPCG(seed, 7))
 	now := t0
-	e := newEnv(t, now)
-	const leads = 24
-	want := map[string][]*scoring.Event{}
-	var msgs []leadscore.ScoreMessage
-	for l := range leads {
-		email := fmt.Sprintf("prop-%d@acme.io", l)
-		anon := ""
-		if l%3 == 0 {
-			anon = fmt.Sprintf("cookie-%d", l)
-		}
-		id, an := randomEvents(rng, l, email, anon, now)
-		lid := leadscore.LeadID(email)
-		want[lid] = append(append(want[lid], id...), an...)
-		for _, ev := range append(id, an...) {
-			msgs = append(msgs, evMsg(ev))
-			if rng.IntN(5) == 0 { // a client resending the same event_id
+	eachBackend(t, now, func(t *testing.T, e *env) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		const leads = 24
+		want := map[string][]*scoring.Event{}
+		var msgs []leadscore.ScoreMessage
+		for l := range leads {
+			email := fmt.Sprintf("prop-%d@acme.io", l)
+			anon := ""
+			if l%3 == 0 {
+				anon = fmt.Sprintf("cookie-%d", l)
+			}
+			id, an := randomEvents(rng, l, email, anon, now)
+			lid := leadscore.LeadID(email)
+			want[lid] = append(append(want[lid], id...), an...)
+			for _, ev := range append(id, an...) {
 				msgs = append(msgs, evMsg(ev))
+				if rng.IntN(5) == 0 { // a client resending the same event_id
+					msgs = append(msgs, evMsg(ev))
+				}
 			}
 		}
-	}
-	rng.Shuffle(len(msgs), func(i, j int) { msgs[i], msgs[j] = msgs[j], msgs[i] })
+		rng.Shuffle(len(msgs), func(i, j int) { msgs[i], msgs[j] = msgs[j], msgs[i] })
 
-	type job struct{ recs []events.SQSMessage }
-	work := make(chan job, len(msgs))
-	var pending sync.WaitGroup
-	var mu sync.Mutex
-	redelivered, failedTotal := 0, 0
-	submit := func(recs []events.SQSMessage) {
-		pending.Add(1)
-		work <- job{recs}
-	}
-	for len(msgs) > 0 {
-		n := min(1+rng.IntN(10), len(msgs))
-		var recs []events.SQSMessage
-		for _, m := range msgs[:n] {
-			recs = append(recs, record(t, m))
+		type job struct{ recs []events.SQSMessage }
+		work := make(chan job, len(msgs))
+		var pending sync.WaitGroup
+		var mu sync.Mutex
+		redelivered, failedTotal := 0, 0
+		submit := func(recs []events.SQSMessage) {
+			pending.Add(1)
+			work <- job{recs}
 		}
-		msgs = msgs[n:]
-		submit(recs)
-	}
-	var workers sync.WaitGroup
-	for w := range 4 {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			wrng := rand.New(rand.NewPCG(seed, uint64(w)))
-			for j := range work {
-				resp, err := e.h.Handle(context.Background(), events.SQSEvent{Records: j.recs})
-				if err != nil {
-					t.Errorf("Handle: %v", err)
-				}
-				failed := map[string]bool{}
-				for _, f := range resp.BatchItemFailures {
-					failed[f.ItemIdentifier] = true
-				}
-				var again []events.SQSMessage
-				for _, r := range j.recs {
-					// SQS redelivers what failed, and now and then what
-					// succeeded (at-least-once).
-					if failed[r.MessageId] || wrng.IntN(10) == 0 {
-						again = append(again, r)
+		for len(msgs) > 0 {
+			n := min(1+rng.IntN(10), len(msgs))
+			var recs []events.SQSMessage
+			for _, m := range msgs[:n] {
+				recs = append(recs, record(t, m))
+			}
+			msgs = msgs[n:]
+			submit(recs)
+		}
+		var workers sync.WaitGroup
+		for w := range 4 {
+			workers.Add(1)
+			go func() {
+				defer workers.Done()
+				wrng := rand.New(rand.NewPCG(seed, uint64(w)))
+				for j := range work {
+					resp, err := e.h.Handle(context.Background(), events.SQSEvent{Records: j.recs})
+					if err != nil {
+						t.Errorf("Handle: %v", err)
 					}
+					failed := map[string]bool{}
+					for _, f := range resp.BatchItemFailures {
+						failed[f.ItemIdentifier] = true
+					}
+					var again []events.SQSMessage
+					for _, r := range j.recs {
+						// SQS redelivers what failed, and now and then what
+						// succeeded (at-least-once).
+						if failed[r.MessageId] || wrng.IntN(10) == 0 {
+							again = append(again, r)
+						}
+					}
+					mu.Lock()
+					failedTotal += len(failed)
+					redelivered += len(again)
+					mu.Unlock()
+					if len(again) > 0 {
+						submit(again)
+					}
+					pending.Done()
 				}
-				mu.Lock()
-				failedTotal += len(failed)
-				redelivered += len(again)
-				mu.Unlock()
-				if len(again) > 0 {
-					submit(again)
-				}
-				pending.Done()
-			}
-		}()
-	}
-	pending.Wait()
-	close(work)
-	workers.Wait()
-	t.Logf("%d leads, %d redeliveries, %d failed messages retried", leads, redelivered, failedTotal)
+			}()
+		}
+		pending.Wait()
+		close(work)
+		workers.Wait()
+		t.Logf("%d leads, %d redeliveries, %d failed messages retried", leads, redelivered, failedTotal)
 
-	handed := map[string]bool{}
-	for _, h := range drainHandoffs(t, e) {
-		handed[h.TransitionID] = true
-	}
-	for lid, evs := range want {
-		got, err := e.store.Lead(context.Background(), lid)
-		if err != nil {
-			t.Fatalf("lead %s: %v", lid, err)
+		handed := map[string]bool{}
+		for _, h := range drainHandoffs(t, e) {
+			handed[h.TransitionID] = true
 		}
-		gv := viewOf(t, e.store, got)
-		exp := fromScratch(evs, now)
-		if gv.Score != exp.Score {
-			t.Errorf("lead %s: score %+v, from scratch %+v", lid, gv.Score, exp.Score)
-		}
-		if !reflect.DeepEqual(gv.Breakdown, exp.Breakdown) {
-			t.Errorf("lead %s: breakdown differs from scratch:\n got %+v\nwant %+v", lid, gv.Breakdown, exp.Breakdown)
-		}
-		if gv.Stage != exp.Stage {
-			t.Errorf("lead %s: stage %s, from scratch %s", lid, gv.Stage, exp.Stage)
-		}
-		if len(got.Outbox) != 0 {
-			t.Errorf("lead %s: %d transitions left unsent", lid, len(got.Outbox))
-		}
-		for _, tr := range gv.StageHistory {
-			if !handed[leadscore.TransitionID(lid, tr)] {
-				t.Errorf("lead %s: transition %s->%s never reached the handoff queue", lid, tr.From, tr.To)
+		for lid, evs := range want {
+			got, err := e.store.Lead(context.Background(), lid)
+			if err != nil {
+				t.Fatalf("lead %s: %v", lid, err)
+			}
+			gv := viewOf(t, e.store, got)
+			exp := fromScratch(evs, now)
+			if gv.Score != exp.Score {
+				t.Errorf("lead %s: score %+v, from scratch %+v", lid, gv.Score, exp.Score)
+			}
+			if !reflect.DeepEqual(gv.Breakdown, exp.Breakdown) {
+				t.Errorf("lead %s: breakdown differs from scratch:\n got %+v\nwant %+v", lid, gv.Breakdown, exp.Breakdown)
+			}
+			if gv.Stage != exp.Stage {
+				t.Errorf("lead %s: stage %s, from scratch %s", lid, gv.Stage, exp.Stage)
+			}
+			if len(got.Outbox) != 0 {
+				t.Errorf("lead %s: %d transitions left unsent", lid, len(got.Outbox))
+			}
+			for _, tr := range gv.StageHistory {
+				if !handed[leadscore.TransitionID(lid, tr)] {
+					t.Errorf("lead %s: transition %s->%s never reached the handoff queue", lid, tr.From, tr.To)
+				}
 			}
 		}
-	}
+	})
 }
 
 func getenvSeed() uint64 {
