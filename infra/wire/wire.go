@@ -78,7 +78,7 @@ type Handlers struct {
 }
 
 // Emulated returns Deps over st: plain clients of the emulators, logs and
-// metrics discarded. Callers change what their test needs.
+// metrics discarded, a test API key. Callers change what their test needs.
 func Emulated(ctx context.Context, st *emulators.Stack) (Deps, error) {
 	cfg, err := st.AWSConfig(ctx)
 	if err != nil {
@@ -91,6 +91,7 @@ func Emulated(ctx context.Context, st *emulators.Stack) (Deps, error) {
 		SQS:      func(string) sqs.API { return q },
 		Logger:   func(fn string) *slog.Logger { return logging.New(io.Discard, fn, "info") },
 		Metrics:  func(fn string) *metrics.Recorder { return metrics.New(io.Discard, fn) },
+		APIKey:   "wire-test-api-key",
 	}, nil
 }
 
