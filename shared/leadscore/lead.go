@@ -2,8 +2,9 @@
 // functions are written against. It imports nothing of AWS: the dynamodb and
 // sqs packages implement these interfaces, and functions/*/main.go wires them.
 //
-// One file per concept: ids.go (lead, visitor and transition ids), lead.go
-// (the stored lead), view.go (the lead as the API shows it), handoff.go
+// One file per concept: ids.go (lead, visitor and transition ids),
+// emailshape.go (what an email address looks like), errors.go, lead.go (the
+// stored lead), view.go (the lead as the API shows it), handoff.go
 // (transitions to deliver), queue.go (the queues' messages), store.go (the
 // stores the functions use), ring.go (recently applied events), due.go (when
 // the sweep must look at a lead), rescore.go (the bulk rescore) and
