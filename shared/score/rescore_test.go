@@ -414,6 +414,13 @@ func TestRescoreOfManyLeadsReportsProgressToTheEnd(t *testing.T) {
 	distinct := slices.CompactFunc(slices.Clone(samples), func(a, b leadscore.RescoreJob) bool { return a.LeadsDone == b.LeadsDone })
 	t.Logf("rescore of %d leads: seeded in %s; %d messages handled in %s (%.0f leads/s), %d pages, %d progress samples (%d distinct leads_done values)",
 		n, seeded.Round(time.Millisecond), handled, took.Round(time.Millisecond), float64(n)/took.Seconds(), final.Pages, len(samples), len(distinct))
+	checkAllMQLOnce(t, e, n, v)
+}
+
+// checkAllMQLOnce: all n leads are MQLs under rules version v, and each
+// one's lead.mql was handed off exactly once.
+func checkAllMQLOnce(t *testing.T, e *env, n, v int) {
+	t.Helper()
 	mql := 0
 	for cursor := ""; ; {
 		leads, next, err := e.store.ScanLeads(t.Context(), cursor, 1000)

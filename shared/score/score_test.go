@@ -93,113 +93,129 @@ func TestPropertyConcurrentBatchesEqualScoringFromScratch(t *testing.T) {
 	eachBackend(t, now, func(t *testing.T, e *env) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		const leads = 24
-		want := map[string][]*scoring.Event{}
-		var msgs []leadscore.ScoreMessage
-		for l := range leads {
-			email := fmt.Sprintf("prop-%d@acme.io", l)
-			anon := ""
-			if l%3 == 0 {
-				anon = fmt.Sprintf("cookie-%d", l)
-			}
-			id, an := randomEvents(rng, l, email, anon, now)
-			lid := leadscore.LeadID(email)
-			want[lid] = append(append(want[lid], id...), an...)
-			for _, ev := range append(id, an...) {
-				msgs = append(msgs, evMsg(ev))
-				if rng.IntN(5) == 0 { // a client resending the same event_id
-					msgs = append(msgs, evMsg(ev))
-				}
-			}
-		}
-		rng.Shuffle(len(msgs), func(i, j int) { msgs[i], msgs[j] = msgs[j], msgs[i] })
-
-		type job struct{ recs []events.SQSMessage }
-		work := make(chan job, len(msgs))
-		var pending sync.WaitGroup
-		var mu sync.Mutex
-		redelivered, failedTotal := 0, 0
-		submit := func(recs []events.SQSMessage) {
-			pending.Add(1)
-			work <- job{recs}
-		}
-		for len(msgs) > 0 {
-			n := min(1+rng.IntN(10), len(msgs))
-			var recs []events.SQSMessage
-			for _, m := range msgs[:n] {
-				recs = append(recs, record(t, m))
-			}
-			msgs = msgs[n:]
-			submit(recs)
-		}
-		var workers sync.WaitGroup
-		for w := range 4 {
-			workers.Add(1)
-			go func() {
-				defer workers.Done()
-				wrng := rand.New(rand.NewPCG(seed, uint64(w)))
-				for j := range work {
-					resp, err := e.h.Handle(context.Background(), events.SQSEvent{Records: j.recs})
-					if err != nil {
-						t.Errorf("Handle: %v", err)
-					}
-					failed := map[string]bool{}
-					for _, f := range resp.BatchItemFailures {
-						failed[f.ItemIdentifier] = true
-					}
-					var again []events.SQSMessage
-					for _, r := range j.recs {
-						// SQS redelivers what failed, and now and then what
-						// succeeded (at-least-once).
-						if failed[r.MessageId] || wrng.IntN(10) == 0 {
-							again = append(again, r)
-						}
-					}
-					mu.Lock()
-					failedTotal += len(failed)
-					redelivered += len(again)
-					mu.Unlock()
-					if len(again) > 0 {
-						submit(again)
-					}
-					pending.Done()
-				}
-			}()
-		}
-		pending.Wait()
-		close(work)
-		workers.Wait()
+		want, msgs := propertyWorkload(rng, leads, now)
+		redelivered, failedTotal := deliverConcurrently(t, e, rng, seed, msgs)
 		t.Logf("%d leads, %d redeliveries, %d failed messages retried", leads, redelivered, failedTotal)
-
-		handed := map[string]bool{}
-		for _, h := range drainHandoffs(t, e) {
-			handed[h.TransitionID] = true
-		}
-		for lid, evs := range want {
-			got, err := e.store.Lead(context.Background(), lid)
-			if err != nil {
-				t.Fatalf("lead %s: %v", lid, err)
-			}
-			gv := viewOf(t, e.store, got)
-			exp := fromScratch(evs, now)
-			if gv.Score != exp.Score {
-				t.Errorf("lead %s: score %+v, from scratch %+v", lid, gv.Score, exp.Score)
-			}
-			if !reflect.DeepEqual(gv.Breakdown, exp.Breakdown) {
-				t.Errorf("lead %s: breakdown differs from scratch:\n got %+v\nwant %+v", lid, gv.Breakdown, exp.Breakdown)
-			}
-			if gv.Stage != exp.Stage {
-				t.Errorf("lead %s: stage %s, from scratch %s", lid, gv.Stage, exp.Stage)
-			}
-			if len(got.Outbox) != 0 {
-				t.Errorf("lead %s: %d transitions left unsent", lid, len(got.Outbox))
-			}
-			for _, tr := range gv.StageHistory {
-				if !handed[leadscore.TransitionID(lid, tr)] {
-					t.Errorf("lead %s: transition %s->%s never reached the handoff queue", lid, tr.From, tr.To)
-				}
-			}
-		}
+		checkAgainstScratch(t, e, want, now)
 	})
+}
+
+// propertyWorkload is random event sets for leads, as score messages in a
+// random order with client resends, and each lead's events.
+func propertyWorkload(rng *rand.Rand, leads int, now time.Time) (map[string][]*scoring.Event, []leadscore.ScoreMessage) {
+	want := map[string][]*scoring.Event{}
+	var msgs []leadscore.ScoreMessage
+	for l := range leads {
+		email := fmt.Sprintf("prop-%d@acme.io", l)
+		anon := ""
+		if l%3 == 0 {
+			anon = fmt.Sprintf("cookie-%d", l)
+		}
+		id, an := randomEvents(rng, l, email, anon, now)
+		lid := leadscore.LeadID(email)
+		want[lid] = append(append(want[lid], id...), an...)
+		for _, ev := range append(id, an...) {
+			msgs = append(msgs, evMsg(ev))
+			if rng.IntN(5) == 0 { // a client resending the same event_id
+				msgs = append(msgs, evMsg(ev))
+			}
+		}
+	}
+	rng.Shuffle(len(msgs), func(i, j int) { msgs[i], msgs[j] = msgs[j], msgs[i] })
+	return want, msgs
+}
+
+// deliverConcurrently hands msgs to the handler in random batches from four
+// concurrent invocations, redelivering what failed and, now and then, what
+// succeeded (SQS is at-least-once), until everything succeeded.
+func deliverConcurrently(t *testing.T, e *env, rng *rand.Rand, seed uint64, msgs []leadscore.ScoreMessage) (redelivered, failedTotal int) {
+	work := make(chan []events.SQSMessage, len(msgs))
+	var pending sync.WaitGroup
+	var mu sync.Mutex
+	submit := func(recs []events.SQSMessage) {
+		pending.Add(1)
+		work <- recs
+	}
+	for len(msgs) > 0 {
+		n := min(1+rng.IntN(10), len(msgs))
+		var recs []events.SQSMessage
+		for _, m := range msgs[:n] {
+			recs = append(recs, record(t, m))
+		}
+		msgs = msgs[n:]
+		submit(recs)
+	}
+	var workers sync.WaitGroup
+	for w := range 4 {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			wrng := rand.New(rand.NewPCG(seed, uint64(w)))
+			for recs := range work {
+				resp, err := e.h.Handle(context.Background(), events.SQSEvent{Records: recs})
+				if err != nil {
+					t.Errorf("Handle: %v", err)
+				}
+				failed := map[string]bool{}
+				for _, f := range resp.BatchItemFailures {
+					failed[f.ItemIdentifier] = true
+				}
+				var again []events.SQSMessage
+				for _, r := range recs {
+					if failed[r.MessageId] || wrng.IntN(10) == 0 {
+						again = append(again, r)
+					}
+				}
+				mu.Lock()
+				failedTotal += len(failed)
+				redelivered += len(again)
+				mu.Unlock()
+				if len(again) > 0 {
+					submit(again)
+				}
+				pending.Done()
+			}
+		}()
+	}
+	pending.Wait()
+	close(work)
+	workers.Wait()
+	return redelivered, failedTotal
+}
+
+// checkAgainstScratch: every lead equals scoring its event set from
+// scratch, its outbox is empty, and every transition in its history reached
+// the handoff queue.
+func checkAgainstScratch(t *testing.T, e *env, want map[string][]*scoring.Event, now time.Time) {
+	handed := map[string]bool{}
+	for _, h := range drainHandoffs(t, e) {
+		handed[h.TransitionID] = true
+	}
+	for lid, evs := range want {
+		got, err := e.store.Lead(context.Background(), lid)
+		if err != nil {
+			t.Fatalf("lead %s: %v", lid, err)
+		}
+		gv := viewOf(t, e.store, got)
+		exp := fromScratch(evs, now)
+		if gv.Score != exp.Score {
+			t.Errorf("lead %s: score %+v, from scratch %+v", lid, gv.Score, exp.Score)
+		}
+		if !reflect.DeepEqual(gv.Breakdown, exp.Breakdown) {
+			t.Errorf("lead %s: breakdown differs from scratch:\n got %+v\nwant %+v", lid, gv.Breakdown, exp.Breakdown)
+		}
+		if gv.Stage != exp.Stage {
+			t.Errorf("lead %s: stage %s, from scratch %s", lid, gv.Stage, exp.Stage)
+		}
+		if len(got.Outbox) != 0 {
+			t.Errorf("lead %s: %d transitions left unsent", lid, len(got.Outbox))
+		}
+		for _, tr := range gv.StageHistory {
+			if !handed[leadscore.TransitionID(lid, tr)] {
+				t.Errorf("lead %s: transition %s->%s never reached the handoff queue", lid, tr.From, tr.To)
+			}
+		}
+	}
 }
 
 func getenvSeed() uint64 {
@@ -417,11 +433,43 @@ func TestPoisonMessageReachesDLQAlone(t *testing.T) {
 	if _, err := e.sqs.SendMessageBatch(ctx, &awssqs.SendMessageBatchInput{QueueUrl: aws.String(stack.ScoreQueueURL), Entries: entries}); err != nil {
 		t.Fatal(err)
 	}
+	receives := driveLikeLambda(t, e, stack.ScoreQueueURL)
+	dlq, err := e.sqs.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(stack.ScoreDLQURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dlq.Messages) != 1 || aws.ToString(dlq.Messages[0].Body) != `{"kind":"event","event":{"event_id":` {
+		t.Fatalf("DLQ holds %d messages, want exactly the poison one", len(dlq.Messages))
+	}
+	poisonReceives := receives[`{"kind":"event","event":{"event_id":`]
+	if poisonReceives < 4 || poisonReceives > 5 {
+		t.Fatalf("poison received %d times before the DLQ, want maxReceiveCount (5; the emulator may move it one early)", poisonReceives)
+	}
+	for i := range 9 {
+		lid := leadscore.LeadID(fmt.Sprintf("poison-%d@acme.io", i))
+		if _, err := e.store.Lead(ctx, lid); err != nil {
+			t.Errorf("lead %d of the poison's batch: %v", i, err)
+		}
+	}
+	for body, n := range receives {
+		if n != 1 && body != `{"kind":"event","event":{"event_id":` {
+			t.Errorf("a good message was received %d times", n)
+		}
+	}
+}
+
+// driveLikeLambda is Lambda's SQS event source against the real queue:
+// receive a batch (with a 1 s visibility, so failed messages return soon),
+// invoke, delete what did not fail, until the queue is empty. It returns
+// how often each body was received.
+func driveLikeLambda(t *testing.T, e *env, queueURL string) map[string]int {
+	t.Helper()
+	ctx := t.Context()
 	receives := map[string]int{}
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		res, err := e.sqs.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
-			QueueUrl: aws.String(stack.ScoreQueueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
 			// A short visibility instead of the queue's 180 s, so the
 			// failed message comes back quickly.
 			VisibilityTimeout: 1,
@@ -434,7 +482,7 @@ func TestPoisonMessageReachesDLQAlone(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(res.Messages) == 0 {
-			attrs, err := e.sqs.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{QueueUrl: aws.String(stack.ScoreQueueURL),
+			attrs, err := e.sqs.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{QueueUrl: aws.String(queueURL),
 				AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
 			if err != nil {
 				t.Fatal(err)
@@ -460,34 +508,13 @@ func TestPoisonMessageReachesDLQAlone(t *testing.T) {
 		}
 		for _, r := range ev.Records {
 			if !failed[r.MessageId] {
-				if _, err := e.sqs.DeleteMessage(ctx, &awssqs.DeleteMessageInput{QueueUrl: aws.String(stack.ScoreQueueURL), ReceiptHandle: aws.String(r.ReceiptHandle)}); err != nil {
+				if _, err := e.sqs.DeleteMessage(ctx, &awssqs.DeleteMessageInput{QueueUrl: aws.String(queueURL), ReceiptHandle: aws.String(r.ReceiptHandle)}); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
 	}
-	dlq, err := e.sqs.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(stack.ScoreDLQURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(dlq.Messages) != 1 || aws.ToString(dlq.Messages[0].Body) != `{"kind":"event","event":{"event_id":` {
-		t.Fatalf("DLQ holds %d messages, want exactly the poison one", len(dlq.Messages))
-	}
-	poisonReceives := receives[`{"kind":"event","event":{"event_id":`]
-	if poisonReceives < 4 || poisonReceives > 5 {
-		t.Fatalf("poison received %d times before the DLQ, want maxReceiveCount (5; the emulator may move it one early)", poisonReceives)
-	}
-	for i := range 9 {
-		lid := leadscore.LeadID(fmt.Sprintf("poison-%d@acme.io", i))
-		if _, err := e.store.Lead(ctx, lid); err != nil {
-			t.Errorf("lead %d of the poison's batch: %v", i, err)
-		}
-	}
-	for body, n := range receives {
-		if n != 1 && body != `{"kind":"event","event":{"event_id":` {
-			t.Errorf("a good message was received %d times", n)
-		}
-	}
+	return receives
 }
 
 func replaceOnce(t *testing.T, s, old, new string) string {
