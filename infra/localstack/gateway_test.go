@@ -57,7 +57,7 @@ func gatewayAPI(t *testing.T, readTimeout time.Duration) (*httptest.Server, *cou
 	if err != nil {
 		t.Fatal(err)
 	}
-	leads := &mock.Leads{}
+	leads := &mock.Store{}
 	a, err := api.New(api.Options{Leads: leads, Eraser: leads, Scanner: leads, Rules: &mock.RulesStore{},
 		Rescores: &mock.RescoreStore{}, Queue: &mock.ScoreQueue{}, APIKey: "local-test-key-0123456789"})
 	if err != nil {

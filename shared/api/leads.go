@@ -88,16 +88,25 @@ func (h *Handler) leadResponse(ctx context.Context, id string, all bool, c *http
 		c.Log.Error("reading lead failed", "error", err.Error())
 		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
 	}
-	return httpapi.JSON(http.StatusOK, view(lead, all))
+	v, err := h.view(ctx, lead, all)
+	if err != nil {
+		c.Log.Error("computing the lead's view failed", "error", err.Error())
+		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
+	}
+	return httpapi.JSON(http.StatusOK, v)
 }
 
-// view is the lead as the API answers it. Unless all is set, breakdown rows
-// of rules that gave nothing (no points, no counted events) are left out:
-// with a large rules document they would be most of the answer.
-func view(l *leadscore.Lead, all bool) leadscore.LeadView {
-	v := l.View
+// view is the lead as the API shows it: computed from its stored state with
+// the rules version it was last evaluated with (the store scores nothing).
+// Unless all is set, breakdown rows of rules that gave nothing (no points,
+// no counted events) are left out: with a large rules document they would
+// be most of the answer.
+func (h *Handler) view(ctx context.Context, l *leadscore.Lead, all bool) (leadscore.LeadView, error) {
+	v, err := h.views.View(ctx, l)
+	if err != nil {
+		return leadscore.LeadView{}, err
+	}
 	if !all {
-		// A new slice: the stored view is not the handler's to change.
 		kept := make([]scoring.Contribution, 0, len(v.Breakdown))
 		for _, c := range v.Breakdown {
 			if c.Points != 0 || c.RawPoints != 0 || c.Events != 0 {
@@ -118,7 +127,7 @@ func view(l *leadscore.Lead, all bool) leadscore.LeadView {
 	if v.Breakdown == nil {
 		v.Breakdown = []scoring.Contribution{}
 	}
-	return v
+	return v, nil
 }
 
 func (h *Handler) listLeads(ctx context.Context, c *httpapi.Call) httpapi.Response {
@@ -135,8 +144,8 @@ func (h *Handler) listLeads(ctx context.Context, c *httpapi.Call) httpapi.Respon
 	case hasEmail:
 		// A "+" left unescaped in a query string arrives as a space, and an
 		// address never holds one: ada+news@example.com is what was meant.
-		e, idnaErr := leadscore.CanonicalEmail(strings.ReplaceAll(strings.TrimSpace(email[0]), " ", "+"))
-		if !leadscore.ValidEmail(e) || len(e) > leadscore.MaxEmailLen || idnaErr != nil {
+		e := leadscore.NormalizeEmail(strings.ReplaceAll(strings.TrimSpace(email[0]), " ", "+"))
+		if !leadscore.ValidEmail(e) || len(e) > leadscore.MaxEmailLen {
 			return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "malformed email",
 				httpapi.Detail{Field: "email", Message: "is not a valid email address"}))
 		}
@@ -170,7 +179,12 @@ func (h *Handler) leadsByStage(ctx context.Context, stage string, q url.Values, 
 		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "the query has problems; see details", details...))
 	}
 	page, err := h.stagePage(ctx, scoring.Stage(stage), limit, cursor, all)
-	if err != nil {
+	var ve viewError
+	switch {
+	case errors.As(err, &ve):
+		c.Log.Error("computing a lead's view failed", "error", err.Error())
+		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
+	case err != nil:
 		if cursor != "" && !errors.Is(err, context.DeadlineExceeded) {
 			// The likeliest cause with a cursor is a cursor the store could
 			// not decode; the store's text is not passed on.
@@ -184,6 +198,13 @@ func (h *Handler) leadsByStage(ctx context.Context, stage string, q url.Values, 
 	return httpapi.JSON(http.StatusOK, page)
 }
 
+// viewError is a lead read whose view could not be computed (its rules
+// version could not be read), told apart from a listing error.
+type viewError struct{ err error }
+
+func (e viewError) Error() string { return e.err.Error() }
+func (e viewError) Unwrap() error { return e.err }
+
 // stagePage reads up to limit leads of stage after cursor, as many as fit
 // in PageBudget. When fewer fit than were read, it reads again with the
 // smaller limit, so that the store's cursor continues right after the last
@@ -196,7 +217,10 @@ func (h *Handler) stagePage(ctx context.Context, stage scoring.Stage, limit int,
 		if err != nil {
 			return LeadsPage{}, err
 		}
-		views := fitBudget(leads, all)
+		views, err := h.fitBudget(ctx, leads, all)
+		if err != nil {
+			return LeadsPage{}, viewError{err}
+		}
 		if len(views) == len(leads) {
 			page := LeadsPage{Leads: views}
 			if next != "" {
@@ -210,29 +234,32 @@ func (h *Handler) stagePage(ctx context.Context, stage scoring.Stage, limit int,
 
 // fitBudget returns the views of the first leads that fit in PageBudget
 // (at least one when there are any).
-func fitBudget(leads []*leadscore.Lead, all bool) []leadscore.LeadView {
+func (h *Handler) fitBudget(ctx context.Context, leads []*leadscore.Lead, all bool) ([]leadscore.LeadView, error) {
 	views := make([]leadscore.LeadView, 0, len(leads))
 	used := 0
 	for _, l := range leads {
-		v := view(l, all)
+		v, err := h.view(ctx, l, all)
+		if err != nil {
+			return nil, err
+		}
 		used += envelopeLen(v)
 		if used > PageBudget && len(views) > 0 {
 			break
 		}
 		views = append(views, v)
 	}
-	return views
+	return views, nil
 }
 
 // envelopeLen is how many bytes v takes in Lambda's response: its JSON,
-// escaped again as the response's body string.
+// escaped again as the response's body string, and a comma.
 func envelopeLen(v leadscore.LeadView) int {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return 0 // unreachable for a view; httpapi.JSON reports it
 	}
 	s, _ := json.Marshal(string(b))
-	return len(s) + 1 // and the comma between leads
+	return len(s) + 1
 }
 
 // deleteLead erases a lead (privacy request). Erasing is idempotent: a lead
