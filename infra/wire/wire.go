@@ -58,8 +58,9 @@ type Deps struct {
 	SigningNow func() time.Time
 	// APIKey guards the ingestion and API routes.
 	APIKey string
-	// Forms and Local are the ingest function's form settings and local
-	// mode (the demo page), as the local stack sets them.
+	// Forms are the ingest function's form settings; Local is the local
+	// mode (the demo page; a sweep time ahead of the clock), as the local
+	// stack sets them.
 	Forms map[string]config.Form
 	Local bool
 	// Webhooks are the handoff function's receivers and secret.
@@ -130,8 +131,11 @@ func Build(d Deps) (*Handlers, error) {
 		return nil, err
 	}
 
+	// The sweep checks its time against d.Now, the tests' clock, as the
+	// deployed sweep checks it against the wall clock.
 	if hs.Sweep, err = sweep.New(sweep.Options{Due: store(SweepFunction), Queue: queues(SweepFunction),
-		Logger: d.Logger(SweepFunction), Metrics: d.Metrics(SweepFunction), Margin: d.SweepMargin}); err != nil {
+		Logger: d.Logger(SweepFunction), Metrics: d.Metrics(SweepFunction), Margin: d.SweepMargin,
+		Local: d.Local, Now: d.Now}); err != nil {
 		return nil, err
 	}
 
