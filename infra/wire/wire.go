@@ -67,6 +67,12 @@ type Deps struct {
 	Webhooks config.Config
 	// EventRetention is the score function's store's (zero: forever).
 	EventRetention time.Duration
+	// RescoreSettle is the api function's (leadscore.RescoreSettle when
+	// zero; negative: none).
+	RescoreSettle time.Duration
+	// RulesTTL is the score function's rules cache TTL (the default when
+	// zero); tests shorten it to play a publish's stale window.
+	RulesTTL time.Duration
 	// SweepMargin and HandoffRetryBase shorten the sweep's deadline margin
 	// and the handoff's first retry delay for tests.
 	SweepMargin      time.Duration
@@ -120,14 +126,16 @@ func Build(d Deps) (*Handlers, error) {
 
 	as := store(APIFunction)
 	if hs.API, err = api.New(api.Options{Leads: as, Eraser: as, Rules: as, Rescores: as, Scanner: as, Queue: queues(APIFunction),
-		APIKey: d.APIKey, Logger: d.Logger(APIFunction), Metrics: d.Metrics(APIFunction), Now: d.Now}); err != nil {
+		APIKey: d.APIKey, Logger: d.Logger(APIFunction), Metrics: d.Metrics(APIFunction), Now: d.Now,
+		RescoreSettle: d.RescoreSettle}); err != nil {
 		return nil, err
 	}
 
 	ss, sq := store(ScoreFunction), queues(ScoreFunction)
 	ss.EventRetention = d.EventRetention
 	if hs.Score, err = score.New(score.Options{Store: ss, Rules: ss, Handoff: sq, Rescore: ss, Queue: sq, Eraser: ss,
-		Usage: dynamodb.MeterInvocation, Logger: d.Logger(ScoreFunction), Metrics: d.Metrics(ScoreFunction), Now: d.Now}); err != nil {
+		Usage: dynamodb.MeterInvocation, Logger: d.Logger(ScoreFunction), Metrics: d.Metrics(ScoreFunction), Now: d.Now,
+		RulesTTL: d.RulesTTL}); err != nil {
 		return nil, err
 	}
 
