@@ -182,7 +182,7 @@ type outgoing struct {
 	leadID string
 	// delay is the message's DelaySeconds (0: none).
 	delay int32
-	err    error
+	err   error
 }
 
 // maxDelay is SQS's longest DelaySeconds.
