@@ -8,26 +8,31 @@ import { niceMax } from './bins.js';
 // hbars is a horizontal bar chart of rows {label, value, note, cls}, with a
 // zero line: negative values are drawn left of it. Each row's label and
 // value are text, so the chart reads without the bars too.
-export function hbars(rows, { unit = '', labelWidth = 220, width = 720, format = signed, ref } = {}) {
-  const rowH = 26, top = 8;
+export function hbars(rows, { unit = '', labelWidth = 200, format = signed, ref } = {}) {
+  const rowH = 26, top = 8, charW = 7;
+  const text = (r) => format(r.value) + unit + (r.note ? '  ' + r.note : '');
   const max = Math.max(0, ...rows.map((r) => r.value), ref || 0);
   const min = Math.min(0, ...rows.map((r) => r.value));
   const span = max - min || 1;
-  const plotX = labelWidth + 8, plotW = width - plotX - 90;
+  // Room for the value text right of the longest positive bar and left of
+  // the longest negative one, so no text runs over a label or the edge.
+  const rightRoom = 12 + charW * Math.max(0, ...rows.filter((r) => r.value >= 0).map((r) => text(r).length));
+  const leftRoom = min < 0 ? 12 + charW * Math.max(...rows.filter((r) => r.value < 0).map((r) => text(r).length)) : 0;
+  const plotX = labelWidth + 10 + leftRoom, plotW = 420;
+  const width = plotX + plotW + rightRoom;
   const x = (v) => plotX + ((v - min) / span) * plotW;
   const height = top * 2 + rows.length * rowH;
-  const svg = s('svg', { class: 'chart hbars', viewBox: `0 0 ${width} ${height}`, role: 'img',
-    'aria-label': rows.map((r) => `${r.label} ${format(r.value)}${unit}`).join(', ') });
+  const svg = s('svg', { class: 'chart hbars', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
+    'aria-label': rows.map((r) => `${r.label} ${text(r)}`).join(', ') });
   rows.forEach((r, i) => {
     const y = top + i * rowH;
     const x0 = x(Math.min(0, r.value)), x1 = x(Math.max(0, r.value));
     svg.append(
-      s('text', { x: labelWidth, y: y + 17, 'text-anchor': 'end', class: 'label' }, truncate(r.label, 34)),
+      s('text', { x: labelWidth, y: y + 17, 'text-anchor': 'end', class: 'label' }, truncate(r.label, 28)),
       s('rect', { x: x0, y: y + 5, width: Math.max(1, x1 - x0), height: rowH - 10,
         class: 'bar ' + (r.value < 0 ? 'neg' : 'pos') + (r.cls ? ' ' + r.cls : '') },
-      s('title', null, `${r.label}: ${format(r.value)}${unit}${r.note ? ' (' + r.note + ')' : ''}`)),
-      s('text', { x: r.value < 0 ? x0 - 4 : x1 + 4, y: y + 17, 'text-anchor': r.value < 0 ? 'end' : 'start', class: 'value' },
-        format(r.value) + unit + (r.note ? '  ' + r.note : '')));
+      s('title', null, `${r.label}: ${text(r)}`)),
+      s('text', { x: r.value < 0 ? x0 - 6 : x1 + 6, y: y + 17, 'text-anchor': r.value < 0 ? 'end' : 'start', class: 'value' }, text(r)));
   });
   svg.append(s('line', { x1: x(0), x2: x(0), y1: 2, y2: height - 2, class: 'axis' }));
   if (ref !== undefined) svg.append(s('line', { x1: x(ref), x2: x(ref), y1: 2, y2: height - 2, class: 'ref' }));
@@ -47,7 +52,7 @@ export function histogram(bins, width, { label = 'score' } = {}) {
   const plotW = W - left - 10, plotH = H - top - bottom;
   const bw = plotW / Math.max(1, bins.length);
   const y = (v) => top + plotH - (v / ymax) * plotH;
-  const svg = s('svg', { class: 'chart histogram', viewBox: `0 0 ${W} ${H}`, role: 'img',
+  const svg = s('svg', { class: 'chart histogram', width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img',
     'aria-label': `${label} histogram before and after` });
   for (const t of [0, ymax / 2, ymax]) {
     svg.append(s('line', { x1: left, x2: W - 10, y1: y(t), y2: y(t), class: 'grid' }),
@@ -75,7 +80,7 @@ export function histogram(bins, width, { label = 'score' } = {}) {
 export function roc(curves) {
   const S = 320, m = 40;
   const x = (v) => m + v * (S - 2 * m), y = (v) => S - m - v * (S - 2 * m);
-  const svg = s('svg', { class: 'chart roc', viewBox: `0 0 ${S} ${S}`, role: 'img',
+  const svg = s('svg', { class: 'chart roc', width: S, height: S, viewBox: `0 0 ${S} ${S}`, role: 'img',
     'aria-label': 'ROC curves: ' + curves.map((c) => `${c.name} AUC ${num(c.auc, 3)}`).join(', ') });
   svg.append(s('rect', { x: m, y: m, width: S - 2 * m, height: S - 2 * m, class: 'frame' }),
     s('line', { x1: x(0), y1: y(0), x2: x(1), y2: y(1), class: 'diagonal' }));

@@ -13,16 +13,14 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 export function h(tag, props, ...children) {
   const el = document.createElement(tag);
   setProps(el, props);
-  append(el, children);
-  return el;
+  return append(el, ...children);
 }
 
 // s builds an SVG element the same way (createElementNS).
 export function s(tag, props, ...children) {
   const el = document.createElementNS(SVG_NS, tag);
   setProps(el, props);
-  append(el, children);
-  return el;
+  return append(el, ...children);
 }
 
 function setProps(el, props) {
@@ -36,7 +34,9 @@ function setProps(el, props) {
   }
 }
 
-export function append(el, children) {
+// append adds children to el as h does (unlike Element.append, which would
+// write null as the text "null").
+export function append(el, ...children) {
   for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));

@@ -64,7 +64,7 @@ export function topReasons(breakdown, n = 3) {
     .filter((c) => c.points && c.kind !== 'cap')
     .sort((a, b) => Math.abs(b.points) - Math.abs(a.points))
     .slice(0, n)
-    .map((c) => `${c.rule || c.lead_id} ${signed(c.points)}`)
+    .map((c) => `${c.rule || c.lead_id || c.kind} ${signed(c.points)}`)
     .join(' · ');
 }
 
@@ -83,9 +83,8 @@ export function timeline(history) {
   return h('ol', { class: 'timeline' },
     [...history].reverse().map((t) => h('li', null,
       h('span', { class: 'when' }, when(t.at)),
-      h('span', { class: 'move' }, stageBadge(t.from), ' → ', stageBadge(t.to)),
-      h('span', { class: 'why' }, t.reason || ''),
-      t.rules_version ? h('span', { class: 'muted' }, ' · rules v' + t.rules_version) : null)));
+      h('div', null, stageBadge(t.from), ' → ', stageBadge(t.to),
+        h('span', { class: 'why' }, t.reason || '', t.rules_version ? ` · rules v${t.rules_version}` : '')))));
 }
 
 // kv is a two-column table of an object's keys and values.

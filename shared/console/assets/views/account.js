@@ -1,6 +1,6 @@
 // One account: its people and what each one counts for, breadth, history.
 
-import { h, link } from '../dom.js';
+import { h, link, append } from '../dom.js';
 import { api } from '../api.js';
 import { num, ageInStage, displayName, gradeBadge, stageBadge, timeline, kv } from '../format.js';
 import { hbars } from '../charts.js';
@@ -9,7 +9,7 @@ export async function accountView(container, id) {
   const a = await api('v1/accounts/' + encodeURIComponent(id));
   const score = a.score || {};
   const attrs = a.attributes || {};
-  container.append(
+  append(container, 
     h('p', { class: 'crumbs' }, h('a', { href: '#/queue' }, 'Queue'), ' / account'),
     h('header', { class: 'view-head' },
       h('h1', null, String(attrs.name || attrs.domain || a.domain || a.account_id)),

@@ -1,6 +1,6 @@
 // One lead: who it is, its scores, why (the breakdown), and its history.
 
-import { h, link } from '../dom.js';
+import { h, link, append } from '../dom.js';
 import { api } from '../api.js';
 import { num, when, ageInStage, displayName, gradeBadge, stageBadge, timeline, kv } from '../format.js';
 import { hbars } from '../charts.js';
@@ -8,7 +8,7 @@ import { hbars } from '../charts.js';
 export async function leadView(container, id) {
   const l = await api('v1/leads/' + encodeURIComponent(id));
   const score = l.score || {};
-  container.append(
+  append(container, 
     h('p', { class: 'crumbs' }, h('a', { href: '#/queue' }, 'Queue'), ' / lead'),
     h('header', { class: 'view-head' },
       h('h1', { id: 'lead-name' }, displayName(l)),
@@ -18,7 +18,7 @@ export async function leadView(container, id) {
       card('Fit', num(score.fit)),
       card('Grade', gradeBadge(score.grade)),
       card('Stage', stageBadge(l.stage), h('div', { class: 'muted small' }, 'for ' + ageInStage(l))),
-      card('Account', l.account_id ? link(l.account_id, 'account', l.account_id) : h('span', { class: 'muted' }, 'none'))),
+      card('Account', l.account_id ? link('Open account', 'account', l.account_id) : h('span', { class: 'muted' }, 'none'))),
     h('section', { class: 'card' }, h('h2', null, 'Why this score'), breakdown(l.breakdown || [], score)),
     h('div', { class: 'columns' },
       h('section', { class: 'card' }, h('h2', null, 'Stage history'), timeline(l.stage_history)),

@@ -1,19 +1,20 @@
 // The queue: leads and accounts waiting for sales, highest engagement first.
 
-import { h, clear, link } from '../dom.js';
+import { h, clear, link, append } from '../dom.js';
 import { api, q, ApiError } from '../api.js';
 import { num, ageInStage, displayName, topReasons, gradeBadge } from '../format.js';
 
 const LEAD_STAGES = ['mql', 'lead', 'sql', 'customer', 'nurture', 'disqualified', 'expired', 'visitor'];
 const ACCOUNT_STAGES = ['mqa', 'account', 'opportunity', 'customer'];
+const NUMERIC = new Set(['Fit', 'Engagement', 'Engaged people']);
 
 export async function queueView(container) {
-  container.append(h('h1', null, 'Waiting for sales'), searchForm(container));
+  append(container, h('h1', null, 'Waiting for sales'), searchForm(container));
   const leads = section('Leads', 'leads', LEAD_STAGES, leadRow,
     ['Lead', 'Company', 'Grade', 'Fit', 'Engagement', 'In stage', 'Top reasons']);
   const accounts = section('Accounts', 'accounts', ACCOUNT_STAGES, accountRow,
     ['Account', 'Grade', 'Fit', 'Engagement', 'Engaged people', 'In stage', 'Top contributors']);
-  container.append(leads.el, accounts.el);
+  append(container, leads.el, accounts.el);
   await Promise.all([leads.load(), accounts.load()]);
 }
 
@@ -46,7 +47,7 @@ function section(title, kind, stages, row, headers) {
   const more = h('button', { type: 'button', class: 'more', hidden: true }, 'Load more');
   const status = h('p', { class: 'muted status' });
   const table = h('table', { class: 'list', id: kind + '-table' },
-    h('thead', null, h('tr', null, headers.map((t) => h('th', { scope: 'col' }, t)))), tbody);
+    h('thead', null, h('tr', null, headers.map((t) => h('th', { scope: 'col', class: NUMERIC.has(t) ? 'num' : null }, t)))), tbody);
   const el = h('section', { class: 'card' },
     h('div', { class: 'section-head' }, h('h2', null, title), h('label', null, 'Stage ', select)), table, status, more);
   let cursor = null;

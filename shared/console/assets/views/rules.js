@@ -1,7 +1,7 @@
 // The rules: edit the published document, preview what a draft would do to
 // every lead, publish it and follow the rescore, and read the history.
 
-import { h, clear, link } from '../dom.js';
+import { h, clear, link, append } from '../dom.js';
 import { api, ApiError } from '../api.js';
 import { num, when, gradeBadge, stageBadge } from '../format.js';
 import { toYAML } from '../yaml.js';
@@ -22,7 +22,7 @@ export function docText(rules) {
 export async function rulesView(container, version) {
   const current = await api('v1/rules');
   const state = { published: current.version, previewed: null };
-  const editor = h('textarea', { id: 'rules-editor', spellcheck: 'false', rows: 28, 'aria-label': 'Rules document (YAML)', 'aria-describedby': 'rules-problems' });
+  const editor = h('textarea', { id: 'rules-editor', spellcheck: 'false', wrap: 'off', rows: 28, 'aria-label': 'Rules document (YAML)', 'aria-describedby': 'rules-problems' });
   editor.value = docText(current.rules);
   const problems = h('div', { id: 'rules-problems', class: 'problems', 'aria-live': 'polite' });
   const results = h('div', { id: 'preview-results' });
@@ -41,7 +41,7 @@ export async function rulesView(container, version) {
   }));
   resetBtn.addEventListener('click', () => { editor.value = docText(current.rules); clear(problems); });
 
-  container.append(
+  append(container, 
     h('header', { class: 'view-head' }, h('h1', null, 'Scoring rules'), h('p', { class: 'muted' }, versionLabel)),
     h('section', { class: 'card editor-card' },
       h('div', { class: 'editor-grid' },
@@ -107,8 +107,8 @@ function previewResult(p) {
   const changes = Object.entries(p.stage_changes || {}).sort((a, b) => b[1] - a[1]);
   const out = h('div', { class: 'preview-result' },
     h('p', { class: 'lead-in' }, `Publishing this draft would move ${changes.reduce((t, c) => t + c[1], 0)} of ${num(p.leads, 0)} leads.`),
-    changes.length ? h('table', { class: 'list compact', id: 'stage-changes' },
-      h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Move'), h('th', { scope: 'col' }, 'Leads'))),
+    changes.length ? h('table', { class: 'list compact fit', id: 'stage-changes' },
+      h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Move'), h('th', { scope: 'col', class: 'num' }, 'Leads'))),
       h('tbody', null, changes.map(([k, n]) => h('tr', null, h('td', null, k.replace('->', ' → ')), h('td', { class: 'num' }, String(n))))))
       : h('p', { class: 'muted' }, 'No lead would change stage.'),
     h('div', { class: 'columns' },
@@ -146,7 +146,7 @@ function confirmPublish(container, text, state, problems, out, published) {
     h('h2', { id: 'confirm-title' }, `Publish version ${state.published + 1}?`),
     h('p', null, 'Every lead is rescored with the new rules, and leads that qualify are handed to sales (webhooks are sent).'),
     h('p', null, summary), h('div', { class: 'actions' }, yes, no));
-  container.append(dialog);
+  append(container, dialog);
   no.addEventListener('click', () => dialog.close());
   dialog.addEventListener('close', () => dialog.remove());
   yes.addEventListener('click', async () => {

@@ -1,19 +1,19 @@
 // The closed-loop report: which rules go with won deals, what points a model
 // of won/lost history suggests, and how well each ranks leads (ROC, AUC).
 
-import { h } from '../dom.js';
+import { h, append } from '../dom.js';
 import { api } from '../api.js';
 import { num, pct, signed, when } from '../format.js';
 import { hbars, roc } from '../charts.js';
 
 export async function signalsView(container) {
-  container.append(h('header', { class: 'view-head' }, h('h1', null, 'Signals'),
+  append(container, h('header', { class: 'view-head' }, h('h1', null, 'Signals'),
     h('p', { class: 'muted' }, 'Which rules go with won deals. Computed from every lead on each visit; this can take a few seconds.')));
   const wait = h('p', { class: 'muted' }, 'Reading leads…');
-  container.append(wait);
+  append(container, wait);
   const r = await api('v1/reports/signals');
   wait.remove();
-  container.append(
+  append(container, 
     h('div', { class: 'scorecards' },
       stat('Leads', num(r.leads, 0)), stat('Decided', num(r.outcomes, 0)), stat('Won', num(r.won, 0)),
       stat('Lost / rejected', `${num(r.lost, 0)} / ${num(r.rejected, 0)}`), stat('Win rate', pct(r.base_rate))),
