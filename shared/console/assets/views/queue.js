@@ -70,6 +70,8 @@ function section(title, kind, stages, row, headers) {
     cursor = page.cursor || null;
     more.hidden = !cursor;
     status.textContent = tbody.children.length === 0 ? `No ${kind} in stage ${select.value}.` : '';
+    // A mark for the load-time figures (infra/console -figures).
+    if (!append) performance.mark(`${kind}-rendered`);
   }
   select.addEventListener('change', () => load(false));
   more.addEventListener('click', () => load(true));

@@ -105,7 +105,7 @@ async function poll(path, node, each, done) {
 
 function previewResult(p) {
   const changes = Object.entries(p.stage_changes || {}).sort((a, b) => b[1] - a[1]);
-  const out = h('div', { class: 'preview-result' },
+  const out = h('div', { class: 'preview-result', id: 'preview-done' },
     h('p', { class: 'lead-in' }, `Publishing this draft would move ${changes.reduce((t, c) => t + c[1], 0)} of ${num(p.leads, 0)} leads.`),
     changes.length ? h('table', { class: 'list compact fit', id: 'stage-changes' },
       h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Move'), h('th', { scope: 'col', class: 'num' }, 'Leads'))),
