@@ -1,0 +1,21 @@
+package leadscore
+
+import (
+	"context"
+	"time"
+
+	"github.com/leadscore/leadscore/shared/scoring"
+)
+
+// PublishedRules is one published rules version and when it was published.
+type PublishedRules struct {
+	Rules       *scoring.Rules
+	PublishedAt time.Time
+}
+
+// RulesHistory lists the published rules versions (GET /v1/rules/versions).
+type RulesHistory interface {
+	// RulesHistory returns every published version, oldest first; none
+	// when nothing was published (the defaults apply).
+	RulesHistory(ctx context.Context) ([]PublishedRules, error)
+}
