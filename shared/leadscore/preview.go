@@ -1,0 +1,64 @@
+package leadscore
+
+import (
+	"context"
+	"time"
+
+	"github.com/leadscore/leadscore/shared/preview"
+)
+
+// Score-queue message kinds of a rules preview (docs/api.md "Accounts,
+// preview, console"), fanned out like the bulk rescore: a preview_page
+// message advances the scan by one page and sends a preview message per
+// lead, which dry-runs the draft on that lead and records the outcome.
+// Neither writes a lead or sends a webhook.
+const (
+	KindPreviewPage = "preview_page"
+	KindPreview     = "preview"
+)
+
+// PreviewTTL is how long a preview's items are kept (DynamoDB TTL).
+const PreviewTTL = 24 * time.Hour
+
+// PreviewPageMessage advances the scan of preview id. LeadID names the job,
+// as RescorePageMessage's does.
+func PreviewPageMessage(id string) ScoreMessage {
+	return ScoreMessage{Kind: KindPreviewPage, LeadID: "preview_" + id, PreviewID: id}
+}
+
+// PreviewJob is a rules preview: its inputs and its progress.
+type PreviewJob struct {
+	ID string
+	// Draft is the draft document as posted; Published the version it is
+	// compared with; Clock the now of every lead's dry run, so all leads
+	// are judged at one moment.
+	Draft     []byte
+	Published int
+	Clock     time.Time
+	// Progress counts pages and leads as a rescore job does (its Version is
+	// unused).
+	Progress RescoreJob
+	// Summary is the answer's JSON once computed (preview.Summary), nil
+	// before.
+	Summary []byte
+}
+
+// PreviewStore is the table side of a rules preview.
+type PreviewStore interface {
+	// StartPreview writes the job item of p (ID, Draft, Published, Clock).
+	StartPreview(ctx context.Context, p *PreviewJob, now time.Time) error
+	// PreviewJob reads a preview, strongly consistent; ErrNotFound when
+	// there is none (or it expired).
+	PreviewJob(ctx context.Context, id string) (*PreviewJob, error)
+	// ScanLeadIDs is RescoreStore's.
+	ScanLeadIDs(ctx context.Context, cursor string, wantLeads int) (ids []string, next string, err error)
+	// AdvancePreview is AdvanceRescore for a preview.
+	AdvancePreview(ctx context.Context, id string, page int64, n int, next string, complete bool, now time.Time) (advanced bool, err error)
+	// RecordPreview keeps the outcomes of leads and counts each lead done
+	// once, however often it is called.
+	RecordPreview(ctx context.Context, id string, outcomes []preview.Outcome, now time.Time) error
+	// PreviewOutcomes returns every recorded outcome of a preview.
+	PreviewOutcomes(ctx context.Context, id string) ([]preview.Outcome, error)
+	// SavePreviewSummary keeps the computed answer of a finished preview.
+	SavePreviewSummary(ctx context.Context, id string, summary []byte) error
+}
