@@ -9,6 +9,8 @@ STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin
 FUZZTIME  ?= 10s
 FN        ?=
 EVENT     ?=
+# The local stack's invoke API (make run's -invoke-addr).
+ENDPOINT  ?= http://127.0.0.1:3001
 
 # One Lambda bootstrap for provided.al2023 on arm64. lambda.norpc drops the
 # legacy go1.x RPC server the custom runtime never uses.
@@ -16,7 +18,7 @@ define lambda
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
 endef
 
-FUNCTIONS := IngestFunction ScoreFunction SweepFunction HandoffFunction
+FUNCTIONS := IngestFunction ApiFunction ScoreFunction SweepFunction HandoffFunction
 
 .PHONY: help run test unit invoke build $(addprefix build-,$(FUNCTIONS)) fuzz bench load lint emulators clean screenshots console-figures
 
@@ -24,9 +26,10 @@ help:
 	@echo "make run                         the whole pipeline on 127.0.0.1:3000 (Ctrl-C stops it)"
 	@echo "make test                        go vet, unit and integration tests (starts its own emulators)"
 	@echo "make invoke FN=score EVENT=events/score-sqs-batch.json   one function, one event, against make run"
+	@echo "                                 (FN=api EVENT=events/api-get-lead.json for the API's routes)"
 	@echo "make build                       arm64 bootstraps for every function under build/"
 	@echo "make fuzz [FUZZTIME=10s]         every fuzz target, briefly"
-	@echo "make bench                       Go benchmarks, load runs, function sizes/cold init/memory -> README.md"
+	@echo "make bench                       Go benchmarks, load runs, function sizes/cold init/memory -> docs/benchmarks.md"
 	@echo "make load [LOAD_FLAGS=...]       one load run against a fresh local stack (go run ./infra/load -h)"
 	@echo "make lint                        gofmt, go vet, staticcheck"
 	@echo "make screenshots                 the console's views in headless Chromium -> build/screenshots, docs/console-*.png"
@@ -35,6 +38,8 @@ help:
 # --- SAM (BuildMethod: makefile): one target per function's logical id.
 build-IngestFunction:
 	$(call lambda,ingest)
+build-ApiFunction:
+	$(call lambda,api)
 build-ScoreFunction:
 	$(call lambda,score)
 build-SweepFunction:
@@ -53,8 +58,8 @@ run: emulators
 	$(GO) run ./infra/localstack
 
 invoke: 
-	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<ingest|score|sweep|handoff> EVENT=<file>"; exit 2; }
-	@$(GO) run ./infra/invoke -fn $(FN) -event $(EVENT)
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<ingest|api|score|sweep|handoff> EVENT=<file>"; exit 2; }
+	@$(GO) run ./infra/invoke -endpoint $(ENDPOINT) -fn $(FN) -event $(EVENT)
 
 test: emulators
 	$(GO) vet ./...
@@ -80,7 +85,7 @@ fuzz:
 # execution environments per SQS consumer so the urgent queue's batches do
 # not wait for an environment the other pollers hold, as they would not in
 # Lambda), and the functions' bootstrap size, cold
-# init and 100-message-batch memory; the figures go into README.md between
+# init and 100-message-batch memory; the figures go into docs/benchmarks.md between
 # <!-- bench:start --> and <!-- bench:end -->. BenchmarkSweepScale (100,000
 # leads, about 4 minutes) is skipped unless BENCH_SKIP is set to something
 # else, e.g. `make bench BENCH_SKIP=NONE`. `make load` is one load run.
@@ -97,7 +102,7 @@ bench: emulators
 	  rc=$$?; cat build/bench/gobench.txt; exit $$rc
 	$(GO) run ./infra/load -stack -events $(BENCH_EVENTS) -batch $(BENCH_BATCH) -json build/bench/load-max.json
 	$(GO) run ./infra/load -stack -events $$(( $(BENCH_PACED) * 15 )) -rate $(BENCH_PACED) -json build/bench/load-paced.json
-	$(GO) run ./infra/bench -readme README.md -gobench build/bench/gobench.txt \
+	$(GO) run ./infra/bench -readme docs/benchmarks.md -gobench build/bench/gobench.txt \
 	  -gobench-cmd "$(GOBENCH_CMD)" \
 	  -gobench-note "$(if $(filter BenchmarkSweepScale,$(BENCH_SKIP)),BenchmarkSweepScale (100,000 leads, about 4 minutes) is skipped by default: make bench BENCH_SKIP=NONE runs it.)" \
 	  -load 'batches of $(BENCH_BATCH) leads per request, as fast as answered=build/bench/load-max.json' \
