@@ -40,11 +40,13 @@ func main() {
 		Rules:    store,
 		Rescores: store,
 		// Only the rescore's page message: no urgent queue, no handoff queue.
-		Queue:   sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
-		Scanner: store,
-		APIKey:  cfg.APIKey,
-		Logger:  log,
-		Metrics: metrics.New(os.Stdout, cfg.FunctionName),
+		Queue:    sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
+		Scanner:  store,
+		History:  store,
+		Previews: store,
+		APIKey:   cfg.APIKey,
+		Logger:   log,
+		Metrics:  metrics.New(os.Stdout, cfg.FunctionName),
 	})
 	if err != nil {
 		fail(log, "building the handler failed", err)

@@ -17,8 +17,9 @@ import (
 // Rules preview items: a job like the bulk rescore's (scan.go), every item
 // expiring after leadscore.PreviewTTL:
 //
-//	PREVIEW#<id> / #JOB         the job's progress, doc (the draft), published, clock, summary
+//	PREVIEW#<id> / #JOB         the job's progress, doc (the draft), published, clock
 //	PREVIEW#<id> / #DONE#<nn>   leads_done shards
+//	PREVIEW#<id> / #SUMMARY     summary (JSON), once the preview is done
 //	PREVIEW#<id> / LEAD#<id>    one lead's outcome (JSON, no email)
 const (
 	previewPrefix = "PREVIEW#"
@@ -26,9 +27,10 @@ const (
 	attrClock     = "clock"
 	attrSummary   = "summary"
 	attrOutcome   = "outcome"
-	// maxSummaryBytes keeps the job item (the draft, at most 256 KiB, and
-	// the summary) under DynamoDB's 400 KB item bound.
-	maxSummaryBytes = 128 << 10
+	summarySK     = "#SUMMARY"
+	// maxSummaryBytes keeps the summary item under DynamoDB's 400 KB item
+	// bound.
+	maxSummaryBytes = 350_000
 )
 
 func previewJob(id string) job {
@@ -65,8 +67,10 @@ func (s *Store) PreviewJob(ctx context.Context, id string) (*leadscore.PreviewJo
 	if p.Clock, err = time.Parse(time.RFC3339Nano, str(item, attrClock)); err != nil {
 		return nil, fmt.Errorf("rules preview %s: clock: %w", id, err)
 	}
-	if sum := str(item, attrSummary); sum != "" {
-		p.Summary = []byte(sum)
+	if progress.FinishedAt != nil {
+		if p.Summary, err = s.previewSummary(ctx, previewJob(id)); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -127,23 +131,39 @@ func (s *Store) PreviewOutcomes(ctx context.Context, id string) ([]preview.Outco
 	}
 }
 
-// SavePreviewSummary keeps the answer of a finished preview on its job item
-// (PreviewStore). The summary holds no email.
-func (s *Store) SavePreviewSummary(ctx context.Context, id string, summary []byte) error {
+// SavePreviewSummary keeps the answer of a finished preview in its own
+// item, put whole (PreviewStore): the API function's role may put items but
+// never update one in place. The summary holds no email.
+func (s *Store) SavePreviewSummary(ctx context.Context, id string, summary []byte, now time.Time) error {
 	if len(summary) > maxSummaryBytes {
 		return fmt.Errorf("the summary of the rules preview %s is %d bytes, over the item bound", id, len(summary))
 	}
-	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: previewJob(id).key(jobSK),
-		UpdateExpression:          aws.String("SET #sum = :sum"),
-		ConditionExpression:       aws.String("attribute_exists(#pk)"),
-		ExpressionAttributeNames:  map[string]string{"#sum": attrSummary, "#pk": attrPK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":sum": sAttr(string(summary))},
-		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	j := previewJob(id)
+	item := j.key(summarySK)
+	item[attrSummary] = sAttr(string(summary))
+	item[attrExpiresAt] = j.expiry(now)
+	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.table), Item: item, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
 		return fmt.Errorf("save the summary of the rules preview %s: %w", id, err)
 	}
 	meter(ctx, "SavePreviewSummary", out.ConsumedCapacity)
 	return nil
+}
+
+// previewSummary reads a preview's kept summary, nil when there is none.
+func (s *Store) previewSummary(ctx context.Context, j job) ([]byte, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: j.key(summarySK), ConsistentRead: aws.Bool(true),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the summary of %s: %w", j.what, err)
+	}
+	meter(ctx, "PreviewSummary", out.ConsumedCapacity)
+	if len(out.Item) == 0 {
+		return nil, nil
+	}
+	return []byte(str(out.Item, attrSummary)), nil
 }

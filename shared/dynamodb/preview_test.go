@@ -77,7 +77,7 @@ func TestPreviewJobCountsEachLeadOnceAndExpires(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("outcomes: %d read, want the 150 first recorded (no email)", len(got))
 	}
-	if err := s.SavePreviewSummary(ctx, id, []byte(`{"leads":150}`)); err != nil {
+	if err := s.SavePreviewSummary(ctx, id, []byte(`{"leads":150}`), now); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := s.PreviewJob(ctx, id); string(p.Summary) != `{"leads":150}` {

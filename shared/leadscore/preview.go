@@ -60,5 +60,5 @@ type PreviewStore interface {
 	// PreviewOutcomes returns every recorded outcome of a preview.
 	PreviewOutcomes(ctx context.Context, id string) ([]preview.Outcome, error)
 	// SavePreviewSummary keeps the computed answer of a finished preview.
-	SavePreviewSummary(ctx context.Context, id string, summary []byte) error
+	SavePreviewSummary(ctx context.Context, id string, summary []byte, now time.Time) error
 }
