@@ -82,8 +82,8 @@ func (s *Store) AdvancePreview(ctx context.Context, id string, page int64, n int
 
 // RecordPreview keeps each lead's outcome in its done marker, so a lead
 // counts once and its outcome is written once (PreviewStore).
-func (s *Store) RecordPreview(ctx context.Context, id string, outcomes []preview.Outcome, now time.Time) error {
-	ids := make([]string, len(outcomes))
+func (s *Store) RecordPreview(ctx context.Context, id string, outcomes []preview.Outcome, gone []string, now time.Time) error {
+	ids := make([]string, len(outcomes), len(outcomes)+len(gone))
 	payload := make(map[string]map[string]types.AttributeValue, len(outcomes))
 	for i, o := range outcomes {
 		o.Email = "" // looked up when shown: an erased lead leaves no copy here
@@ -94,7 +94,7 @@ func (s *Store) RecordPreview(ctx context.Context, id string, outcomes []preview
 		ids[i] = o.LeadID
 		payload[o.LeadID] = map[string]types.AttributeValue{attrOutcome: sAttr(string(b))}
 	}
-	return s.markDone(ctx, previewJob(id), ids, payload, now)
+	return s.markDone(ctx, previewJob(id), append(ids, gone...), payload, now)
 }
 
 // PreviewOutcomes reads every outcome of a preview, a Query page at a time
@@ -118,6 +118,9 @@ func (s *Store) PreviewOutcomes(ctx context.Context, id string) ([]preview.Outco
 		}
 		meter(ctx, "PreviewOutcomes", page.ConsumedCapacity)
 		for _, it := range page.Items {
+			if _, ok := it[attrOutcome]; !ok {
+				continue // a lead erased before its dry run
+			}
 			var o preview.Outcome
 			if err := json.Unmarshal([]byte(str(it, attrOutcome)), &o); err != nil {
 				return nil, fmt.Errorf("rules preview %s: an outcome does not decode: %w", id, err)

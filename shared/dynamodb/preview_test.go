@@ -44,25 +44,25 @@ func TestPreviewJobCountsEachLeadOnceAndExpires(t *testing.T) {
 	for i := range 150 {
 		first = append(first, outcome(i))
 	}
-	if ok, err := s.AdvancePreview(ctx, id, 0, 150, "", true, now); err != nil || !ok {
+	if ok, err := s.AdvancePreview(ctx, id, 0, 151, "", true, now); err != nil || !ok {
 		t.Fatalf("advance: %v %v", ok, err)
 	}
-	if err := s.RecordPreview(ctx, id, first[:100], now); err != nil {
+	if err := s.RecordPreview(ctx, id, first[:100], nil, now); err != nil {
 		t.Fatal(err)
 	}
 	changed := slices.Clone(first[50:])
 	for i := range changed {
 		changed[i].After.Stage = "sql"
 	}
-	if err := s.RecordPreview(ctx, id, changed, now); err != nil {
+	if err := s.RecordPreview(ctx, id, changed, []string{"ld_gone"}, now); err != nil {
 		t.Fatal(err)
 	}
 	p, err := s.PreviewJob(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Progress.LeadsDone != 150 || p.Progress.FinishedAt == nil || p.Published != 3 || !p.Clock.Equal(now) || string(p.Draft) != string(draft) {
-		t.Fatalf("preview %+v: want 150 done, finished, published 3, the clock and the draft", p)
+	if p.Progress.LeadsDone != 151 || p.Progress.FinishedAt == nil || p.Published != 3 || !p.Clock.Equal(now) || string(p.Draft) != string(draft) {
+		t.Fatalf("preview %+v: want 151 done (one gone), finished, published 3, the clock and the draft", p)
 	}
 	got, err := s.PreviewOutcomes(ctx, id)
 	if err != nil {

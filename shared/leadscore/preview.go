@@ -55,8 +55,9 @@ type PreviewStore interface {
 	// AdvancePreview is AdvanceRescore for a preview.
 	AdvancePreview(ctx context.Context, id string, page int64, n int, next string, complete bool, now time.Time) (advanced bool, err error)
 	// RecordPreview keeps the outcomes of leads and counts each lead done
-	// once, however often it is called.
-	RecordPreview(ctx context.Context, id string, outcomes []preview.Outcome, now time.Time) error
+	// once, however often it is called; gone are leads scanned but erased
+	// since, counted done with no outcome.
+	RecordPreview(ctx context.Context, id string, outcomes []preview.Outcome, gone []string, now time.Time) error
 	// PreviewOutcomes returns every recorded outcome of a preview.
 	PreviewOutcomes(ctx context.Context, id string) ([]preview.Outcome, error)
 	// SavePreviewSummary keeps the computed answer of a finished preview.

@@ -49,6 +49,9 @@ type Handler struct {
 	// nil, Store and Handoff are used if they implement them.
 	RescoreStore leadscore.RescoreStore
 	ScoreQueue   leadscore.ScoreQueue
+	// Previews keeps rules previews (preview.go); when nil, Store is used
+	// if it implements it.
+	Previews leadscore.PreviewStore
 
 	once  sync.Once
 	rules *rulesCache
@@ -134,7 +137,18 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	visitors := map[string][]int{} // visitor id -> messages of events naming only it
 	msgs := make([]leadscore.ScoreMessage, len(ev.Records))
 	var pages []pageMessage
+	var previews []previewMessage
 	for i, r := range ev.Records {
+		if pm, isPreview, err := parsePreviewMessage([]byte(r.Body)); isPreview {
+			if err != nil {
+				failed[i] = true
+				log.Error("unparseable preview message", "message_id", r.MessageId, "error", err.Error())
+			} else {
+				pm.idx = i
+				previews = append(previews, pm)
+			}
+			continue
+		}
 		if v, isPage, err := parsePageMessage([]byte(r.Body)); isPage {
 			if err != nil {
 				failed[i] = true
@@ -242,6 +256,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		failed[i] = true
 	}
 	for _, i := range h.advancePages(ctx, log, pages, now) {
+		failed[i] = true
+	}
+	for _, i := range h.previewer().handle(ctx, log, previews, now) {
 		failed[i] = true
 	}
 
