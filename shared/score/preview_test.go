@@ -190,4 +190,3 @@ func getPreview(t *testing.T, h *lsapi.Handler, id string) lsapi.PreviewBody {
 	}
 	return body
 }
-
