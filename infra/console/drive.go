@@ -49,7 +49,7 @@ func screenshot(ctx context.Context, dir, name string) error {
 
 // setPoints changes the points of one rule in a YAML rules document.
 func setPoints(doc, rule string, points int) (string, error) {
-	re := regexp.MustCompile(`(?s)(- id: ` + regexp.QuoteMeta(rule) + `\n.*?points: )-?[0-9.]+`)
+	re := regexp.MustCompile(`(?s)(id: ` + regexp.QuoteMeta(rule) + `\n.*?points: )-?[0-9.]+`)
 	if !re.MatchString(doc) {
 		return "", errors.New("rule " + rule + " not found in the editor's document")
 	}

@@ -35,7 +35,7 @@ function lines(value, indent) {
     }
     return out;
   }
-  for (const [k, v] of Object.entries(value)) {
+  for (const [k, v] of idFirst(Object.entries(value))) {
     const key = scalar(k);
     if (isCollection(v) && !isEmpty(v) && !inline(v)) {
       out.push(pad + key + ':');
@@ -45,6 +45,13 @@ function lines(value, indent) {
     }
   }
   return out;
+}
+
+// idFirst puts an "id" key first, as people write rules ("- id: ..."),
+// whatever order the stored JSON has; the rest keep theirs.
+function idFirst(entries) {
+  const i = entries.findIndex(([k]) => k === 'id');
+  return i <= 0 ? entries : [entries[i], ...entries.slice(0, i), ...entries.slice(i + 1)];
 }
 
 function flow(v) {
