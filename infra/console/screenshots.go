@@ -13,7 +13,7 @@ import (
 // docShots are the screenshots the README shows, copied into -docs.
 var docShots = []string{"queue", "rules-preview"}
 
-// screenshots seeds the scenario and a crowd of 150 people, then saves each
+// screenshots seeds the scenario and a crowd of 400 people, then saves each
 // view: the queue, a lead, its account (when the API serves accounts), the
 // rules editor with a preview, the version history with a diff, the
 // signals report.
@@ -21,7 +21,7 @@ func screenshots(ctx context.Context, api client, dir, docs string) error {
 	seedCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	now := time.Now()
-	evs, emails := crowd(150, 1, now)
+	evs, emails := crowd(400, 1, now)
 	if err := api.post(seedCtx, append(scenario(now), evs...)); err != nil {
 		return err
 	}

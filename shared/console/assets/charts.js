@@ -24,6 +24,8 @@ export function hbars(rows, { unit = '', labelWidth = 200, format = signed, ref 
   const height = top * 2 + rows.length * rowH;
   const svg = s('svg', { class: 'chart hbars', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
     'aria-label': rows.map((r) => `${r.label} ${text(r)}`).join(', ') });
+  // The reference line goes under the bars and their text.
+  if (ref !== undefined) svg.append(s('line', { x1: x(ref), x2: x(ref), y1: 2, y2: height - 2, class: 'ref' }));
   rows.forEach((r, i) => {
     const y = top + i * rowH;
     const x0 = x(Math.min(0, r.value)), x1 = x(Math.max(0, r.value));
@@ -35,7 +37,6 @@ export function hbars(rows, { unit = '', labelWidth = 200, format = signed, ref 
       s('text', { x: r.value < 0 ? x0 - 6 : x1 + 6, y: y + 17, 'text-anchor': r.value < 0 ? 'end' : 'start', class: 'value' }, text(r)));
   });
   svg.append(s('line', { x1: x(0), x2: x(0), y1: 2, y2: height - 2, class: 'axis' }));
-  if (ref !== undefined) svg.append(s('line', { x1: x(ref), x2: x(ref), y1: 2, y2: height - 2, class: 'ref' }));
   return svg;
 }
 

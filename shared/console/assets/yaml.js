@@ -17,7 +17,7 @@ function isEmpty(v) { return Array.isArray(v) ? v.length === 0 : Object.keys(v).
 // them.
 function inline(v) {
   return Array.isArray(v) && v.every((x) => !isCollection(x)) &&
-    v.map(scalar).join(', ').length <= 100;
+    v.map((x) => scalar(x, true)).join(', ').length <= 100;
 }
 
 function lines(value, indent) {
@@ -55,7 +55,7 @@ function idFirst(entries) {
 }
 
 function flow(v) {
-  if (Array.isArray(v)) return '[' + v.map(scalar).join(', ') + ']';
+  if (Array.isArray(v)) return '[' + v.map((x) => scalar(x, true)).join(', ') + ']';
   if (isCollection(v)) return '{}';
   return scalar(v);
 }
@@ -65,19 +65,21 @@ const SPECIAL = /^(~|null|Null|NULL|true|True|TRUE|false|False|FALSE|yes|Yes|YES
 // Anything that looks like a number, a date or a time.
 const NUMERIC = /^[-+]?(\.?[0-9]|0[xXoObB])|^[0-9]{1,4}[-:]/;
 
-export function scalar(v) {
+// scalar writes one value; inFlow is true inside [a, b], where commas and
+// brackets end a plain scalar.
+export function scalar(v, inFlow = false) {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
   if (typeof v === 'boolean') return String(v);
   const str = String(v);
-  return plainSafe(str) ? str : JSON.stringify(str);
+  return plainSafe(str, inFlow) ? str : JSON.stringify(str);
 }
 
-function plainSafe(str) {
+function plainSafe(str, inFlow) {
   if (str === '' || str.trim() !== str) return false;
   if (SPECIAL.test(str) || NUMERIC.test(str)) return false;
   // Indicators that start a non-plain node, or characters that end one.
   if (/^[-?:,\[\]{}#&*!|>'"%@`]/.test(str)) return false;
-  if (/: |:$| #|[\u0000-\u001f\u007f\u2028\u2029\ufeff]|[,\[\]{}]/.test(str)) return false;
-  return true;
+  if (/: |:$| #|[\u0000-\u001f\u007f\u2028\u2029\ufeff]/.test(str)) return false;
+  return !(inFlow && /[,\[\]{}]/.test(str));
 }

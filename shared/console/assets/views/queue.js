@@ -61,8 +61,9 @@ function section(title, kind, stages, row, headers) {
       page = await api(`v1/${kind}` + q({ stage: select.value, limit: 50, cursor }));
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) throw e;
-      status.textContent = e instanceof ApiError && e.status === 404
-        ? `This API does not list ${kind} (404).` : `Could not load ${kind}: ${e.message}`;
+      const missing = e instanceof ApiError && e.status === 404;
+      table.hidden = missing;
+      status.textContent = missing ? `This API does not list ${kind} yet.` : `Could not load ${kind}: ${e.message}`;
       return;
     }
     const items = page[kind] || [];

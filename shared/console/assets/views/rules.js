@@ -16,7 +16,11 @@ const POLL_MS = 700;
 // as YAML comes back as a string (comments kept); one published as JSON comes
 // back as an object and is written out as YAML.
 export function docText(rules) {
-  return typeof rules === 'string' ? rules : toYAML(rules);
+  if (typeof rules === 'string') return rules;
+  // The stored JSON records its own version number: metadata, not a rule,
+  // and noise in every diff.
+  const { version, ...doc } = rules;
+  return toYAML(doc);
 }
 
 export async function rulesView(container, version) {
@@ -125,7 +129,7 @@ function previewResult(p) {
 }
 
 function leadsTable(title, id, leads) {
-  const score = (x) => x ? [num(x.engagement), ' / ', num(x.fit), ' ', gradeBadge(x.grade), ' ', stageBadge(x.stage)] : '–';
+  const score = (x) => x ? h('span', { class: 'snap' }, num(x.engagement), ' / ', num(x.fit), ' ', gradeBadge(x.grade), ' ', stageBadge(x.stage)) : '–';
   return h('div', null, h('h3', null, title, ' ', h('span', { class: 'muted' }, `(${leads.length}${leads.length === 100 ? '+' : ''})`)),
     leads.length === 0 ? h('p', { class: 'muted' }, 'None.') : h('table', { class: 'list compact', id },
       h('thead', null, h('tr', null, ['Lead', 'Before (eng. / fit)', 'After (eng. / fit)'].map((t) => h('th', { scope: 'col' }, t)))),

@@ -40,15 +40,17 @@ function lift(rules) {
 }
 
 function weights(rules) {
-  const published = rules.filter((x) => x.published);
-  if (published.length === 0) return h('p', { class: 'muted' }, 'No published rules.');
-  return h('table', { class: 'list compact' },
+  const published = rules.filter((x) => x.published && x.kind);
+  const unfired = rules.filter((x) => x.published && !x.kind).map((x) => x.rule);
+  if (published.length === 0) return h('p', { class: 'muted' }, 'No lead has fired a published rule yet.');
+  return h('div', null, h('table', { class: 'list compact' },
     h('thead', null, h('tr', null, ['Rule', 'Current', 'Suggested', 'Effect'].map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', null, published.map((x) => h('tr', null,
       h('td', null, x.rule, x.kind ? h('span', { class: 'muted small' }, ' ' + x.kind) : null),
       h('td', { class: 'num' }, signed(x.current_points)),
       h('td', { class: 'num strong' }, x.suggested_points === undefined || x.suggested_points === null ? '–' : signed(x.suggested_points)),
-      h('td', null, x.effect || '')))));
+      h('td', null, x.effect || ''))))),
+  unfired.length ? h('p', { class: 'muted small' }, `Not fired by any lead yet: ${unfired.join(', ')}.`) : null);
 }
 
 function model(m) {
