@@ -119,7 +119,8 @@ func Diff(prev, cur *scoring.Rules) (Changes, error) {
 		ch.MQL = &BarChange{From: barBefore, To: barAfter}
 	}
 	named := len(ch.Added) + len(ch.Removed) + len(ch.Points)
-	ch.Other = !bytes.Equal(prev.Document(), cur.Document()) && named == 0 && ch.MQL == nil
+	// Documents carry their own version number; that is no change.
+	ch.Other = !bytes.Equal(prev.WithVersion(0).Document(), cur.WithVersion(0).Document()) && named == 0 && ch.MQL == nil
 	return ch, nil
 }
 
