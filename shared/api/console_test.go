@@ -171,7 +171,7 @@ func TestDiffNamesPointChanges(t *testing.T) {
 	base := parse(doc)
 	cases := map[string]string{
 		strings.Replace(doc, "points: 20\n  - id: manager-title", "points: 25\n  - id: manager-title", 1): "points: senior-title 20 → 25",
-		strings.Replace(doc, "Decision makers", "People who decide", 1):                                      "no rule or point changed; other settings did",
+		strings.Replace(doc, "Decision makers", "People who decide", 1):                                   "no rule or point changed; other settings did",
 		doc: "the same document as before",
 	}
 	for changed, want := range cases {
