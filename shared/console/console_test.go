@@ -122,3 +122,21 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// FuzzAsset: whatever the path, Asset serves only files of the console:
+// nothing outside assets/, no directory, never the page under another name.
+func FuzzAsset(f *testing.F) {
+	for _, seed := range []string{"", "app.js", "views/rules.js", "../console.go", "views/../app.js", "index.html", "./app.js", "app.js\x00", "%2e%2e/x"} {
+		f.Add(seed)
+	}
+	names := map[string]bool{"": true}
+	for _, n := range Names() {
+		names[n] = true
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		file, ok := Asset(name)
+		if ok && (!names[name] || len(file.Body) == 0) {
+			t.Fatalf("Asset(%q) served %d bytes; it is not a console file", name, len(file.Body))
+		}
+	})
+}

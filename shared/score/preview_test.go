@@ -190,3 +190,29 @@ func getPreview(t *testing.T, h *lsapi.Handler, id string) lsapi.PreviewBody {
 	}
 	return body
 }
+
+// FuzzParsePreviewMessage: any body is either not a preview message, or a
+// checked one (a preview id, and a lead id for a per-lead message), or an
+// error; never a panic.
+func FuzzParsePreviewMessage(f *testing.F) {
+	for _, seed := range []string{
+		`{"kind":"preview_page","lead_id":"preview_pv_1","preview_id":"pv_1"}`,
+		`{"kind":"preview","lead_id":"ld_0123456789abcdef01234567","preview_id":"pv_1"}`,
+		`{"kind":"preview","preview_id":"pv_1"}`,
+		`{"kind":"preview_page"}`,
+		`{"kind":"rescore_page","rules_version":3}`,
+		`{"kind":"event","event":{"type":"preview"}}`,
+		`"preview`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, isPreview, err := parsePreviewMessage(body)
+		if !isPreview || err != nil {
+			return
+		}
+		if m.id == "" {
+			t.Fatalf("%q parsed as a preview message without an id", body)
+		}
+	})
+}
