@@ -35,9 +35,14 @@ func js[T any](ctx context.Context, expr string) (T, error) {
 	return chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 }
 
-// screenshot saves the whole page as dir/name.png.
-func screenshot(ctx context.Context, dir, name string) error {
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+// screenshot saves the whole page as dir/name.png, or only what the window
+// shows (the queue's first rows, not all of them).
+func screenshot(ctx context.Context, dir, name string, whole bool) error {
+	shot := chromedp.CaptureScreenshot()
+	if whole {
+		shot = chromedp.FullScreenshot(100)
+	}
+	png, err := chromedp.Run(ctx, shot)
 	if err != nil {
 		return fmt.Errorf("screenshot %s: %w", name, err)
 	}

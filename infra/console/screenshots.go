@@ -73,7 +73,7 @@ func screenshots(ctx context.Context, api client, dir, docs string) error {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 		time.Sleep(300 * time.Millisecond) // let the last frame paint
-		if err := screenshot(ctx, dir, s.name); err != nil {
+		if err := screenshot(ctx, dir, s.name, s.name != "queue"); err != nil {
 			return err
 		}
 		fmt.Printf("%-14s %s\n", s.name, filepath.Join(dir, s.name+".png"))
