@@ -85,10 +85,6 @@ func (j job) key(sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrPK: sAttr(j.pk), attrSK: sAttr(sk)}
 }
 
-func rescoreKey(version int, sk string) map[string]types.AttributeValue {
-	return rescoreJob(version).key(sk)
-}
-
 // expiry is the expires_at of an item of j written at now, or nil.
 func (j job) expiry(now time.Time) types.AttributeValue {
 	if j.ttl == 0 {
