@@ -196,7 +196,7 @@ func (h *Handler) addEmails(ctx context.Context, sum *preview.Summary) {
 				defer func() { <-sem; wg.Done() }()
 				l, err := h.leads.Lead(ctx, o.LeadID)
 				if err == nil && l.MergedInto == "" {
-					o.Email, found[i] = l.View.Email, true
+					o.Email, found[i] = l.Email, true
 				}
 			}()
 		}

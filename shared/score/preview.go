@@ -69,13 +69,9 @@ type previewer struct {
 // previewer is the handler's preview work, with the stores and queue it
 // already has.
 func (h *Handler) previewer() *previewer {
-	jobs := h.Previews
-	if jobs == nil {
-		jobs, _ = h.Store.(leadscore.PreviewStore)
-	}
-	_, queue, _ := h.rescoreDeps()
-	return &previewer{jobs: jobs, leads: h.Store, queue: queue, rules: h.rules.Version, concurrency: h.Concurrency}
+	return &previewer{jobs: h.previews, leads: h.store, queue: h.queue, rules: h.rules.Version, concurrency: h.concurrency}
 }
+
 
 // handle runs the batch's preview messages and returns the indexes of those
 // to retry.

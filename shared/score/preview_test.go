@@ -50,7 +50,7 @@ func TestPreviewPredictsWhatPublishingDoes(t *testing.T) {
 	if body.Status != "done" || body.Summary == nil || body.Leads != 300 || body.Progress.Done != 300 {
 		t.Fatalf("preview after the drive: %+v; want done over 300 leads", body)
 	}
-	outcomes, err := e.store.PreviewOutcomes(t.Context(), id)
+	outcomes, err := e.store.(leadscore.PreviewStore).PreviewOutcomes(t.Context(), id)
 	if err != nil || len(outcomes) != 300 {
 		t.Fatalf("%d outcomes (%v), want 300", len(outcomes), err)
 	}
@@ -63,11 +63,11 @@ func TestPreviewPredictsWhatPublishingDoes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if l.View.Stage != o.After.Stage {
-			t.Errorf("lead %s: preview predicted %s, publishing gave %s", o.LeadID, o.After.Stage, l.View.Stage)
+		if l.State.Stage() != o.After.Stage {
+			t.Errorf("lead %s: preview predicted %s, publishing gave %s", o.LeadID, o.After.Stage, l.State.Stage())
 		}
-		if o.Before.Stage != l.View.Stage {
-			moves[string(o.Before.Stage)+"->"+string(l.View.Stage)]++
+		if o.Before.Stage != l.State.Stage() {
+			moves[string(o.Before.Stage)+"->"+string(l.State.Stage())]++
 		}
 	}
 	if len(moves) == 0 {
