@@ -72,7 +72,6 @@ func (h *Handler) previewer() *previewer {
 	return &previewer{jobs: h.previews, leads: h.store, queue: h.queue, rules: h.rules.Version, concurrency: h.concurrency}
 }
 
-
 // handle runs the batch's preview messages and returns the indexes of those
 // to retry.
 func (p *previewer) handle(ctx context.Context, log *slog.Logger, msgs []previewMessage, now time.Time) []int {
