@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -115,6 +116,22 @@ func TestConsoleAgainstTheLocalStack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A broken draft first: the API's 400 details are listed next to
+		// the editor, field by field.
+		broken, err := setPoints(doc, "pricing-visit", 40)
+		if err != nil {
+			t.Fatal(err)
+		}
+		broken = strings.Replace(broken, "fit_min: 40", "fit_min: lots", 1)
+		if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.ID("rules-editor"), broken),
+			chromedp.Click(chromedp.ID("preview-btn")),
+			chromedp.WaitVisible(chromedp.CSS("#rules-problems li"))); err != nil {
+			t.Fatal(err)
+		}
+		problems, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("rules-problems")))
+		if !strings.Contains(problems, "mql.fit_min") {
+			t.Errorf("problems listed: %q; want the field mql.fit_min named", problems)
+		}
 		draft, err := setPoints(doc, "pricing-visit", 40)
 		if err != nil {
 			t.Fatal(err)
@@ -143,6 +160,16 @@ func TestConsoleAgainstTheLocalStack(t *testing.T) {
 		}
 		if _, err := api.waitLead(t.Context(), nearEmail, func(l leadView) bool { return l.Stage == "mql" }); err != nil {
 			t.Error(err)
+		}
+		// The history lists the version with what it changed, and its
+		// diff shows the edited line.
+		if err := open(ctx, st.URL, "#/rules/v1", "#version-diff"); err != nil {
+			t.Fatal(err)
+		}
+		history, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("rules-history")))
+		diff, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("version-diff")))
+		if !strings.Contains(history, "pricing-visit 10 → 40") || !regexp.MustCompile(`(?m)^\+ +points: 40$`).MatchString(diff) {
+			t.Errorf("history %q, diff %q; want the points change in both", history, diff)
 		}
 		if err := open(ctx, st.URL, "#/queue", "#leads-rows tr a"); err != nil {
 			t.Fatal(err)
