@@ -12,9 +12,9 @@ import { histogram, progress } from '../charts.js';
 const YAML = 'application/yaml';
 const POLL_MS = 700;
 
-// docText is a stored document as the editor shows it: a document published
-// as YAML comes back as a string (comments kept); one published as JSON comes
-// back as an object and is written out as YAML.
+// docText is a stored document as the editor shows it. GET /v1/rules
+// answers the canonical JSON, written out here as YAML; a string (a
+// document the API could only pass on as text) is shown as it is.
 export function docText(rules) {
   if (typeof rules === 'string') return rules;
   // The stored JSON records its own version number: metadata, not a rule,
