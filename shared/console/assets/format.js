@@ -95,3 +95,15 @@ export function kv(obj) {
     h('th', { scope: 'row' }, k),
     h('td', null, typeof obj[k] === 'object' ? JSON.stringify(obj[k]) : String(obj[k]))))));
 }
+
+// accountParts are the parts of an account's engagement (docs/scoring.md
+// section 7): each lead's counted share, then the breadth points; together
+// they sum to the engagement. The breakdown is {leads, breadth, fit}.
+export function accountParts(account) {
+  const bd = account.breakdown || {};
+  const names = new Map((account.leads || []).map((l) => [l.lead_id, l.email || l.lead_id]));
+  const parts = (bd.leads || []).map((c) => ({ lead_id: c.lead_id, rule: names.get(c.lead_id) || c.lead_id,
+    points: c.counted, engagement: c.engagement, engaged: c.engaged }));
+  if (bd.breadth) parts.push({ rule: 'breadth', kind: 'breadth', points: bd.breadth });
+  return parts;
+}

@@ -2,7 +2,7 @@
 
 import { h, link, append } from '../dom.js';
 import { api } from '../api.js';
-import { num, ageInStage, displayName, gradeBadge, stageBadge, timeline, kv } from '../format.js';
+import { num, signed, ageInStage, displayName, gradeBadge, stageBadge, timeline, kv, accountParts } from '../format.js';
 import { hbars } from '../charts.js';
 
 export async function accountView(container, id) {
@@ -32,17 +32,21 @@ function card(title, ...body) {
 }
 
 // contributions draws each person's counted share of the account's
-// engagement and the breadth points; together they sum to engagement.
+// engagement and the breadth points (they sum to the engagement), then the
+// account's fit rules.
 function contributions(a) {
-  const names = new Map((a.leads || []).map((l) => [l.lead_id, l.email || l.lead_id]));
-  const rows = (a.breakdown || []).map((c) => {
-    const value = c.points ?? c.counted ?? c.share ?? 0;
-    const label = c.lead_id ? names.get(c.lead_id) || c.lead_id : (c.rule || c.kind || 'breadth');
-    const note = c.lead_id && c.engagement !== undefined && c.engagement !== value ? `of ${num(c.engagement)}` : '';
-    return { label, value, note, cls: c.lead_id ? 'engagement' : 'burst' };
-  });
-  if (rows.length === 0) return h('p', { class: 'muted' }, 'No engagement yet.');
-  return hbars(rows);
+  const rows = accountParts(a).map((c) => ({
+    label: c.lead_id ? c.rule : 'breadth (more engaged people)',
+    value: c.points,
+    note: c.lead_id && c.engagement !== c.points ? `of ${num(c.engagement)}` : '',
+    cls: c.lead_id ? 'engagement' : 'burst',
+  }));
+  const fit = ((a.breakdown || {}).fit || []).filter((c) => c.points !== 0);
+  return h('div', null,
+    h('h3', null, 'Engagement ', h('span', { class: 'muted' }, '= ' + num((a.score || {}).engagement))),
+    rows.length ? hbars(rows) : h('p', { class: 'muted' }, 'No engagement yet.'),
+    fit.length ? [h('h3', null, 'Fit ', h('span', { class: 'muted' }, '= ' + num((a.score || {}).fit))),
+      hbars(fit.map((c) => ({ label: c.rule, value: c.points, cls: 'fit' })), { format: signed })] : null);
 }
 
 function people(leads) {

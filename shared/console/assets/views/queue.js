@@ -2,7 +2,7 @@
 
 import { h, clear, link, append } from '../dom.js';
 import { api, q, ApiError } from '../api.js';
-import { num, ageInStage, displayName, topReasons, gradeBadge } from '../format.js';
+import { num, ageInStage, displayName, topReasons, gradeBadge, accountParts } from '../format.js';
 
 const LEAD_STAGES = ['mql', 'lead', 'sql', 'customer', 'nurture', 'disqualified', 'expired', 'visitor'];
 const ACCOUNT_STAGES = ['mqa', 'account', 'opportunity', 'customer'];
@@ -102,6 +102,6 @@ function accountRow(acc) {
     h('td', { class: 'num strong' }, num(acc.score && acc.score.engagement)),
     h('td', { class: 'num' }, String(acc.engaged_contacts ?? '–')),
     h('td', null, ageInStage(acc)),
-    h('td', { class: 'reasons' }, topReasons((acc.breakdown || []).map((c) => ({ ...c, rule: c.lead_id || c.rule })))));
+    h('td', { class: 'reasons' }, topReasons(accountParts(acc))));
 }
 
