@@ -44,6 +44,7 @@ func main() {
 		Scanner:  store,
 		History:  store,
 		Previews: store,
+		Events:   store,
 		APIKey:   cfg.APIKey,
 		Logger:   log,
 		Metrics:  metrics.New(os.Stdout, cfg.FunctionName),

@@ -106,6 +106,14 @@ func TestConsoleAgainstTheLocalStack(t *testing.T) {
 		if sum[1] <= 0 || abs(sum[0]-sum[1]) > 0.011 {
 			t.Errorf("the breakdown bars add up to %v, the engagement shown is %v", sum[0], sum[1])
 		}
+		// Its latest events: the demo request (2 hours ago) first.
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#lead-events tbody tr"))); err != nil {
+			t.Fatal(err)
+		}
+		first, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#lead-events tbody tr:first-child")))
+		if !strings.Contains(first, "demo_request") {
+			t.Errorf("newest event row %q, want the demo request", first)
+		}
 	})
 
 	t.Run("preview and publish", func(t *testing.T) {

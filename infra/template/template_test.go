@@ -36,6 +36,7 @@ var contractRoutes = map[string]string{
 	"GET /v1/rules/{version}/rescore": "ApiFunction",
 	"GET /v1/reports/signals":         "ApiFunction",
 	// docs/api.md "Accounts, preview, console"
+	"GET /v1/leads/{lead_id}/events":     "ApiFunction",
 	"GET /v1/rules/versions":             "ApiFunction",
 	"POST /v1/rules/preview":             "ApiFunction",
 	"GET /v1/rules/preview/{preview_id}": "ApiFunction",

@@ -2,10 +2,12 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/leadscore/leadscore/shared/console"
 	"github.com/leadscore/leadscore/shared/httpapi"
@@ -179,5 +181,47 @@ func TestDiffNamesPointChanges(t *testing.T) {
 		if err != nil || ch.String() != want {
 			t.Errorf("Diff = %q (%v), want %q", ch.String(), err, want)
 		}
+	}
+}
+
+// TestLeadEventsNewestFirst: a lead's recorded events come back newest
+// first, bounded by limit, with the total; an unknown lead is a 404.
+func TestLeadEventsNewestFirst(t *testing.T) {
+	e := newEnv(t)
+	if e.store == nil {
+		t.Skip("needs the emulators: events are the table's records")
+	}
+	id := leadscore.LeadID("ada@example.com")
+	rec := e.readLead(t, id)
+	rec.Email = "ada@example.com"
+	e.writeLead(t, rec)
+	var evs []scoring.Event
+	for i := range 5 {
+		evs = append(evs, scoring.Event{EventID: fmt.Sprintf("e%d", i), Type: "page_view", Email: rec.Email,
+			OccurredAt: testNow.Add(time.Duration((i*3)%5) * time.Hour)})
+	}
+	for _, r := range e.store.RecordEvents(t.Context(), id, evs, testNow) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	r := e.do(t, call("GET", "/v1/leads/"+id+"/events?limit=3", "", "", testKey))
+	var body EventsBody
+	if r.StatusCode != http.StatusOK || json.Unmarshal([]byte(r.Body), &body) != nil {
+		t.Fatalf("GET events: %d %s", r.StatusCode, r.Body)
+	}
+	var got []string
+	for _, ev := range body.Events {
+		got = append(got, ev.EventID)
+	}
+	// e0 at +0h, e1 +3h, e2 +1h, e3 +4h, e4 +2h: newest first.
+	if strings.Join(got, ",") != "e3,e1,e4" || body.Total != 5 || body.LeadID != id {
+		t.Errorf("events %v of %d for %s; want e3,e1,e4 of 5", got, body.Total, body.LeadID)
+	}
+	if r := e.do(t, call("GET", "/v1/leads/"+leadscore.LeadID("nobody@example.com")+"/events", "", "", testKey)); r.StatusCode != http.StatusNotFound {
+		t.Errorf("events of an unknown lead: %d, want 404", r.StatusCode)
+	}
+	if r := e.do(t, call("GET", "/v1/leads/"+id+"/events?limit=0", "", "", testKey)); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("limit=0: %d, want 400", r.StatusCode)
 	}
 }

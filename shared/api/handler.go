@@ -26,7 +26,7 @@ import (
 // body at 256 KiB).
 const MaxRulesBodyBytes = 256 * 1024
 
-// Options are a Handler's dependencies. All but History, Previews, Report,
+// Options are a Handler's dependencies. All but History, Previews, Events, Report,
 // Logger, Metrics and Now are required: New refuses to build a handler
 // without them.
 type Options struct {
@@ -46,6 +46,9 @@ type Options struct {
 	// those routes answer 503.
 	History  leadscore.RulesHistory
 	Previews leadscore.PreviewStore
+	// Events reads a lead's recorded events; nil means Leads when it
+	// implements it (the DynamoDB store does), else that route answers 503.
+	Events leadscore.EventReader
 	// APIKey guards every route.
 	APIKey string
 	// Report bounds the signals report (zero: signals' defaults).
@@ -68,6 +71,7 @@ type Handler struct {
 	scanner  leadscore.LeadScanner
 	history  leadscore.RulesHistory // nil: GET /v1/rules/versions answers 503
 	previews leadscore.PreviewStore // nil: the preview routes answer 503
+	events   leadscore.EventReader  // nil: GET /v1/leads/{lead_id}/events answers 503
 	report   signals.ReadOptions
 	now      func() time.Time
 	router   *httpapi.Router
@@ -106,6 +110,10 @@ func New(o Options) (*Handler, error) {
 	if h.previews == nil {
 		h.previews, _ = o.Rescores.(leadscore.PreviewStore)
 	}
+	h.events = o.Events
+	if h.events == nil {
+		h.events, _ = o.Leads.(leadscore.EventReader)
+	}
 	m := o.Metrics
 	if m == nil {
 		m = metrics.New(io.Discard, "api")
@@ -136,6 +144,7 @@ func (h *Handler) routes() []httpapi.Route {
 		{Method: "PUT", Path: "/v1/rules", Handle: h.putRules},
 		{Method: "GET", Path: "/v1/rules/{version}/rescore", Handle: h.rescoreProgress},
 		{Method: "GET", Path: "/v1/reports/signals", Handle: h.signalsReport},
+		{Method: "GET", Path: "/v1/leads/{lead_id}/events", Handle: h.listEvents},
 		{Method: "GET", Path: "/v1/rules/versions", Handle: h.listVersions},
 		{Method: "POST", Path: "/v1/rules/preview", Handle: h.startPreview},
 		{Method: "GET", Path: "/v1/rules/preview/{preview_id}", Handle: h.getPreview},

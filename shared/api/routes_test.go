@@ -102,6 +102,7 @@ func TestSampleEvents(t *testing.T) {
 		"api-list-rules-versions.json": http.StatusOK,
 		"api-get-console.json":         http.StatusOK, // public: no key needed
 		"api-get-console-asset.json":   http.StatusOK,
+		"api-list-lead-events.json":    http.StatusNotFound, // no such lead
 		"api-post-rules-preview.json":  http.StatusAccepted,
 		"api-get-rules-preview.json":   http.StatusNotFound, // no such preview
 	}

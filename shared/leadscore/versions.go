@@ -19,3 +19,10 @@ type RulesHistory interface {
 	// when nothing was published (the defaults apply).
 	RulesHistory(ctx context.Context) ([]PublishedRules, error)
 }
+
+// EventReader reads the events recorded for a lead (GET
+// /v1/leads/{lead_id}/events, the console's latest events).
+type EventReader interface {
+	// EventHistory returns every recorded event of subjectID.
+	EventHistory(ctx context.Context, subjectID string) ([]scoring.Event, error)
+}

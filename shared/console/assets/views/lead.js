@@ -6,7 +6,10 @@ import { num, when, ageInStage, displayName, gradeBadge, stageBadge, timeline, k
 import { hbars } from '../charts.js';
 
 export async function leadView(container, id) {
-  const l = await api('v1/leads/' + encodeURIComponent(id));
+  const [l, events] = await Promise.all([
+    api('v1/leads/' + encodeURIComponent(id)),
+    api(`v1/leads/${encodeURIComponent(id)}/events?limit=15`).catch((e) => e),
+  ]);
   const score = l.score || {};
   append(container, 
     h('p', { class: 'crumbs' }, h('a', { href: '#/queue' }, 'Queue'), ' / lead'),
@@ -22,6 +25,8 @@ export async function leadView(container, id) {
     h('section', { class: 'card' }, h('h2', null, 'Why this score'), breakdown(l.breakdown || [], score)),
     h('div', { class: 'columns' },
       h('section', { class: 'card' }, h('h2', null, 'Stage history'), timeline(l.stage_history)),
+      h('section', { class: 'card' }, h('h2', null, 'Latest events'), latest(events))),
+    h('div', { class: 'columns' },
       h('section', { class: 'card' }, h('h2', null, 'Attributes'), kv(l.attributes),
         h('p', { class: 'muted small' }, `Last activity ${when(l.last_activity_at)} · scored ${when(l.evaluated_at)} with rules v${l.rules_version}`))));
 }
@@ -52,4 +57,23 @@ function breakdown(rows, score) {
   return h('div', null,
     part(['engagement', 'burst', 'cap'], 'Engagement', score.engagement),
     part(['fit'], 'Fit', score.fit));
+}
+
+// latest lists the lead's newest events: when, what, and its properties as
+// text. events is the API's answer, or the error it gave.
+function latest(events) {
+  if (events instanceof Error) {
+    if (events.status === 401) throw events;
+    return h('p', { class: 'muted' }, 'Events are not available: ' + events.message);
+  }
+  if (events.events.length === 0) return h('p', { class: 'muted' }, 'No events recorded.');
+  const props = (p) => Object.entries(p || {}).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' · ');
+  return h('div', null,
+    h('table', { class: 'list compact', id: 'lead-events' },
+      h('thead', null, h('tr', null, ['When', 'Event', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', null, events.events.map((e) => h('tr', null,
+        h('td', { class: 'snap' }, when(e.occurred_at)),
+        h('td', null, e.type),
+        h('td', { class: 'reasons' }, props(e.properties)))))),
+    events.total > events.events.length ? h('p', { class: 'muted small' }, `The newest ${events.events.length} of ${events.total}.`) : null);
 }
