@@ -135,49 +135,25 @@ func (h *Handler) getPreview(ctx context.Context, c *httpapi.Call) httpapi.Respo
 	return httpapi.JSON(http.StatusOK, body)
 }
 
-// previewSummary is the kept summary of a finished preview, or computes it
-// from the outcomes and keeps it.
+// previewSummary is the kept summary of a finished preview (the score
+// function keeps it when the last lead is in), or computes and keeps it.
 func (h *Handler) previewSummary(ctx context.Context, p *leadscore.PreviewJob) (*preview.Summary, error) {
-	var sum preview.Summary
 	if p.Summary != nil {
+		var sum preview.Summary
 		return &sum, json.Unmarshal(p.Summary, &sum)
 	}
-	outcomes, err := h.previews.PreviewOutcomes(ctx, p.ID)
-	if err != nil {
-		return nil, err
-	}
-	published, draft, err := h.bars(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	sum = preview.Summarize(outcomes, published, draft)
-	b, err := json.Marshal(sum)
-	if err != nil {
-		return nil, err
-	}
-	// Keeping it is an optimisation: a failure only means computing again.
-	_ = h.previews.SavePreviewSummary(ctx, p.ID, b, h.now())
-	return &sum, nil
-}
-
-// bars are the MQL bars of the published version a preview compares with
-// and of its draft.
-func (h *Handler) bars(ctx context.Context, p *leadscore.PreviewJob) (published, draft preview.Bar, err error) {
-	pub := scoring.DefaultRules()
+	published := scoring.DefaultRules()
 	if p.Published > 0 {
-		if pub, err = h.rules.Rules(ctx, p.Published); err != nil {
-			return published, draft, err
+		var err error
+		if published, err = h.rules.Rules(ctx, p.Published); err != nil {
+			return nil, err
 		}
 	}
-	d, err := scoring.ParseRules(p.Draft)
+	draft, err := scoring.ParseRules(p.Draft)
 	if err != nil {
-		return published, draft, err
+		return nil, err
 	}
-	if published, err = preview.BarOf(pub); err != nil {
-		return published, draft, err
-	}
-	draft, err = preview.BarOf(d)
-	return published, draft, err
+	return leadscore.SummarizePreview(ctx, h.previews, p.ID, published, draft, h.now())
 }
 
 // addEmails fills in the email of each listed lead from its current view

@@ -2,9 +2,11 @@ package leadscore
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/leadscore/leadscore/shared/preview"
+	"github.com/leadscore/leadscore/shared/scoring"
 )
 
 // Score-queue message kinds of a rules preview (docs/api.md "Accounts,
@@ -62,4 +64,33 @@ type PreviewStore interface {
 	PreviewOutcomes(ctx context.Context, id string) ([]preview.Outcome, error)
 	// SavePreviewSummary keeps the computed answer of a finished preview.
 	SavePreviewSummary(ctx context.Context, id string, summary []byte, now time.Time) error
+}
+
+// SummarizePreview adds up a finished preview's outcomes (preview.Summarize
+// with the MQL bars of the published rules and of the draft) and keeps the
+// summary. The score function calls it when the last lead is in, so that
+// GET /v1/rules/preview/{id} reads one item; the API calls it too if the
+// summary is not there yet. Two callers at once compute the same summary.
+func SummarizePreview(ctx context.Context, store PreviewStore, id string, published, draft *scoring.Rules, now time.Time) (*preview.Summary, error) {
+	outcomes, err := store.PreviewOutcomes(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := preview.BarOf(published)
+	if err != nil {
+		return nil, err
+	}
+	dr, err := preview.BarOf(draft)
+	if err != nil {
+		return nil, err
+	}
+	sum := preview.Summarize(outcomes, pub, dr)
+	b, err := json.Marshal(sum)
+	if err != nil {
+		return nil, err
+	}
+	// Keeping it saves the next reader the work; failing to only means the
+	// next reader computes it again.
+	_ = store.SavePreviewSummary(ctx, id, b, now)
+	return &sum, nil
 }

@@ -206,7 +206,22 @@ func (p *previewer) dryRun(ctx context.Context, job *leadscore.PreviewJob, leadI
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return p.jobs.RecordPreview(ctx, job.ID, outcomes, gone, now)
+	if err := p.jobs.RecordPreview(ctx, job.ID, outcomes, gone, now); err != nil {
+		return err
+	}
+	p.summarizeIfDone(ctx, job.ID, published, draft, now)
+	return nil
+}
+
+// summarizeIfDone keeps the preview's summary once its last lead is in, so
+// the API answers it from one item. A failure here is no failure of the
+// leads (they are recorded): the API computes the summary itself then.
+func (p *previewer) summarizeIfDone(ctx context.Context, id string, published, draft *scoring.Rules, now time.Time) {
+	job, err := p.jobs.PreviewJob(ctx, id)
+	if err != nil || job.Progress.FinishedAt == nil || job.Summary != nil {
+		return
+	}
+	_, _ = leadscore.SummarizePreview(ctx, p.jobs, id, published, draft, now)
 }
 
 // lead dry-runs one lead; ok is false when it no longer exists.

@@ -46,6 +46,11 @@ func TestPreviewPredictsWhatPublishingDoes(t *testing.T) {
 	if cur, err := e.store.CurrentRules(t.Context()); err != nil || cur.Version != 0 {
 		t.Fatalf("current rules after the preview: version %v (%v); want nothing published", cur, err)
 	}
+	// The score function kept the summary when the last lead was in, so
+	// the API reads it from one item.
+	if p, err := e.store.(leadscore.PreviewStore).PreviewJob(t.Context(), id); err != nil || p.Summary == nil {
+		t.Fatalf("the finished preview has no kept summary (%v)", err)
+	}
 	body := getPreview(t, ih, id)
 	if body.Status != "done" || body.Summary == nil || body.Leads != 300 || body.Progress.Done != 300 {
 		t.Fatalf("preview after the drive: %+v; want done over 300 leads", body)
