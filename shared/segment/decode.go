@@ -61,13 +61,11 @@ func (it *Item) field(name string) string {
 	}
 }
 
-// Payload is what one request body held: the messages that decoded, the
-// problems of those that did not, and the write key some libraries put in
-// the body.
+// Payload is what one request body held: the messages that decoded and the
+// problems of those that did not.
 type Payload struct {
 	Items    []Item
 	Problems []Problem
-	WriteKey string
 }
 
 // DecodeBatch decodes the body of POST /v1/batch: {"batch": [...],
@@ -87,7 +85,7 @@ func DecodeBatch(body []byte) (*Payload, error) {
 	if len(b.Batch) > MaxBatchMessages {
 		return nil, &Error{Field: "batch", Message: fmt.Sprintf("holds %d messages; at most %d are accepted in one request", len(b.Batch), MaxBatchMessages)}
 	}
-	p := &Payload{WriteKey: b.WriteKey}
+	p := &Payload{}
 	for i, raw := range b.Batch {
 		p.add(fmt.Sprintf("batch[%d]", i), raw, "", &b)
 	}
@@ -105,7 +103,6 @@ func DecodeMessage(body []byte, typ string) (*Payload, error) {
 	}
 	p := &Payload{}
 	p.add("", body, typ, nil)
-	p.WriteKey = writeKeyOf(body)
 	return p, nil
 }
 
@@ -301,16 +298,6 @@ func gotKind(value string) string {
 	default:
 		return value
 	}
-}
-
-// writeKeyOf returns a single message's writeKey field, if any (the old
-// HTTP API allowed the key in the body).
-func writeKeyOf(body []byte) string {
-	var k struct {
-		WriteKey string `json:"writeKey"`
-	}
-	_ = json.Unmarshal(body, &k) // a non-string writeKey is just absent
-	return k.WriteKey
 }
 
 // jsonKind names the kind of a raw JSON value for problem messages.

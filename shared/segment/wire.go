@@ -95,7 +95,8 @@ type Library struct {
 
 // BatchBody is the body of POST /v1/batch. Its sentAt and context apply to
 // every message that lacks its own. analytics-node also puts the write key
-// in the body.
+// in the body; leadscore authenticates by the Authorization header only, so
+// a key is never read from a body that may be logged.
 type BatchBody struct {
 	Batch        []json.RawMessage `json:"batch"`
 	SentAt       string            `json:"sentAt"`
