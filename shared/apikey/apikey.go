@@ -6,6 +6,8 @@ package apikey
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
+	"strings"
 )
 
 // Keys is a set of configured keys. The zero value holds no key and matches
@@ -52,4 +54,28 @@ func (k Keys) Lookup(key string) (index int, ok bool) {
 		index = subtle.ConstantTimeSelect(eq, i, index)
 	}
 	return index, index >= 0
+}
+
+// FromAuthorization returns the key an Authorization header carries: HTTP
+// Basic with the key as the user name (what the Segment and RudderStack SDKs
+// send; the password is ignored, theirs is empty), or "Bearer <key>". The key
+// is not checked here; Match it.
+func FromAuthorization(header string) (key string, ok bool) {
+	scheme, rest, found := strings.Cut(strings.TrimSpace(header), " ")
+	if !found {
+		return "", false
+	}
+	rest = strings.TrimSpace(rest)
+	switch strings.ToLower(scheme) {
+	case "basic":
+		raw, err := base64.StdEncoding.DecodeString(rest)
+		if err != nil {
+			return "", false
+		}
+		user, _, _ := strings.Cut(string(raw), ":")
+		return user, user != ""
+	case "bearer":
+		return rest, rest != ""
+	}
+	return "", false
 }

@@ -1,6 +1,9 @@
 package apikey
 
-import "testing"
+import (
+	"encoding/base64"
+	"testing"
+)
 
 func TestZeroValueMatchesNothing(t *testing.T) {
 	var k Keys
@@ -53,5 +56,29 @@ func TestLookupDuplicateKey(t *testing.T) {
 	k := New("same-key-000001", "other-key-00001", "same-key-000001")
 	if i, ok := k.Lookup("same-key-000001"); !ok || i != 2 {
 		t.Errorf("Lookup = %d, %v; want 2, true", i, ok)
+	}
+}
+
+func TestFromAuthorization(t *testing.T) {
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	tests := []struct {
+		header, key string
+		ok          bool
+	}{
+		{"Basic " + b64("wk_test_0123456789ab:"), "wk_test_0123456789ab", true},
+		{"basic " + b64("wk_test_0123456789ab:ignored"), "wk_test_0123456789ab", true},
+		{"Basic " + b64("wk_test_0123456789ab"), "wk_test_0123456789ab", true},
+		{"Bearer wk_test_0123456789ab", "wk_test_0123456789ab", true},
+		{"Basic " + b64(":password"), "", false},
+		{"Basic not-base64!", "", false},
+		{"wk_test_0123456789ab", "", false},
+		{"Digest x", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		key, ok := FromAuthorization(tt.header)
+		if key != tt.key || ok != tt.ok {
+			t.Errorf("FromAuthorization(%q) = %q, %v; want %q, %v", tt.header, key, ok, tt.key, tt.ok)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package segment
 import (
 	"crypto/hmac"
 	"crypto/sha1" // Segment signs webhooks with HMAC-SHA1: its format, and HMAC-SHA1 is not broken.
-	"encoding/base64"
 	"encoding/hex"
 	"strings"
 )
@@ -34,28 +33,4 @@ func Sign(secret string, body []byte) string {
 	m := hmac.New(sha1.New, []byte(secret))
 	m.Write(body)
 	return hex.EncodeToString(m.Sum(nil))
-}
-
-// KeyFromAuthorization returns the key an Authorization header carries:
-// HTTP Basic with the key as the user name (what the SDKs send; any
-// password is ignored, Segment's is empty), or "Bearer <key>". The key is
-// not checked here; compare it with apikey.Keys.
-func KeyFromAuthorization(header string) (key string, ok bool) {
-	scheme, rest, found := strings.Cut(strings.TrimSpace(header), " ")
-	if !found {
-		return "", false
-	}
-	rest = strings.TrimSpace(rest)
-	switch strings.ToLower(scheme) {
-	case "basic":
-		raw, err := base64.StdEncoding.DecodeString(rest)
-		if err != nil {
-			return "", false
-		}
-		user, _, _ := strings.Cut(string(raw), ":")
-		return user, user != ""
-	case "bearer":
-		return rest, rest != ""
-	}
-	return "", false
 }

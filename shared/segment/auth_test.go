@@ -1,9 +1,6 @@
 package segment
 
-import (
-	"encoding/base64"
-	"testing"
-)
+import "testing"
 
 func TestVerifySignature(t *testing.T) {
 	body := []byte(`{"type":"track","event":"Demo Requested","userId":"u1"}`)
@@ -27,30 +24,6 @@ func TestVerifySignature(t *testing.T) {
 	} {
 		if VerifySignature(bad.secret, []byte(bad.body), bad.sig) {
 			t.Errorf("VerifySignature(%q, %q, %q) = true", bad.secret, bad.body, bad.sig)
-		}
-	}
-}
-
-func TestKeyFromAuthorization(t *testing.T) {
-	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
-	tests := []struct {
-		header, key string
-		ok          bool
-	}{
-		{"Basic " + b64("wk_test_0123456789ab:"), "wk_test_0123456789ab", true},
-		{"basic " + b64("wk_test_0123456789ab:ignored"), "wk_test_0123456789ab", true},
-		{"Basic " + b64("wk_test_0123456789ab"), "wk_test_0123456789ab", true},
-		{"Bearer wk_test_0123456789ab", "wk_test_0123456789ab", true},
-		{"Basic " + b64(":password"), "", false},
-		{"Basic not-base64!", "", false},
-		{"wk_test_0123456789ab", "", false},
-		{"Digest x", "", false},
-		{"", "", false},
-	}
-	for _, tt := range tests {
-		key, ok := KeyFromAuthorization(tt.header)
-		if key != tt.key || ok != tt.ok {
-			t.Errorf("KeyFromAuthorization(%q) = %q, %v; want %q, %v", tt.header, key, ok, tt.key, tt.ok)
 		}
 	}
 }
