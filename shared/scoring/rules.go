@@ -22,7 +22,20 @@ var BuiltinEventTypes = []string{
 	"wishlist_add", "cart_add", "ad_click", "contact_request", "quote_request",
 	"email_open", "email_click", "unsubscribe", "sales_accepted", "sales_rejected",
 	"deal_won", "deal_lost",
+	// What the sources send besides activity (docs/api.md "Sources"): a
+	// Segment track call no rule maps (its name in property "event"), and
+	// the identity calls, which score nothing unless a rule names them.
+	TypeTrack, TypeIdentify, TypeGroup, TypeAlias,
 }
+
+// The event types of docs/api.md "Sources" that are not activity the
+// default rules score.
+const (
+	TypeTrack    = "track"
+	TypeIdentify = "identify"
+	TypeGroup    = "group"
+	TypeAlias    = "alias"
+)
 
 // Sales outcome event types drive the lifecycle rather than the score.
 const (

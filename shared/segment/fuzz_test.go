@@ -53,7 +53,7 @@ func checkEvent(t *testing.T, ev *scoring.Event) {
 		t.Fatal("an event without identity mapped cleanly")
 	case ev.OccurredAt.Location() != time.UTC:
 		t.Fatalf("occurred_at %v is not UTC", ev.OccurredAt)
-	case ev.Type == EventGroup && !idPattern.MatchString(ev.AccountID):
+	case ev.Type == scoring.TypeGroup && !idPattern.MatchString(ev.AccountID):
 		t.Fatalf("account_id %q does not fit", ev.AccountID)
 	case len(ev.Lead) > maxAttributes || len(ev.Account) > maxAttributes || len(ev.Properties) > maxProperties:
 		t.Fatalf("%d lead, %d account attributes, %d properties", len(ev.Lead), len(ev.Account), len(ev.Properties))

@@ -18,16 +18,10 @@ import (
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
-// The leadscore event types the calls become (docs/api.md "Sources").
-// identify, group and alias carry identity, not activity: they score nothing
-// unless a rule names them.
-const (
-	EventPageView = "page_view"
-	EventTrack    = "track"
-	EventIdentify = "identify"
-	EventGroup    = "group"
-	EventAlias    = "alias"
-)
+// eventPageView is what page and screen calls become; the other calls
+// become scoring.TypeTrack (unless the rules map the name), TypeIdentify,
+// TypeGroup and TypeAlias, which carry identity rather than activity.
+const eventPageView = "page_view"
 
 // Limits of what one message maps to. They match what POST /v1/events
 // accepts (docs/api.md "Event"), so a mapped event always fits it; values
@@ -78,18 +72,18 @@ func (m Mapper) Map(it *Item, received time.Time) (scoring.Event, []Problem) {
 	}
 	switch msg.Type {
 	case TypeIdentify:
-		ev.Type = EventIdentify
+		ev.Type = scoring.TypeIdentify
 		ev.Lead = mp.lead()
 	case TypeTrack:
 		ev.Type, ev.Properties = m.track(mp)
 	case TypePage, TypeScreen:
-		ev.Type, ev.Properties = EventPageView, mp.page()
+		ev.Type, ev.Properties = eventPageView, mp.page()
 	case TypeGroup:
-		ev.Type = EventGroup
+		ev.Type = scoring.TypeGroup
 		ev.AccountID = mp.groupID()
 		ev.Account = mp.account()
 	case TypeAlias:
-		ev.Type = EventAlias
+		ev.Type = scoring.TypeAlias
 		ev.Properties = mp.alias()
 	}
 	if ev.Email == "" && ev.UserID == "" && ev.AnonymousID == "" && !mp.reported("userId") {
@@ -217,12 +211,12 @@ func (m Mapper) track(mp *mapping) (string, map[string]any) {
 	switch {
 	case name == "":
 		mp.problem("event", "is required: the name of the action, such as \"Demo Requested\"")
-		return EventTrack, nil
+		return scoring.TypeTrack, nil
 	case utf8.RuneCountInString(name) > maxEventName:
 		mp.problem("event", "is longer than %d characters", maxEventName)
-		return EventTrack, nil
+		return scoring.TypeTrack, nil
 	}
-	typ := EventTrack
+	typ := scoring.TypeTrack
 	if m.EventType != nil {
 		if t, ok := m.EventType(name); ok {
 			typ = t

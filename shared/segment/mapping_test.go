@@ -200,7 +200,7 @@ func TestIdentifyTraits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ev := mustMap(t, Mapper{}, `{"type":"identify","userId":"u1","traits":`+tt.traits+`}`)
-			if ev.Type != EventIdentify || !reflect.DeepEqual(ev.Lead, tt.want) {
+			if ev.Type != scoring.TypeIdentify || !reflect.DeepEqual(ev.Lead, tt.want) {
 				t.Errorf("type %q lead = %#v; want identify %#v", ev.Type, ev.Lead, tt.want)
 			}
 		})
@@ -273,7 +273,7 @@ func TestPage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ev := mustMap(t, Mapper{}, tt.body)
-			if ev.Type != EventPageView || !reflect.DeepEqual(ev.Properties, tt.want) {
+			if ev.Type != eventPageView || !reflect.DeepEqual(ev.Properties, tt.want) {
 				t.Errorf("type %q properties = %#v; want page_view %#v", ev.Type, ev.Properties, tt.want)
 			}
 		})
@@ -331,7 +331,7 @@ func TestGroup(t *testing.T) {
 		"address":{"country":"DE"},"plan":"enterprise","annualRevenue":1e7,"createdAt":"2020-01-01","tags":["a"]}}`)
 	want := map[string]any{"name": "Acme", "industry": "software", "company_size": 250.0, "domain": "acme.com",
 		"country": "DE", "plan": "enterprise", "annual_revenue": 1e7, "created_at": "2020-01-01"}
-	if ev.Type != EventGroup || ev.AccountID != "acme-42" || !reflect.DeepEqual(ev.Account, want) {
+	if ev.Type != scoring.TypeGroup || ev.AccountID != "acme-42" || !reflect.DeepEqual(ev.Account, want) {
 		t.Errorf("type %q account_id %q account %#v; want group acme-42 %#v", ev.Type, ev.AccountID, ev.Account, want)
 	}
 	if ev.Lead != nil {
@@ -372,7 +372,7 @@ func TestGroupProblems(t *testing.T) {
 
 func TestAlias(t *testing.T) {
 	ev := mustMap(t, Mapper{}, `{"type":"alias","previousId":"anon-123","userId":"u1"}`)
-	if ev.Type != EventAlias || ev.UserID != "u1" || ev.Properties["previous_id"] != "anon-123" {
+	if ev.Type != scoring.TypeAlias || ev.UserID != "u1" || ev.Properties["previous_id"] != "anon-123" {
 		t.Errorf("alias mapped to %+v", ev)
 	}
 	_, problems := mapOne(t, Mapper{}, `{"type":"alias","userId":"u1"}`)

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/leadscore/leadscore/shared/scoring"
 )
 
 // Limits of POST /v1/collect. The tracker sends one event a request, well
@@ -20,7 +22,9 @@ const (
 	MaxAnonymousIDLen = 128
 )
 
-// BrowserTypes are the event types a site key may send. A site key is
+// BrowserTypes are the event types a site key may send; identify is the
+// only one that may carry an email and lead attributes
+// (leadscore.identify(email, traits)). A site key is
 // public and an Origin header is easy to forge outside a browser, so the
 // list holds only what a page can honestly observe and what scores little:
 // views, ad landings, and self-service actions the rules cap (content
@@ -37,12 +41,8 @@ const (
 //   - track, group, alias and types the rules declare: server-side sources.
 var BrowserTypes = []string{
 	"page_view", "ad_click", "content_download", "newsletter_signup",
-	"webinar_register", "wishlist_add", "cart_add", "identify",
+	"webinar_register", "wishlist_add", "cart_add", scoring.TypeIdentify,
 }
-
-// TypeIdentify is the only browser event that may carry an email and lead
-// attributes (leadscore.identify(email, traits)).
-const TypeIdentify = "identify"
 
 // Collect is one POST /v1/collect body:
 //
@@ -208,10 +208,10 @@ func (d *decoder) event(path string, raw json.RawMessage) map[string]any {
 		d.problem(path+".type", "is required: one of %s", strings.Join(BrowserTypes, ", "))
 	case !slices.Contains(BrowserTypes, typ):
 		d.problem(path+".type", "%q cannot be sent with a site key: browser events are %s", truncate(typ, 64), strings.Join(BrowserTypes, ", "))
-	case typ == TypeIdentify && ev["email"] == nil:
+	case typ == scoring.TypeIdentify && ev["email"] == nil:
 		d.problem(path+".email", "is required on identify")
 	}
-	if typ != TypeIdentify {
+	if typ != scoring.TypeIdentify {
 		for _, k := range []string{"email", "lead"} {
 			if _, ok := ev[k]; ok {
 				d.problem(path+"."+k, "only identify carries %s", k)

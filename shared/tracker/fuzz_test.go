@@ -4,6 +4,8 @@ import (
 	"errors"
 	"slices"
 	"testing"
+
+	"github.com/leadscore/leadscore/shared/scoring"
 )
 
 // FuzzDecodeCollect: a public route's body never panics the decoder; what
@@ -34,7 +36,7 @@ func FuzzDecodeCollect(f *testing.F) {
 			if !slices.Contains(BrowserTypes, typ) || ev["anonymous_id"] != c.AnonymousID {
 				t.Fatalf("accepted event %v", ev)
 			}
-			if _, hasEmail := ev["email"]; hasEmail != (typ == TypeIdentify) {
+			if _, hasEmail := ev["email"]; hasEmail != (typ == scoring.TypeIdentify) {
 				t.Fatalf("event %v: email only and always on identify", ev)
 			}
 			if _, dated := ev["occurred_at"]; dated {
