@@ -295,7 +295,12 @@ func (h *Handler) processLead(ctx context.Context, log *slog.Logger, g *group, n
 	// cookie's history into the lead, once.
 	var stitched []string
 	toRecord := append([]scoring.Event(nil), g.events...)
-	for _, vid := range g.visitorsToStitch(rec) {
+	// A visitor's history may tie more visitors to the lead (an alias it
+	// received before it was stitched), so the work list grows as it goes.
+	queue := g.visitorsToStitch(rec)
+	for len(queue) > 0 {
+		vid := queue[0]
+		queue = queue[1:]
 		owner, err := h.Store.MergeVisitor(ctx, vid, g.leadID)
 		if err != nil {
 			return nil, err
@@ -307,13 +312,18 @@ func (h *Handler) processLead(ctx context.Context, log *slog.Logger, g *group, n
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range hist {
+		stitched = append(stitched, vid)
+		for i, e := range hist {
 			if _, in := g.eventMsg[e.EventID]; !in {
 				toRecord = append(toRecord, e)
 				g.eventMsg[e.EventID] = nil
 			}
+			for _, more := range tiedVisitors(&hist[i]) {
+				if !slices.Contains(rec.Visitors, more) && !slices.Contains(stitched, more) && !slices.Contains(queue, more) {
+					queue = append(queue, more)
+				}
+			}
 		}
-		stitched = append(stitched, vid)
 	}
 
 	var recs []leadscore.RecordedEvent
@@ -533,18 +543,40 @@ func (h *Handler) send(ctx context.Context, log *slog.Logger, rec *leadscore.Lea
 	}
 }
 
-// visitorsToStitch are the cookies of the group's identified events not yet
-// stitched into rec.
+// visitorsToStitch are the visitors the group's events tie to the lead and
+// that are not yet stitched into rec.
 func (g *group) visitorsToStitch(rec *leadscore.LeadRecord) []string {
 	var out []string
-	for _, e := range g.events {
-		if e.AnonymousID == "" || e.Email == "" {
-			continue
+	for i := range g.events {
+		for _, vid := range tiedVisitors(&g.events[i]) {
+			if !slices.Contains(rec.Visitors, vid) && !slices.Contains(out, vid) {
+				out = append(out, vid)
+			}
 		}
-		vid := leadscore.VisitorID(e.AnonymousID)
-		if !slices.Contains(rec.Visitors, vid) && !slices.Contains(out, vid) {
-			out = append(out, vid)
+	}
+	return out
+}
+
+// tiedVisitors are the visitors an event of a lead says are the same person
+// (docs/api.md "Sources"): with an email, its cookie and its user id; an
+// alias (which reaches a lead through its user id), its previous id, which
+// may have been a cookie or a user id.
+func tiedVisitors(e *scoring.Event) []string {
+	if e.Type == scoring.TypeAlias {
+		if prev, _ := e.Properties["previous_id"].(string); prev != "" {
+			return []string{leadscore.VisitorID(prev), leadscore.UserVisitorID(prev)}
 		}
+		return nil
+	}
+	if e.Email == "" {
+		return nil
+	}
+	var out []string
+	if e.AnonymousID != "" {
+		out = append(out, leadscore.VisitorID(e.AnonymousID))
+	}
+	if e.UserID != "" {
+		out = append(out, leadscore.UserVisitorID(e.UserID))
 	}
 	return out
 }
