@@ -29,6 +29,10 @@ func main() {
 	if err != nil {
 		fail(log, "loading configuration failed", err)
 	}
+	sources, err := config.LoadSources(os.Getenv)
+	if err != nil {
+		fail(log, "loading the sources' configuration failed", err)
+	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK(log)))
 	if err != nil {
 		fail(log, "loading AWS SDK configuration failed", err)
@@ -40,11 +44,12 @@ func main() {
 		Rules:    store,
 		Rescores: store,
 		// Only the rescore's page message: no urgent queue, no handoff queue.
-		Queue:   sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
-		Scanner: store,
-		APIKey:  cfg.APIKey,
-		Logger:  log,
-		Metrics: metrics.New(os.Stdout, cfg.FunctionName),
+		Queue:     sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
+		Scanner:   store,
+		APIKey:    cfg.APIKey,
+		WriteKeys: sources.WriteKeys,
+		Logger:    log,
+		Metrics:   metrics.New(os.Stdout, cfg.FunctionName),
 	})
 	if err != nil {
 		fail(log, "building the handler failed", err)
