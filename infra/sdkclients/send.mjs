@@ -14,7 +14,9 @@
 //      "Pricing Calculator Used" (unmapped: kept as type track);
 //   5. group acme-<sdk>-<run> with the account's traits;
 //   6. alias <sdk>-anon2-<run> -> userId, so step 1's visit joins the lead;
-//   7. step 3's message again, same messageId, in a later request: counted once.
+//   7. step 3's message again, same messageId, in a later request: counted once;
+//   8. identify with the userId alone and trait journeyStep 8, the last step
+//      (a test waits for it before reading the scores).
 // Each step is flushed before the next, so the order on the wire is the
 // journey's. It prints one JSON line: the ids used, the HTTP answers seen,
 // and failures (the exit status is 1 when a message was not delivered).
@@ -96,6 +98,7 @@ const steps = [
     traits: { name: 'Acme', industry: 'software', employees: 250, website: 'https://www.acme.com' } }],
   ['alias', { previousId: ids.previousId, userId: ids.userId }],
   ['page', { userId: ids.userId, messageId: ids.pageMessageId, ...page }],
+  ['identify', { userId: ids.userId, traits: { journeyStep: 8 } }],
 ];
 
 for (const [method, msg] of steps) {

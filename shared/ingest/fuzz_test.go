@@ -67,8 +67,8 @@ func checkBatch(t *testing.T, b *batch) {
 		if m.LeadID != leadscore.SubjectID(ev) || m.Kind != leadscore.KindEvent {
 			t.Fatalf("message %+v: lead_id is not the subject id", m)
 		}
-		if ev.Email == "" && ev.AnonymousID == "" {
-			t.Fatal("an event with neither email nor anonymous_id was accepted")
+		if ev.Email == "" && ev.AnonymousID == "" && ev.UserID == "" {
+			t.Fatal("an event with no email, anonymous_id or user_id was accepted")
 		}
 		if ev.Email != leadscore.NormalizeEmail(ev.Email) || (ev.Email != "" && !leadscore.ValidEmail(ev.Email)) {
 			t.Fatalf("email %q is not normalized and valid", ev.Email)
