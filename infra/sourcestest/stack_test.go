@@ -105,7 +105,7 @@ func startStack(ctx context.Context) (stop func(), err error) {
 	}
 	cmd := exec.Command(bin, "-addr", apiAddr, "-invoke-addr", invokeAddr, "-dynamodb-port", "0", "-sqs-port", "0")
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "API_KEY="+apiKey, "WRITE_KEYS="+writeKey, "SITES="+sites, "LOG_LEVEL=warn")
+	cmd.Env = append(os.Environ(), "API_KEY="+apiKey, "WRITE_KEYS="+writeKey, "SITES="+sites, "LOG_LEVEL=info")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
