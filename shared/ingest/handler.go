@@ -80,11 +80,10 @@ type Options struct {
 
 // Handler answers the ingestion routes. Build it once per process.
 type Handler struct {
-	queue  leadscore.ScoreQueue
-	rules  RulesReader
-	apiKey string // only for the local demo page
-	forms  map[string]config.Form
-	local  bool
+	queue leadscore.ScoreQueue
+	rules RulesReader
+	forms map[string]config.Form
+	local bool
 	// sites are sorted by name; siteKeys finds one by its key.
 	sites         []site
 	siteKeys      config.SiteKeys
