@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/leadscore/leadscore/infra/sdkclients"
-	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
@@ -26,9 +25,13 @@ func TestSDKs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v := waitForLead(t, r.IDs.Email, func(v leadscore.LeadView) bool {
-				return v.Attributes["journey_step"] == 8.0
-			})
+			// Every step was answered before the next was sent; once the
+			// score queues are empty, every step has been scored.
+			waitScored(t)
+			v, ok := lead(t, r.IDs.Email)
+			if !ok || v.Attributes["journey_step"] != 8.0 {
+				t.Fatalf("after scoring, lead %s: found %v, attributes %v", r.IDs.Email, ok, v.Attributes)
+			}
 			now := time.Now().UTC()
 			want := expected(journey(r, now), now)
 			if v.Score.Fit != want.Fit || v.Score.Engagement != want.Engagement || v.Score.Grade != want.Grade {

@@ -18,11 +18,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"gopkg.in/yaml.v3"
 
 	"github.com/leadscore/leadscore/infra/template"
@@ -50,6 +56,15 @@ const pricingSeconds = "pricing-seconds"
 var (
 	baseURL string         // the stack's HTTP API
 	rules   *scoring.Rules // what the stack scores with
+	// sqsURL and scoreQueues (from the stack's banner) let a test wait
+	// until every event sent has been scored.
+	sqsURL      string
+	scoreQueues []string
+)
+
+var (
+	bannerSQS   = regexp.MustCompile(`^\s+SQS emulator\s+(http\S+)`)
+	bannerQueue = regexp.MustCompile(`^\s+[A-Za-z]*ScoreQueue\s+(http\S+)`)
 )
 
 func TestMain(m *testing.M) {
@@ -123,6 +138,14 @@ func startStack(ctx context.Context) (stop func(), err error) {
 		signalled := false
 		for sc.Scan() {
 			_, _ = logFile.Write(append(sc.Bytes(), '\n'))
+			if !signalled {
+				if m := bannerSQS.FindStringSubmatch(sc.Text()); m != nil {
+					sqsURL = m[1]
+				}
+				if m := bannerQueue.FindStringSubmatch(sc.Text()); m != nil {
+					scoreQueues = append(scoreQueues, m[1])
+				}
+			}
 			if !signalled && strings.HasPrefix(sc.Text(), "Ctrl-C stops everything") {
 				signalled = true
 				close(up)
@@ -235,6 +258,36 @@ func waitForLead(t *testing.T, email string, done func(leadscore.LeadView) bool)
 	}
 	t.Fatalf("lead %s not complete after a minute; last view: %+v", email, last)
 	return last
+}
+
+// waitScored waits until the score queues hold nothing, visible or in
+// flight: every event accepted so far has been scored.
+func waitScored(t *testing.T) {
+	t.Helper()
+	if sqsURL == "" || len(scoreQueues) < 2 {
+		t.Fatalf("the stack's banner named SQS %q and score queues %q; want the score and urgent score queues", sqsURL, scoreQueues)
+	}
+	client := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(sqsURL),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		n := 0
+		for _, q := range scoreQueues {
+			out, err := client.GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(q),
+				AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+					sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range out.Attributes {
+				c, _ := strconv.Atoi(v)
+				n += c
+			}
+		}
+		if n == 0 {
+			return
+		}
+	}
+	t.Fatal("the score queues did not drain within a minute")
 }
 
 // contribution is the points rule id contributed in a view's breakdown.
