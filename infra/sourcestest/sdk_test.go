@@ -73,14 +73,10 @@ func journey(r *sdkclients.Report, at time.Time) []scoring.Event {
 }
 
 // segmentType is the type the rules' sources.segment.events table gives a
-// track call's name, when this build of scoring has the table; else track.
+// track call's name; unmapped names stay track.
 func segmentType(name string) string {
-	if t, ok := any(rules).(interface {
-		SegmentEventType(string) (string, bool)
-	}); ok {
-		if typ, ok := t.SegmentEventType(name); ok {
-			return typ
-		}
+	if typ, ok := rules.SegmentEventType(name); ok {
+		return typ
 	}
 	return scoring.TypeTrack
 }

@@ -146,7 +146,7 @@ func mapSegment(p *segment.Payload, rules *scoring.Rules, now time.Time) ([]scor
 	for _, pr := range p.Problems {
 		details = append(details, httpapi.Detail{Field: pr.Field, Message: pr.Message})
 	}
-	m := segment.Mapper{EventType: segmentEventType(rules)}
+	m := segment.Mapper{EventType: rules.SegmentEventType}
 	n := normalizer{now: now, rules: rules}
 	evs := make([]scoring.Event, 0, len(p.Items))
 	paths := make([]string, 0, len(p.Items))
@@ -166,17 +166,6 @@ func mapSegment(p *segment.Payload, rules *scoring.Rules, now time.Time) ([]scor
 		}
 	}
 	return evs, paths, append(details, n.details...)
-}
-
-// segmentEventType is the rules' table of Segment event names
-// (sources.segment.events), when this build of scoring has one.
-func segmentEventType(rules *scoring.Rules) func(string) (string, bool) {
-	if t, ok := any(rules).(interface {
-		SegmentEventType(string) (string, bool)
-	}); ok {
-		return t.SegmentEventType
-	}
-	return nil
 }
 
 // eventObject is ev in POST /v1/events' JSON shape, for its validation.
