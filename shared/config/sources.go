@@ -207,11 +207,6 @@ func reusedKeys(apiKey string, s Sources) []string {
 	return problems
 }
 
-// WriteKeySet is the write keys as a constant-time key set.
-func (s Sources) WriteKeySet() apikey.Keys {
-	return apikey.New(s.WriteKeys...)
-}
-
 // SiteKeys finds the site a public site key belongs to, in constant time.
 // The zero value finds none.
 type SiteKeys struct {
@@ -219,10 +214,10 @@ type SiteKeys struct {
 	names []string
 }
 
-// SiteKeySet indexes the sites by key.
-func (s Sources) SiteKeySet() SiteKeys {
-	names := make([]string, 0, len(s.Sites))
-	for name, site := range s.Sites {
+// NewSiteKeys indexes sites by key.
+func NewSiteKeys(sites map[string]Site) SiteKeys {
+	names := make([]string, 0, len(sites))
+	for name, site := range sites {
 		// apikey.New leaves empty keys out; so must the names, or the
 		// positions would no longer line up.
 		if site.Key != "" {
@@ -232,7 +227,7 @@ func (s Sources) SiteKeySet() SiteKeys {
 	sort.Strings(names)
 	keys := make([]string, len(names))
 	for i, name := range names {
-		keys[i] = s.Sites[name].Key
+		keys[i] = sites[name].Key
 	}
 	return SiteKeys{keys: apikey.New(keys...), names: names}
 }

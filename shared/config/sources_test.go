@@ -34,13 +34,10 @@ func TestLoadSourcesReadsValues(t *testing.T) {
 	if s.SegmentWebhookSecret != "whsec" {
 		t.Errorf("secret = %q", s.SegmentWebhookSecret)
 	}
-	if !s.WriteKeySet().Match(testWriteKey2) || s.WriteKeySet().Match(testSiteKey) {
-		t.Error("write key set matches the wrong keys")
-	}
-	if name, ok := s.SiteKeySet().Find(testSiteKey); !ok || name != "www" {
+	if name, ok := NewSiteKeys(s.Sites).Find(testSiteKey); !ok || name != "www" {
 		t.Errorf("Find(site key) = %q, %v", name, ok)
 	}
-	if _, ok := s.SiteKeySet().Find(testWriteKey); ok {
+	if _, ok := NewSiteKeys(s.Sites).Find(testWriteKey); ok {
 		t.Error("a write key was found as a site key")
 	}
 }
@@ -50,10 +47,10 @@ func TestLoadSourcesAllOptional(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.WriteKeySet().Len() != 0 {
-		t.Error("no WRITE_KEYS, yet a write key set")
+	if len(s.WriteKeys) != 0 || len(s.Sites) != 0 {
+		t.Errorf("nothing set, yet %+v", s)
 	}
-	if _, ok := s.SiteKeySet().Find(""); ok {
+	if _, ok := NewSiteKeys(s.Sites).Find(""); ok {
 		t.Error("an empty site key was found")
 	}
 }
@@ -128,7 +125,7 @@ func FuzzParseSites(f *testing.F) {
 				}
 				s.AllowsOrigin(o)
 			}
-			if got, ok := (Sources{Sites: sites}).SiteKeySet().Find(s.Key); !ok || sites[got].Key != s.Key {
+			if got, ok := NewSiteKeys(sites).Find(s.Key); !ok || sites[got].Key != s.Key {
 				t.Fatalf("site %q's key finds %q", name, got)
 			}
 		}

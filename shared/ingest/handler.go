@@ -114,7 +114,7 @@ func New(o Options) (*Handler, error) {
 	}
 	h := &Handler{queue: o.Queue, rules: o.Rules, forms: o.Forms, local: o.Local,
 		metrics: o.Metrics, now: o.Now, segmentSecret: o.SegmentWebhookSecret,
-		siteKeys: config.Sources{Sites: o.Sites}.SiteKeySet()}
+		siteKeys: config.NewSiteKeys(o.Sites)}
 	for name, s := range o.Sites {
 		h.sites = append(h.sites, site{name: name, Site: s})
 	}
