@@ -42,9 +42,7 @@ func decodeJSON(body []byte) (any, *httpapi.Error) {
 		var strict *strictjson.Error
 		switch {
 		case errors.As(err, &strict):
-			return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidJSON,
-				fmt.Sprintf("the body is not valid JSON text: %s %s at byte offset %d", strict.Path, strict.Problem, strict.Offset),
-				httpapi.Detail{Field: strict.Path, Message: strict.Problem})
+			return nil, strictError(strict)
 		case errors.As(err, &syn):
 			// Go counts the offending byte as read; clients (and editors)
 			// want the 0-based offset of that byte. At the end of the input
@@ -66,6 +64,24 @@ func decodeJSON(body []byte) (any, *httpapi.Error) {
 		}
 	}
 	return v, nil
+}
+
+// strictJSON answers a JSON body that encoding/json would read only by
+// repairing it (a repeated key, invalid UTF-8, a lone surrogate, a NUL), for
+// the routes whose own decoders use encoding/json (Segment, collect); it
+// says nothing of syntax, which those decoders report.
+func strictJSON(body []byte) *httpapi.Error {
+	var strict *strictjson.Error
+	if errors.As(strictjson.Check(body), &strict) {
+		return strictError(strict)
+	}
+	return nil
+}
+
+func strictError(e *strictjson.Error) *httpapi.Error {
+	return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidJSON,
+		fmt.Sprintf("the body is not valid JSON text: %s %s at byte offset %d", e.Path, e.Problem, e.Offset),
+		httpapi.Detail{Field: e.Path, Message: e.Problem})
 }
 
 // rawEvents splits a decoded body into the raw events and the path prefix

@@ -97,3 +97,36 @@ func TestEmailSpellingsAreOneLead(t *testing.T) {
 	}
 	e.queueEmpty(t)
 }
+
+// TestSourcesRoutesReadJSONStrictly: the Segment-compatible and tracker
+// routes are JSON routes too: a repeated key or a lone surrogate is a 400
+// naming the field, never "the last key wins".
+func TestSourcesRoutesReadJSONStrictly(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name, path, body, wantField string
+		headers                     []string
+	}{
+		{"segment batch, repeated event", "/v1/batch",
+			`{"batch":[{"type":"track","messageId":"m-1","userId":"u-1","event":"Signed Up","event":"Demo Requested"}]}`,
+			"batch[0].event", []string{"authorization", basic(testWriteKey)}},
+		{"segment track, lone surrogate", "/v1/track",
+			`{"messageId":"m-2","userId":"u-1","event":"Demo Requested","properties":{"note":"\ud800"}}`,
+			"properties.note", []string{"authorization", basic(testWriteKey)}},
+		{"collect, repeated url", "/v1/collect",
+			collectBody(testSiteKey, false, `[{"type":"page_view","properties":{"url":"/pricing","url":"/careers"}}]`),
+			"events[0].properties.url", []string{"content-type", "text/plain;charset=UTF-8", "origin", "https://www.example.com", "user-agent", browserUA}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := e.do(t, request(t, "POST", tc.path, tc.body, tc.headers...))
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("status %d body %s; want 400", resp.StatusCode, resp.Body)
+			}
+			if got := fields(decodeError(t, resp).Details); !slices.Contains(got, tc.wantField) {
+				t.Errorf("details name %v, want %q (body %s)", got, tc.wantField, resp.Body)
+			}
+		})
+	}
+	e.queueEmpty(t)
+}
