@@ -107,13 +107,7 @@ func (h *Handler) view(ctx context.Context, l *leadscore.Lead, all bool) (leadsc
 		return leadscore.LeadView{}, err
 	}
 	if !all {
-		kept := make([]scoring.Contribution, 0, len(v.Breakdown))
-		for _, c := range v.Breakdown {
-			if c.Points != 0 || c.RawPoints != 0 || c.Events != 0 {
-				kept = append(kept, c)
-			}
-		}
-		v.Breakdown = kept
+		v = v.Counted()
 	}
 	if v.LeadID == "" {
 		v.LeadID = l.ID

@@ -672,7 +672,7 @@ func evaluate(rec *leadscore.LeadRecord, g *group, rules *scoring.Rules, now tim
 	}
 	for i := range rec.Outbox {
 		// Unsent entries go out with the lead as it is now.
-		rec.Outbox[i].Lead = rec.View
+		rec.Outbox[i].Lead = rec.View.ForWebhook()
 	}
 	return fresh
 }
