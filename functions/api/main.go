@@ -40,7 +40,7 @@ func main() {
 		Rescores: store,
 		// Only the rescore's page message: no urgent queue, no handoff queue.
 		Queue:   sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
-		Scanner: store,
+		Reports: store,
 		APIKey:  cfg.APIKey,
 		Logger:  log,
 		Metrics: metrics.New(os.Stdout, cfg.FunctionName),

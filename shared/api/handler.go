@@ -37,12 +37,14 @@ type Options struct {
 	// queue) and answer its progress.
 	Rescores leadscore.RescoreStore
 	Queue    leadscore.ScoreQueue
-	// Scanner reads every lead for the signals report.
-	Scanner leadscore.LeadScanner
+	// Reports reads the leads with an outcome for the signals report and
+	// keeps its background builds (whose message goes to Queue).
+	Reports leadscore.ReportStore
 	// APIKey guards every route.
 	APIKey string
-	// Report bounds the signals report (zero: signals' defaults).
-	Report  signals.ReadOptions
+	// Report bounds the leads with an outcome read inside a request (zero:
+	// signals.DefaultInlineOutcomes) and tunes the model.
+	Report  signals.OutcomeOptions
 	Logger  *slog.Logger
 	Metrics *metrics.Recorder
 	// Now is the clock; nil means time.Now.
@@ -58,8 +60,8 @@ type Handler struct {
 	views    *leadscore.RulesCache
 	rescores leadscore.RescoreStore
 	queue    leadscore.ScoreQueue
-	scanner  leadscore.LeadScanner
-	report   signals.ReadOptions
+	reports  leadscore.ReportStore
+	report   signals.OutcomeOptions
 	now      func() time.Time
 	router   *httpapi.Router
 }
@@ -79,13 +81,13 @@ func New(o Options) (*Handler, error) {
 	need(o.Rules != nil, "rules store (Options.Rules; TABLE_NAME)")
 	need(o.Rescores != nil, "rescore store (Options.Rescores; TABLE_NAME)")
 	need(o.Queue != nil, "score queue for the rescore (Options.Queue; SCORE_QUEUE_URL)")
-	need(o.Scanner != nil, "lead scanner for the signals report (Options.Scanner; TABLE_NAME)")
+	need(o.Reports != nil, "report store for the signals report (Options.Reports; TABLE_NAME)")
 	need(o.APIKey != "", "API key (Options.APIKey; API_KEY)")
 	if err := errors.Join(missing...); err != nil {
 		return nil, err
 	}
 	h := &Handler{leads: o.Leads, eraser: o.Eraser, rules: o.Rules, rescores: o.Rescores, queue: o.Queue,
-		scanner: o.Scanner, report: o.Report, now: o.Now}
+		reports: o.Reports, report: o.Report, now: o.Now}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -106,6 +108,8 @@ func New(o Options) (*Handler, error) {
 const (
 	RescoreProgressRouteKey = "GET /v1/rules/{version}/rescore"
 	SignalsReportRouteKey   = "GET /v1/reports/signals"
+	// BuildSignalsReportRouteKey starts a background build of the report.
+	BuildSignalsReportRouteKey = "POST /v1/reports/signals"
 )
 
 // routes are the API's routes of docs/api.md, all behind the API key. To
@@ -120,6 +124,7 @@ func (h *Handler) routes() []httpapi.Route {
 		{Method: "PUT", Path: "/v1/rules", Handle: h.putRules},
 		{Method: "GET", Path: "/v1/rules/{version}/rescore", Handle: h.rescoreProgress},
 		{Method: "GET", Path: "/v1/reports/signals", Handle: h.signalsReport},
+		{Method: "POST", Path: "/v1/reports/signals", Handle: h.buildSignalsReport},
 	}
 }
 

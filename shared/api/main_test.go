@@ -85,7 +85,8 @@ func newEnv(t *testing.T, tweak ...func(*Options)) *env {
 	}
 	if stack == nil {
 		e.leads, e.queue = &mock.Store{}, &mock.ScoreQueue{}
-		e.opts.Leads, e.opts.Eraser, e.opts.Scanner = e.leads, e.leads, e.leads
+		e.opts.Leads, e.opts.Eraser = e.leads, e.leads
+		e.opts.Reports = &mock.ReportStore{Leads: e.leads}
 		e.opts.Rules, e.opts.Rescores, e.opts.Queue = &mock.RulesStore{}, &mock.RescoreStore{}, e.queue
 	} else {
 		if err := stack.Reset(t.Context()); err != nil {
@@ -97,7 +98,7 @@ func newEnv(t *testing.T, tweak ...func(*Options)) *env {
 		}
 		e.store = dynamodb.New(awsddb.NewFromConfig(cfg), stack.TableName)
 		e.sqs = awssqs.NewFromConfig(cfg)
-		e.opts.Leads, e.opts.Eraser, e.opts.Scanner, e.opts.Rules, e.opts.Rescores = e.store, e.store, e.store, e.store, e.store
+		e.opts.Leads, e.opts.Eraser, e.opts.Reports, e.opts.Rules, e.opts.Rescores = e.store, e.store, e.store, e.store, e.store
 		e.opts.Queue = lssqsQueues(e.sqs)
 	}
 	for _, f := range tweak {

@@ -28,6 +28,13 @@ type LeadsReport struct {
 	// hash of the lead id: an unbiased one).
 	LeadsRead int  `json:"leads_read"`
 	Truncated bool `json:"truncated"`
+	// Population is which leads the report covers: PopulationOutcomes
+	// (the API: leads with a sales outcome, so leads, leads_with, an
+	// attribute's leads and the funnel count only those) or PopulationAll.
+	Population string `json:"population"`
+	// Computed says where: ComputedInRequest or ComputedBackground (then
+	// GeneratedAt is when the build ran).
+	Computed string `json:"computed"`
 }
 
 // ReadOptions bound one read.
@@ -100,7 +107,8 @@ func ReadReport(ctx context.Context, src leadscore.LeadScanner, rules *scoring.R
 		}
 	}
 	return LeadsReport{Report: Build(leads, points, opt.Model), RulesVersion: rules.Version,
-		GeneratedAt: now.UTC(), LeadsRead: len(leads), Truncated: truncated}, nil
+		GeneratedAt: now.UTC(), LeadsRead: len(leads), Truncated: truncated,
+		Population: PopulationAll, Computed: ComputedInRequest}, nil
 }
 
 // LeadFromState is one lead as the report sees it: scored with the current
@@ -150,6 +158,14 @@ func OutcomeFromHistory(history []scoring.Transition) (o Outcome, wonAt, lostAt 
 		}
 	}
 	return o, wonAt, lostAt
+}
+
+// HasOutcome reports whether a lead's latest sales outcome is decided (won,
+// lost or rejected): the leads the report's rates, lifts and model use, and
+// the ones the store keeps in its outcome index.
+func HasOutcome(history []scoring.Transition) bool {
+	o, _, _ := OutcomeFromHistory(history)
+	return o.decided()
 }
 
 // CurrentPoints lists every published rule id (fit, engagement, burst) with
