@@ -31,6 +31,9 @@ type Options struct {
 	// and the score queue its page messages and per-lead messages go to.
 	Rescore leadscore.RescoreStore
 	Queue   leadscore.ScoreQueue
+	// Reports runs the background builds of the signals report (report.go);
+	// without it their messages fail.
+	Reports leadscore.ReportStore
 	Logger  *slog.Logger
 	Metrics *metrics.Recorder
 	// Eraser, when set, is called again for a lead found erased, to remove
@@ -65,6 +68,7 @@ type Handler struct {
 	handoff     leadscore.HandoffQueue
 	rescore     leadscore.RescoreStore
 	queue       leadscore.ScoreQueue
+	reports     leadscore.ReportStore
 	eraser      leadscore.LeadEraser
 	rules       *leadscore.RulesCache
 	log         *slog.Logger
@@ -100,7 +104,7 @@ func New(o Options) (*Handler, error) {
 		o.Now = time.Now
 	}
 	return &Handler{
-		store: o.Store, handoff: o.Handoff, rescore: o.Rescore, queue: o.Queue, eraser: o.Eraser,
+		store: o.Store, handoff: o.Handoff, rescore: o.Rescore, queue: o.Queue, reports: o.Reports, eraser: o.Eraser,
 		rules:       &leadscore.RulesCache{Store: o.Rules, Versions: o.Rules, TTL: cmp.Or(o.RulesTTL, leadscore.DefaultRulesTTL)},
 		log:         o.Logger,
 		metrics:     o.Metrics,
@@ -158,6 +162,7 @@ type work struct {
 	groups   map[string]*group
 	visitors map[string][]int // visitor id -> messages of events naming only it
 	pages    []pageMessage
+	reports  []reportMessage
 	st       stats
 }
 
@@ -197,6 +202,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	h.scoreLeads(ctx, log, b, now)
 	b.fail(h.countRescored(ctx, log, b.msgs, b.failed, now))
 	b.fail(h.advancePages(ctx, log, b.pages, now))
+	b.fail(h.buildReports(ctx, log, b.reports, now))
 
 	var resp events.SQSEventResponse
 	for i, f := range b.failed {
@@ -220,6 +226,15 @@ func parseBatch(log *slog.Logger, records []events.SQSMessage) *work {
 				log.Error("unparseable rescore_page message", "message_id", r.MessageId, "error", err.Error())
 			} else {
 				b.pages = append(b.pages, pageMessage{idx: i, version: v})
+			}
+			continue
+		}
+		if at, isReport, err := parseReportMessage([]byte(r.Body)); isReport {
+			if err != nil {
+				b.failed[i] = true
+				log.Error("unparseable signals_report message", "message_id", r.MessageId, "error", err.Error())
+			} else {
+				b.reports = append(b.reports, reportMessage{idx: i, startedAt: at})
 			}
 			continue
 		}
