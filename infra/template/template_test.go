@@ -35,6 +35,7 @@ var contractRoutes = map[string]string{
 	"PUT /v1/rules":                   "ApiFunction",
 	"GET /v1/rules/{version}/rescore": "ApiFunction",
 	"GET /v1/reports/signals":         "ApiFunction",
+	"POST /v1/reports/signals":        "ApiFunction",
 }
 
 // localOnly are variables the code may read that Lambda or the local stack
