@@ -11,13 +11,14 @@ import (
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
-// This file turns stored leads into the report: the one pass over every
-// lead that GET /v1/reports/signals and the command under infra/report
-// share. Build stays pure; ReadReport is the part that reads, through the
-// leadscore.LeadScanner interface only.
+// This file turns stored leads into the report. ReadReport is the pass
+// over every lead (the command under infra/report with -scan, and the
+// measurement that compares it with the outcome index); the API reads
+// only the leads with an outcome (outcomes.go). Build stays pure; both
+// read through leadscore interfaces only.
 
-// LeadsReport is the report over a store's identified leads and what it was
-// computed from: the body of GET /v1/reports/signals.
+// LeadsReport is the report over a store's leads and what it was computed
+// from: the report part of the body of GET /v1/reports/signals.
 type LeadsReport struct {
 	Report
 	RulesVersion int       `json:"rules_version"`
@@ -40,16 +41,13 @@ type LeadsReport struct {
 // ReadOptions bound one read.
 type ReadOptions struct {
 	// MaxLeads stops the read after this many leads (DefaultMaxLeads when
-	// zero). A report is a pass over every lead: the API route bounds it so
-	// it stays inside API Gateway's 30 s; the command under infra/report can
-	// read far more.
+	// zero): the report then covers a sample.
 	MaxLeads int
 	// Model tunes the model (zero: the defaults).
 	Model Options
 }
 
-// DefaultMaxLeads keeps the route's Scan inside API Gateway's 30 s:
-// DynamoDB Local reads ~10,000 lead items a second through this path.
+// DefaultMaxLeads bounds a full scan when the caller names no bound.
 const DefaultMaxLeads = 50_000
 
 // scanPageLeads is the leads asked of one ScanLeads call.
