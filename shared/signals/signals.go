@@ -6,13 +6,11 @@
 //
 // Build is pure: no clock, no I/O, no AWS. The report is a pure function of
 // the SET of leads, the published points and the options: the input order
-// does not matter. ReadOutcomesReport (outcomes.go) is what GET
-// /v1/reports/signals serves: the leads with a sales outcome, read through
-// leadscore.OutcomeLeads, each turned into a Lead with LeadFromState; a
-// background build (RunBuild) does the same off the request path when they
-// are many. ReadReport (leads.go) is the full scan, for the command under
-// infra/report. See README.md for the method and the figures that validate
-// it.
+// does not matter. ReadReport (leads.go) is the one pass over stored leads
+// that GET /v1/reports/signals and the command under infra/report share: it
+// reads through leadscore.LeadScanner, turns each lead into a Lead with
+// LeadFromState, and calls Build. See README.md for the method and the
+// figures that validate it.
 package signals
 
 import (
