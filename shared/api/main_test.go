@@ -86,7 +86,8 @@ func newEnv(t *testing.T, tweak ...func(*Options)) *env {
 	if stack == nil {
 		e.leads, e.queue = &mock.Store{}, &mock.ScoreQueue{}
 		e.opts.Leads, e.opts.Eraser = e.leads, e.leads
-		e.opts.Reports = &mock.ReportStore{Leads: e.leads}
+		// Pages of 3: every shard is read over several pages.
+		e.opts.Reports = &mock.ReportStore{Leads: e.leads, PageLimit: 3}
 		e.opts.Rules, e.opts.Rescores, e.opts.Queue = &mock.RulesStore{}, &mock.RescoreStore{}, e.queue
 	} else {
 		if err := stack.Reset(t.Context()); err != nil {

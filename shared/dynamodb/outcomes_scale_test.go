@@ -111,7 +111,7 @@ func measure(b *testing.B, f func(ctx context.Context) int) measured {
 // loadReportLeads writes n random leads as WriteLead would (encodeLead),
 // one in every outcomeEvery with a decided sales outcome, in BatchWriteItem
 // calls of 25, and returns how many have an outcome.
-func loadReportLeads(b *testing.B, s *Store, n, outcomeEvery int) int {
+func loadReportLeads(b testing.TB, s *Store, n, outcomeEvery int) int {
 	b.Helper()
 	rng := rand.New(rand.NewPCG(7, 7))
 	decidedPaths, openPaths := []int{2, 3, 4, 6}, []int{0, 0, 0, 1, 5}
@@ -138,7 +138,7 @@ func loadReportLeads(b *testing.B, s *Store, n, outcomeEvery int) int {
 	return decided
 }
 
-func writeItems(b *testing.B, s *Store, items []map[string]types.AttributeValue) {
+func writeItems(b testing.TB, s *Store, items []map[string]types.AttributeValue) {
 	b.Helper()
 	c := s.client
 	var wg sync.WaitGroup

@@ -21,6 +21,10 @@ type ReportStore struct {
 	Leads *Store
 	// Shards is the number of outcome parts (4 when zero).
 	Shards int
+	// PageLimit, when set, caps the leads of one OutcomeLeads page below
+	// what the caller asks, as DynamoDB's 1 MB page limit does, so callers
+	// are tested over shards of several pages.
+	PageLimit int
 	// Err, when set, is returned by every method: a store that is down.
 	Err error
 
@@ -67,6 +71,9 @@ func (r *ReportStore) OutcomeLeads(_ context.Context, shard int, cursor string, 
 		}
 	}
 	limit = max(limit, 1)
+	if r.PageLimit > 0 {
+		limit = min(limit, r.PageLimit)
+	}
 	var out []*leadscore.Lead
 	for _, id := range ids[min(from, len(ids)):min(from+limit, len(ids))] {
 		c, err := copyRecord(s.leads[id])

@@ -83,18 +83,20 @@ func ReadOutcomesReport(ctx context.Context, src leadscore.OutcomeLeads, rules *
 		wg        sync.WaitGroup
 		sem       = make(chan struct{}, readers)
 	)
-	stop := func() bool {
-		if read.Load() > int64(maxLeads) || nearDeadline(ctx) {
+	// more records a page read and says whether to read on: not past the
+	// bound, not near the deadline, and no other shard stopped.
+	more := func(n int) bool {
+		if read.Add(int64(n)) > int64(maxLeads) || nearDeadline(ctx) {
 			truncated.Store(true)
 		}
-		return truncated.Load()
+		return !truncated.Load()
 	}
 	for shard := range src.OutcomeShards() {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			got, err := readShard(ctx, src, shard, rules, now, func(n int) bool { read.Add(int64(n)); return stop() })
+			got, err := readShard(ctx, src, shard, rules, now, more)
 			mu.Lock()
 			defer mu.Unlock()
 			leads = append(leads, got...)
