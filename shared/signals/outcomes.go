@@ -37,9 +37,13 @@ const (
 )
 
 // DefaultInlineOutcomes is the most leads with an outcome the API reads
-// inside a request (docs/performance.md "Signals report" has the measured
-// rate); above it the report is built in the background.
-const DefaultInlineOutcomes = 20_000
+// inside a request; above it the report is built in the background. On the
+// 2-core dev machine 20,000 took 5.4-7.6 s with DynamoDB Local
+// (docs/performance.md "Signals report"), too close to the API function's
+// 10 s on a Lambda CPU share; 5,000 keep the request around a second or
+// two. A read that nears the deadline anyway stops and goes to the
+// background too.
+const DefaultInlineOutcomes = 5_000
 
 // ReportTTL is how long a background build's report is kept.
 const ReportTTL = 7 * 24 * time.Hour
@@ -48,8 +52,10 @@ const ReportTTL = 7 * 24 * time.Hour
 // page also stops at 1 MB, ~3,000 projected states).
 const outcomePageLeads = 1000
 
-// readers bounds the shards read at once inside a request.
-const readers = 8
+// readers bounds the shards read at once inside a request. Measured on
+// the 2-core dev machine, 2 beat 8 (5.4 s against 7.6 s for 20,000
+// leads): decoding and re-scoring states is CPU work.
+const readers = 2
 
 // OutcomeOptions bound one read of the outcome index.
 type OutcomeOptions struct {
