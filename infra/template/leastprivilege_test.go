@@ -40,13 +40,14 @@ var needs = map[string]access{
 		sqs: []string{"SendMessage"}, sqsRes: []string{"ScoreQueue", "UrgentScoreQueue"},
 	},
 	// The API: reads leads and rules, lists a stage (stage-index),
-	// publishes rules, erasure tombstones and the rescore's and the
-	// signals report build's job items (PutItem), erases (Query +
-	// BatchWriteItem), reads the leads with an outcome for the signals
-	// report (outcome-index). It never scans, never updates a lead in
-	// place, never deletes one item at a time, and never sees the due
-	// index; its only queue is the score queue, for the rescore's first
-	// page message and the report build's message.
+	// publishes rules, erasure tombstones, the rescore's, a rules
+	// preview's and the signals report build's job items and a preview's
+	// summary (PutItem), erases (Query + BatchWriteItem), reads the leads
+	// with an outcome for the signals report (outcome-index). It never
+	// scans, never updates a lead in place, never deletes one item at a
+	// time, and never sees the due index; its only queue is the score
+	// queue, for the first page message of a rescore or a preview and the
+	// report build's message.
 	"ApiFunction": {
 		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "BatchWriteItem"},
 		dynamoRes: []string{"LeadsTable", "LeadsTable/index/stage-index", "LeadsTable/index/outcome-index"},

@@ -26,8 +26,9 @@ import (
 // body at 256 KiB).
 const MaxRulesBodyBytes = 256 * 1024
 
-// Options are a Handler's dependencies. All but Report, Logger, Metrics and
-// Now are required: New refuses to build a handler without them.
+// Options are a Handler's dependencies. All but History, Previews, Events, Report,
+// Logger, Metrics and Now are required: New refuses to build a handler
+// without them.
 type Options struct {
 	Leads  leadscore.LeadReader
 	Eraser leadscore.LeadEraser
@@ -40,8 +41,20 @@ type Options struct {
 	// Reports reads the leads with an outcome for the signals report and
 	// keeps its background builds (whose message goes to Queue).
 	Reports leadscore.ReportStore
+	// History lists the published rules versions; Previews keeps rules
+	// previews (their page message goes on Queue). Nil means Rules and
+	// Rescores when they implement them (the DynamoDB store does), else
+	// those routes answer 503.
+	History  leadscore.RulesHistory
+	Previews leadscore.PreviewStore
+	// Events reads a lead's recorded events; nil means Leads when it
+	// implements it (the DynamoDB store does), else that route answers 503.
+	Events leadscore.EventReader
 	// APIKey guards every route.
 	APIKey string
+	// WriteKeys are the ingestion-only keys: known here only to answer them
+	// 403 (the key is right, the route is not for it) rather than 401.
+	WriteKeys []string
 	// Report bounds the leads with an outcome read inside a request (zero:
 	// signals.DefaultInlineOutcomes) and tunes the model.
 	Report  signals.OutcomeOptions
@@ -61,6 +74,9 @@ type Handler struct {
 	rescores leadscore.RescoreStore
 	queue    leadscore.ScoreQueue
 	reports  leadscore.ReportStore
+	history  leadscore.RulesHistory // nil: GET /v1/rules/versions answers 503
+	previews leadscore.PreviewStore // nil: the preview routes answer 503
+	events   leadscore.EventReader  // nil: GET /v1/leads/{lead_id}/events answers 503
 	report   signals.OutcomeOptions
 	now      func() time.Time
 	router   *httpapi.Router
@@ -92,11 +108,22 @@ func New(o Options) (*Handler, error) {
 		h.now = time.Now
 	}
 	h.views = leadscore.NewRulesCache(o.Rules)
+	h.history, h.previews = o.History, o.Previews
+	if h.history == nil {
+		h.history, _ = o.Rules.(leadscore.RulesHistory)
+	}
+	if h.previews == nil {
+		h.previews, _ = o.Rescores.(leadscore.PreviewStore)
+	}
+	h.events = o.Events
+	if h.events == nil {
+		h.events, _ = o.Leads.(leadscore.EventReader)
+	}
 	m := o.Metrics
 	if m == nil {
 		m = metrics.New(io.Discard, "api")
 	}
-	r, err := httpapi.NewRouter(h.routes(), httpapi.Config{APIKey: o.APIKey, Logger: o.Logger, Metrics: m})
+	r, err := httpapi.NewRouter(h.routes(), httpapi.Config{APIKey: o.APIKey, WriteKeys: o.WriteKeys, Logger: o.Logger, Metrics: m})
 	if err != nil {
 		return nil, err
 	}
@@ -112,8 +139,8 @@ const (
 	BuildSignalsReportRouteKey = "POST /v1/reports/signals"
 )
 
-// routes are the API's routes of docs/api.md, all behind the API key. To
-// add one: a line here, its HttpApi event under ApiFunction in
+// routes are the API's routes of docs/api.md, all behind the API key but
+// the console's page and files (which hold no data). To add one: a line here, its HttpApi event under ApiFunction in
 // template.yaml, and a sample request events/api-*.json.
 func (h *Handler) routes() []httpapi.Route {
 	return []httpapi.Route{
@@ -125,6 +152,12 @@ func (h *Handler) routes() []httpapi.Route {
 		{Method: "GET", Path: "/v1/rules/{version}/rescore", Handle: h.rescoreProgress},
 		{Method: "GET", Path: "/v1/reports/signals", Handle: h.signalsReport},
 		{Method: "POST", Path: "/v1/reports/signals", Handle: h.buildSignalsReport},
+		{Method: "GET", Path: "/v1/leads/{lead_id}/events", Handle: h.listEvents},
+		{Method: "GET", Path: "/v1/rules/versions", Handle: h.listVersions},
+		{Method: "POST", Path: "/v1/rules/preview", Handle: h.startPreview},
+		{Method: "GET", Path: "/v1/rules/preview/{preview_id}", Handle: h.getPreview},
+		{Method: "GET", Path: "/console", Public: true, Handle: h.getConsole},
+		{Method: "GET", Path: "/console/{asset+}", Public: true, Handle: h.getConsole},
 	}
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -34,6 +35,26 @@ func TestAPIKeyOnEveryRoute(t *testing.T) {
 		}
 	}
 	e.received(t, 0) // no rescore was started
+}
+
+// TestWriteKeyIsForbidden: a write key (a backend's or a CDP's) is right but
+// cannot read, publish or erase anything, in x-api-key or by HTTP Basic.
+func TestWriteKeyIsForbidden(t *testing.T) {
+	const writeKey = "wk_test_0123456789ab"
+	e := newEnv(t, func(o *Options) { o.WriteKeys = []string{writeKey} })
+	for _, name := range []string{"get-lead.json", "list-leads-email.json", "list-leads-stage.json",
+		"delete-lead.json", "get-rules.json", "put-rules.json"} {
+		for _, req := range []httpapi.Request{
+			withHeader(load(t, name), "x-api-key", writeKey),
+			withHeader(withHeader(load(t, name), "x-api-key", ""), "authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(writeKey+":"))),
+		} {
+			resp := e.do(t, req)
+			if resp.StatusCode != http.StatusForbidden || decodeError(t, resp).Error != httpapi.CodeForbidden {
+				t.Errorf("%s with a write key: status %d %s, want 403", name, resp.StatusCode, resp.Body)
+			}
+		}
+	}
+	e.received(t, 0)
 }
 
 // TestNewNamesWhatIsMissing: a deployment without its table, queue or key
@@ -91,14 +112,20 @@ func TestRescoreProgress(t *testing.T) {
 func TestSampleEvents(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("..", "..", "events", "api-*.json"))
 	want := map[string]int{
-		"api-get-lead.json":           http.StatusNotFound,
-		"api-get-lead-by-email.json":  http.StatusNotFound,
-		"api-list-leads.json":         http.StatusOK,
-		"api-delete-lead.json":        http.StatusNoContent,
-		"api-get-rules.json":          http.StatusOK,
-		"api-put-rules.json":          http.StatusOK,
-		"api-get-rescore.json":        http.StatusNotFound, // no rules published before it in this run
-		"api-get-signals-report.json": http.StatusOK,
+		"api-get-lead.json":            http.StatusNotFound,
+		"api-get-lead-by-email.json":   http.StatusNotFound,
+		"api-list-leads.json":          http.StatusOK,
+		"api-delete-lead.json":         http.StatusNoContent,
+		"api-get-rules.json":           http.StatusOK,
+		"api-put-rules.json":           http.StatusOK,
+		"api-get-rescore.json":         http.StatusNotFound, // no rules published before it in this run
+		"api-get-signals-report.json":  http.StatusOK,
+		"api-list-rules-versions.json": http.StatusOK,
+		"api-get-console.json":         http.StatusOK, // public: no key needed
+		"api-get-console-asset.json":   http.StatusOK,
+		"api-list-lead-events.json":    http.StatusNotFound, // no such lead
+		"api-post-rules-preview.json":  http.StatusAccepted,
+		"api-get-rules-preview.json":   http.StatusNotFound, // no such preview
 		// A background build of the report: its message goes to the score queue.
 		"api-post-signals-report.json": http.StatusAccepted,
 	}
@@ -106,6 +133,11 @@ func TestSampleEvents(t *testing.T) {
 		t.Fatalf("events/api-*.json: %d files, want %d (one per expectation)", len(files), len(want))
 	}
 	e := newEnv(t, func(o *Options) { o.APIKey = "local-dev-key" })
+	if e.store == nil {
+		// Over shared/mock there is no preview store: both routes say so.
+		want["api-post-rules-preview.json"] = http.StatusServiceUnavailable
+		want["api-get-rules-preview.json"] = http.StatusServiceUnavailable
+	}
 	published := 0
 	for _, f := range files {
 		name := filepath.Base(f)
@@ -126,8 +158,10 @@ func TestSampleEvents(t *testing.T) {
 			if resp.StatusCode != w {
 				t.Fatalf("status %d body %s; want %d", resp.StatusCode, resp.Body, w)
 			}
-			if name == "api-put-rules.json" || name == "api-post-signals-report.json" {
-				published++ // the rescore's first page message; the report build's message
+			if name == "api-put-rules.json" || name == "api-post-signals-report.json" || (name == "api-post-rules-preview.json" && e.store != nil) {
+				// the first page message of the version's rescore or of the
+				// preview; the report build's message
+				published++
 			}
 		})
 	}

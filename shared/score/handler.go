@@ -56,6 +56,10 @@ type Options struct {
 	// capacity units consumed so far (dynamodb.MeterInvocation), emitted
 	// as the DynamoDBCapacityUnits metric.
 	Usage func(ctx context.Context) (context.Context, func() float64)
+	// Previews keeps rules previews (preview.go); when nil, Store is used
+	// if it implements it (the DynamoDB store does), else preview messages
+	// fail and their redrive parks them.
+	Previews leadscore.PreviewStore
 	// AfterWrite, when set, runs between a lead's write and the send of its
 	// transitions; an error stops that lead there, as a crash would. Tests
 	// use it to prove the outbox loses nothing.
@@ -78,6 +82,7 @@ type Handler struct {
 	concurrency int
 	afterWrite  func(ctx context.Context, leadID string) error
 	usage       func(ctx context.Context) (context.Context, func() float64)
+	previews    leadscore.PreviewStore
 }
 
 // New checks o's dependencies and returns a Handler. Call it once per
@@ -103,6 +108,9 @@ func New(o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Previews == nil {
+		o.Previews, _ = o.Store.(leadscore.PreviewStore)
+	}
 	return &Handler{
 		store: o.Store, handoff: o.Handoff, rescore: o.Rescore, queue: o.Queue, reports: o.Reports, eraser: o.Eraser,
 		rules:       &leadscore.RulesCache{Store: o.Rules, Versions: o.Rules, TTL: cmp.Or(o.RulesTTL, leadscore.DefaultRulesTTL)},
@@ -113,6 +121,7 @@ func New(o Options) (*Handler, error) {
 		concurrency: cmp.Or(o.Concurrency, 8),
 		afterWrite:  o.AfterWrite,
 		usage:       o.Usage,
+		previews:    o.Previews,
 	}, nil
 }
 
@@ -163,6 +172,7 @@ type work struct {
 	visitors map[string][]int // visitor id -> messages of events naming only it
 	pages    []pageMessage
 	reports  []reportMessage
+	previews []previewMessage
 	st       stats
 }
 
@@ -203,6 +213,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	b.fail(h.countRescored(ctx, log, b.msgs, b.failed, now))
 	b.fail(h.advancePages(ctx, log, b.pages, now))
 	b.fail(h.buildReports(ctx, log, b.reports, now))
+	b.fail(h.previewer().handle(ctx, log, b.previews, now))
 
 	var resp events.SQSEventResponse
 	for i, f := range b.failed {
@@ -220,6 +231,16 @@ func parseBatch(log *slog.Logger, records []events.SQSMessage) *work {
 	b := &work{msgs: make([]leadscore.ScoreMessage, len(records)), failed: make([]bool, len(records)),
 		groups: map[string]*group{}, visitors: map[string][]int{}}
 	for i, r := range records {
+		if pm, isPreview, err := parsePreviewMessage([]byte(r.Body)); isPreview {
+			if err != nil {
+				b.failed[i] = true
+				log.Error("unparseable preview message", "message_id", r.MessageId, "error", err.Error())
+			} else {
+				pm.idx = i
+				b.previews = append(b.previews, pm)
+			}
+			continue
+		}
 		if v, isPage, err := parsePageMessage([]byte(r.Body)); isPage {
 			if err != nil {
 				b.failed[i] = true
@@ -404,13 +425,19 @@ func (h *Handler) readForUpdate(ctx context.Context, g *group) (*leadscore.LeadR
 	return rec, err
 }
 
-// stitch is identity stitching: an event naming an email and a cookie
-// brings the cookie's history into the lead, once. It returns the visitors
-// stitched by this call and the events to record under the lead (the
-// group's and the stitched visitors').
+// stitch is identity stitching: the visitors the group's events tie to the
+// lead (a cookie or a user id seen with the email, an alias's previous id)
+// bring their history into the lead, once. A visitor's history may tie
+// more visitors (an alias it received before it was stitched), so the work
+// list grows as it goes. It returns the visitors stitched by this call and
+// the events to record under the lead (the group's and the stitched
+// visitors').
 func (h *Handler) stitch(ctx context.Context, rec *leadscore.LeadRecord, g *group) (stitched []string, toRecord []scoring.Event, err error) {
 	toRecord = slices.Clone(g.events)
-	for _, vid := range g.visitorsToStitch(rec) {
+	queue := g.visitorsToStitch(rec)
+	for len(queue) > 0 {
+		vid := queue[0]
+		queue = queue[1:]
 		owner, err := h.store.MergeVisitor(ctx, vid, g.leadID)
 		if err != nil {
 			return nil, nil, err
@@ -422,7 +449,8 @@ func (h *Handler) stitch(ctx context.Context, rec *leadscore.LeadRecord, g *grou
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, e := range hist {
+		stitched = append(stitched, vid)
+		for i, e := range hist {
 			if _, in := g.eventMsg[e.EventID]; !in {
 				toRecord = append(toRecord, e)
 				if g.eventMsg == nil {
@@ -430,8 +458,12 @@ func (h *Handler) stitch(ctx context.Context, rec *leadscore.LeadRecord, g *grou
 				}
 				g.eventMsg[e.EventID] = nil
 			}
+			for _, more := range tiedVisitors(&hist[i]) {
+				if !slices.Contains(rec.Visitors, more) && !slices.Contains(stitched, more) && !slices.Contains(queue, more) {
+					queue = append(queue, more)
+				}
+			}
 		}
-		stitched = append(stitched, vid)
 	}
 	return stitched, toRecord, nil
 }
@@ -683,18 +715,40 @@ func (h *Handler) send(ctx context.Context, log *slog.Logger, rec *leadscore.Lea
 	}
 }
 
-// visitorsToStitch are the cookies of the group's identified events not yet
-// stitched into rec.
+// visitorsToStitch are the visitors the group's events tie to the lead and
+// that are not yet stitched into rec.
 func (g *group) visitorsToStitch(rec *leadscore.LeadRecord) []string {
 	var out []string
-	for _, e := range g.events {
-		if e.AnonymousID == "" || e.Email == "" {
-			continue
+	for i := range g.events {
+		for _, vid := range tiedVisitors(&g.events[i]) {
+			if !slices.Contains(rec.Visitors, vid) && !slices.Contains(out, vid) {
+				out = append(out, vid)
+			}
 		}
-		vid := leadscore.VisitorID(e.AnonymousID)
-		if !slices.Contains(rec.Visitors, vid) && !slices.Contains(out, vid) {
-			out = append(out, vid)
+	}
+	return out
+}
+
+// tiedVisitors are the visitors an event of a lead says are the same person
+// (docs/api.md "Sources"): with an email, its cookie and its user id; an
+// alias (which reaches a lead through its user id), its previous id, which
+// may have been a cookie or a user id.
+func tiedVisitors(e *scoring.Event) []string {
+	if e.Type == scoring.TypeAlias {
+		if prev, _ := e.Properties["previous_id"].(string); prev != "" {
+			return []string{leadscore.VisitorID(prev), leadscore.UserVisitorID(prev)}
 		}
+		return nil
+	}
+	if e.Email == "" {
+		return nil
+	}
+	var out []string
+	if e.AnonymousID != "" {
+		out = append(out, leadscore.VisitorID(e.AnonymousID))
+	}
+	if e.UserID != "" {
+		out = append(out, leadscore.UserVisitorID(e.UserID))
 	}
 	return out
 }
