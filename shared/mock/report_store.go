@@ -14,7 +14,8 @@ import (
 	"github.com/leadscore/leadscore/shared/signals"
 )
 
-// ReportStore is a leadscore.ReportStore over the leads of Leads: the
+// ReportStore is a leadscore.ReportStore over the leads of Leads (none
+// when nil): the
 // leads with an outcome (signals.HasOutcome) spread over Shards parts by a
 // hash of their id, and the background build's job and result in memory.
 type ReportStore struct {
@@ -50,6 +51,9 @@ func (r *ReportStore) OutcomeLeads(_ context.Context, shard int, cursor string, 
 		return nil, "", r.Err
 	}
 	s := r.Leads
+	if s == nil {
+		return nil, "", nil // no table: no leads
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.call("OutcomeLeads")
