@@ -148,9 +148,11 @@ func TestSignalsReportSaysWhenOutcomesAreTooFew(t *testing.T) {
 // a background build and answers 202 with its progress; the build (run
 // here as the score function runs it) reports done = total and stores the
 // report, which GET then serves; the build is started once however often
-// GET asks meanwhile.
+// GET asks meanwhile; an hour later GET still serves it and starts a
+// refresh.
 func TestLargeSignalsReportIsBuiltInTheBackground(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.Report.MaxLeads = 10 })
+	clock := testNow
+	e := newEnv(t, func(o *Options) { o.Report.MaxLeads = 10; o.Now = func() time.Time { return clock } })
 	seedOutcomeLeads(t, e, 25, 5)
 	first := getReport(t, e, http.StatusAccepted)
 	if first.Status != ReportBuilding || first.LeadsReport != nil || first.Build == nil || first.Build.Total != e.opts.Reports.OutcomeShards() || first.Build.Done != 0 {
@@ -178,6 +180,15 @@ func TestLargeSignalsReportIsBuiltInTheBackground(t *testing.T) {
 			done.Status, done.Build, done.Leads, done.Outcomes, done.Computed)
 	}
 	e.received(t, 0)
+
+	clock = testNow.Add(ReportRefreshAfter + time.Minute)
+	later := getReport(t, e, http.StatusOK)
+	if later.Status != ReportReady || later.Outcomes != 25 || later.Build == nil || !later.Build.StartedAt.Equal(clock) {
+		t.Fatalf("an hour later: status %q outcomes %d build %+v; want the stored report and a refresh started at %s", later.Status, later.Outcomes, later.Build, clock)
+	}
+	if msgs := e.received(t, 1); msgs[0].Kind != leadscore.KindSignalsReport {
+		t.Fatalf("refresh queued %+v; want a signals_report message", msgs[0])
+	}
 }
 
 // TestPostStartsOneSignalsReportBuild: POST answers 202 with the build,
