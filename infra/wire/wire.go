@@ -122,7 +122,7 @@ func Build(d Deps) (*Handlers, error) {
 	ss, sq := store(ScoreFunction), queues(ScoreFunction)
 	ss.EventRetention = d.EventRetention
 	if hs.Score, err = score.New(score.Options{Store: ss, Rules: ss, Handoff: sq, Rescore: ss, Queue: sq, Eraser: ss,
-		Usage: dynamodb.MeterInvocation, Logger: d.Logger(ScoreFunction), Metrics: d.Metrics(ScoreFunction), Now: d.Now}); err != nil {
+		Accounts: ss, Usage: dynamodb.MeterInvocation, Logger: d.Logger(ScoreFunction), Metrics: d.Metrics(ScoreFunction), Now: d.Now}); err != nil {
 		return nil, err
 	}
 

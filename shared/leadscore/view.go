@@ -9,8 +9,11 @@ import (
 // LeadView is the lead as the API returns it (docs/api.md GET /v1/leads) and
 // as webhook bodies carry it.
 type LeadView struct {
-	LeadID         string                 `json:"lead_id"`
-	Email          string                 `json:"email,omitempty"`
+	LeadID string `json:"lead_id"`
+	Email  string `json:"email,omitempty"`
+	// AccountID is the account the lead belongs to (docs/scoring.md
+	// section 7), absent for none.
+	AccountID      string                 `json:"account_id,omitempty"`
 	Attributes     map[string]any         `json:"attributes"`
 	Score          scoring.Score          `json:"score"`
 	Stage          scoring.Stage          `json:"stage"`
@@ -68,6 +71,8 @@ func View(l *Lead, rules *scoring.Rules) LeadView {
 		return LeadView{}
 	}
 	score, breakdown := l.State.Scores(rules, l.EvaluatedAt)
-	return BuildView(l.ID, l.Email, l.State, scoring.Result{Score: score, Breakdown: breakdown, Stage: l.State.Stage()},
+	v := BuildView(l.ID, l.Email, l.State, scoring.Result{Score: score, Breakdown: breakdown, Stage: l.State.Stage()},
 		l.RulesVersion, l.EvaluatedAt)
+	v.AccountID = l.State.AccountID(rules)
+	return v
 }

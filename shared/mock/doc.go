@@ -10,7 +10,8 @@
 // (lead_scanner.go), DueFinder (due_finder.go), and RulesStore through its
 // embedded RulesStore (rulesstore.go). RescoreStore keeps bulk rescore
 // jobs (rescorestore.go). ScoreQueue and HandoffQueue keep what they are
-// sent (scorequeue.go, handoff_queue.go).
+// sent (scorequeue.go, handoff_queue.go). AccountStore keeps accounts and
+// their member summaries (account_store.go).
 //
 // Every type is safe for concurrent use, and its zero value is ready.
 package mock

@@ -1,0 +1,176 @@
+package leadscore
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/leadscore/leadscore/shared/scoring"
+)
+
+// MaxAccountLeads bounds the leads an account view lists (and its
+// breakdown's per-lead lines): the most engaged first. An account of
+// 10,000 leads still shows its total engagement exactly; the leads beyond
+// the list are summed in AccountBreakdownView.Others.
+const MaxAccountLeads = 50
+
+// Member is one lead's summary as its account keeps it: what
+// scoring.EvaluateAccount needs, plus the email the account view lists.
+type Member struct {
+	scoring.AccountMember
+	Email string `json:"email,omitempty"`
+}
+
+// AccountLead is one lead as an account view lists it.
+type AccountLead struct {
+	LeadID     string        `json:"lead_id"`
+	Email      string        `json:"email,omitempty"`
+	Stage      scoring.Stage `json:"stage"`
+	Engagement float64       `json:"engagement"`
+}
+
+// AccountBreakdownView is an account's engagement broken down: the
+// per-lead lines of the MaxAccountLeads most counted leads, what the
+// others count together, the breadth points and the fit lines. Leads'
+// Counted, Others.Counted and Breadth sum to the account's engagement.
+type AccountBreakdownView struct {
+	Leads   []scoring.AccountContribution `json:"leads"`
+	Others  OtherLeads                    `json:"others"`
+	Breadth float64                       `json:"breadth"`
+	Fit     []scoring.Contribution        `json:"fit"`
+}
+
+// OtherLeads sums the leads an account view does not list one by one.
+type OtherLeads struct {
+	Leads   int     `json:"leads"`
+	Counted float64 `json:"counted"`
+}
+
+// AccountView is an account as the API shows it and as its webhooks carry
+// it (docs/api.md "Accounts, preview, console"). Its size is bounded
+// whatever the number of leads, so the store keeps it in the account item.
+type AccountView struct {
+	AccountID       string                      `json:"account_id"`
+	Domain          string                      `json:"domain,omitempty"`
+	Attributes      map[string]any              `json:"attributes"`
+	Score           scoring.Score               `json:"score"`
+	EngagedContacts int                         `json:"engaged_contacts"`
+	Stage           scoring.AccountStage        `json:"stage"`
+	StageHistory    []scoring.AccountTransition `json:"stage_history"`
+	Breakdown       AccountBreakdownView        `json:"breakdown"`
+	// Leads are the most engaged leads (at most MaxAccountLeads); LeadCount
+	// is how many the account has.
+	Leads        []AccountLead `json:"leads"`
+	LeadCount    int           `json:"lead_count"`
+	RulesVersion int           `json:"rules_version"`
+	EvaluatedAt  time.Time     `json:"evaluated_at"`
+	MQAAt        *time.Time    `json:"mqa_at,omitempty"`
+}
+
+// Account is one stored account: its stage state, its last evaluation's
+// view and the transitions not yet handed off.
+type Account struct {
+	ID      string
+	State   *scoring.AccountState
+	View    AccountView
+	Version int64
+	Outbox  []Handoff
+}
+
+// AccountRecord is an account item as the score function reads and
+// writes it.
+type AccountRecord struct {
+	Account
+	// Exists is false for an account read before its first write.
+	Exists bool
+	// IndexDueAt is when the sweep must look at the account again (only
+	// while its outbox holds unsent transitions); zero when not indexed.
+	IndexDueAt time.Time
+}
+
+// BuildAccountView is the account as the API shows it after res, with the
+// emails of members (by lead id).
+func BuildAccountView(res scoring.AccountResult, members []Member, rulesVersion int, now time.Time) AccountView {
+	v := AccountView{
+		AccountID:       res.AccountID,
+		Domain:          res.Domain,
+		Attributes:      res.Attributes,
+		Score:           res.Score,
+		EngagedContacts: res.EngagedContacts,
+		Stage:           res.Stage,
+		StageHistory:    res.State.History(),
+		RulesVersion:    rulesVersion,
+		EvaluatedAt:     now.UTC(),
+		MQAAt:           timePtr(res.State.Milestones().MQAAt),
+		LeadCount:       len(res.Breakdown.Leads),
+	}
+	if v.Attributes == nil {
+		v.Attributes = map[string]any{}
+	}
+	if v.StageHistory == nil {
+		v.StageHistory = []scoring.AccountTransition{}
+	}
+	emails := map[string]string{}
+	for _, m := range members {
+		emails[m.LeadID] = m.Email
+	}
+	lines := slices.Clone(res.Breakdown.Leads)
+	// Most counted first, then most engaged; lead id breaks ties so the list
+	// does not depend on the members' order.
+	slices.SortFunc(lines, func(a, b scoring.AccountContribution) int {
+		return cmp.Or(cmp.Compare(b.Counted, a.Counted), cmp.Compare(b.Engagement, a.Engagement), cmp.Compare(a.LeadID, b.LeadID))
+	})
+	shown := lines[:min(len(lines), MaxAccountLeads)]
+	v.Breakdown = AccountBreakdownView{Leads: shown, Breadth: res.Breakdown.Breadth, Fit: res.Breakdown.Fit}
+	if v.Breakdown.Leads == nil {
+		v.Breakdown.Leads = []scoring.AccountContribution{}
+	}
+	for _, l := range lines[len(shown):] {
+		v.Breakdown.Others.Leads++
+		v.Breakdown.Others.Counted += l.Counted
+	}
+	v.Breakdown.Others.Counted = round2(v.Breakdown.Others.Counted)
+	v.Leads = make([]AccountLead, len(shown))
+	for i, l := range shown {
+		v.Leads[i] = AccountLead{LeadID: l.LeadID, Email: emails[l.LeadID], Stage: l.Stage, Engagement: l.Engagement}
+	}
+	return v
+}
+
+// round2 removes the float noise of summing cents.
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
+// AccountTransitionID is deterministic like TransitionID, and distinct
+// from every lead's: the same account change decided twice carries the
+// same id.
+func AccountTransitionID(accountID string, t scoring.AccountTransition) string {
+	return "tr_" + digest("account:"+accountID+"|"+string(t.From)+"|"+string(t.To)+"|"+t.At.UTC().Format(time.RFC3339Nano))
+}
+
+// NewAccountHandoff is the webhook body of transition t of an account.
+func NewAccountHandoff(accountID string, t scoring.AccountTransition, view AccountView) Handoff {
+	v := view
+	return Handoff{
+		TransitionID: AccountTransitionID(accountID, t),
+		Type:         "account." + string(t.To),
+		OccurredAt:   t.At.UTC(),
+		RulesVersion: t.RulesVersion,
+		Account:      &v,
+	}
+}
+
+// dueAccountPrefix marks an account among the ids the due index returns:
+// lead and visitor ids start with ld_ or vi_, never with it.
+const dueAccountPrefix = "account:"
+
+// DueAccountID is how DueFinder.DueLeads names a due account.
+func DueAccountID(accountID string) string { return dueAccountPrefix + accountID }
+
+// DueAccount returns the account a due id names, and whether it names one.
+func DueAccount(dueID string) (string, bool) {
+	if len(dueID) > len(dueAccountPrefix) && dueID[:len(dueAccountPrefix)] == dueAccountPrefix {
+		return dueID[len(dueAccountPrefix):], true
+	}
+	return "", false
+}
