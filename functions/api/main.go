@@ -39,11 +39,12 @@ func main() {
 		Rules:    store,
 		Rescores: store,
 		// Only the rescore's page message: no urgent queue, no handoff queue.
-		Queue:   sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
-		Scanner: store,
-		APIKey:  cfg.APIKey,
-		Logger:  log,
-		Metrics: metrics.New(os.Stdout, cfg.FunctionName),
+		Queue:    sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
+		Scanner:  store,
+		Accounts: store,
+		APIKey:   cfg.APIKey,
+		Logger:   log,
+		Metrics:  metrics.New(os.Stdout, cfg.FunctionName),
 	})
 	if err != nil {
 		logging.InitFailed(log, "building the handler failed", err)

@@ -39,6 +39,8 @@ type Options struct {
 	Queue    leadscore.ScoreQueue
 	// Scanner reads every lead for the signals report.
 	Scanner leadscore.LeadScanner
+	// Accounts reads accounts (docs/api.md "Accounts, preview, console").
+	Accounts leadscore.AccountReader
 	// APIKey guards every route.
 	APIKey string
 	// Report bounds the signals report (zero: signals' defaults).
@@ -59,6 +61,7 @@ type Handler struct {
 	rescores leadscore.RescoreStore
 	queue    leadscore.ScoreQueue
 	scanner  leadscore.LeadScanner
+	accounts leadscore.AccountReader
 	report   signals.ReadOptions
 	now      func() time.Time
 	router   *httpapi.Router
@@ -80,12 +83,13 @@ func New(o Options) (*Handler, error) {
 	need(o.Rescores != nil, "rescore store (Options.Rescores; TABLE_NAME)")
 	need(o.Queue != nil, "score queue for the rescore (Options.Queue; SCORE_QUEUE_URL)")
 	need(o.Scanner != nil, "lead scanner for the signals report (Options.Scanner; TABLE_NAME)")
+	need(o.Accounts != nil, "account reader (Options.Accounts; TABLE_NAME)")
 	need(o.APIKey != "", "API key (Options.APIKey; API_KEY)")
 	if err := errors.Join(missing...); err != nil {
 		return nil, err
 	}
 	h := &Handler{leads: o.Leads, eraser: o.Eraser, rules: o.Rules, rescores: o.Rescores, queue: o.Queue,
-		scanner: o.Scanner, report: o.Report, now: o.Now}
+		scanner: o.Scanner, accounts: o.Accounts, report: o.Report, now: o.Now}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -120,6 +124,8 @@ func (h *Handler) routes() []httpapi.Route {
 		{Method: "PUT", Path: "/v1/rules", Handle: h.putRules},
 		{Method: "GET", Path: "/v1/rules/{version}/rescore", Handle: h.rescoreProgress},
 		{Method: "GET", Path: "/v1/reports/signals", Handle: h.signalsReport},
+		{Method: "GET", Path: "/v1/accounts/{account_id}", Handle: h.getAccount},
+		{Method: "GET", Path: "/v1/accounts", Handle: h.listAccounts},
 	}
 }
 

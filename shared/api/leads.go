@@ -173,6 +173,10 @@ func (h *Handler) deleteLead(ctx context.Context, c *httpapi.Call) httpapi.Respo
 			httpapi.Detail{Field: "lead_id", Message: "must be ld_ or vi_ followed by 24 hex digits"}))
 	}
 	c.Annotate("lead_id", id)
+	if err := h.leaveAccount(ctx, id); err != nil {
+		c.Log.Error("removing the lead from its account failed", "error", err.Error())
+		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
+	}
 	if err := h.eraser.EraseLead(ctx, id); err != nil && !errors.Is(err, leadscore.ErrNotFound) {
 		c.Log.Error("erasing lead failed", "error", err.Error())
 		return httpapi.ErrorResponse(httpapi.StoreUnavailable())

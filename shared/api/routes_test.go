@@ -45,13 +45,13 @@ func TestNewNamesWhatIsMissing(t *testing.T) {
 		t.Fatal("New without dependencies: no error")
 	}
 	for _, want := range []string{"Options.Leads", "Options.Eraser", "Options.Rules", "Options.Rescores", "Options.Queue", "SCORE_QUEUE_URL",
-		"Options.Scanner", "API_KEY"} {
+		"Options.Scanner", "Options.Accounts", "API_KEY"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
 	}
 	leads := &mock.Store{}
-	_, err = New(Options{Leads: leads, Eraser: leads, Scanner: leads, Rules: &mock.RulesStore{}, Rescores: &mock.RescoreStore{}, APIKey: testKey})
+	_, err = New(Options{Leads: leads, Eraser: leads, Scanner: leads, Rules: &mock.RulesStore{}, Rescores: &mock.RescoreStore{}, Accounts: &mock.AccountStore{}, APIKey: testKey})
 	if err == nil || !strings.Contains(err.Error(), "SCORE_QUEUE_URL") || strings.Contains(err.Error(), "API_KEY") {
 		t.Errorf("New without a queue: %v, want an error naming only the queue", err)
 	}

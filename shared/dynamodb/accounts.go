@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,7 +51,9 @@ func memberKey(accountID, leadID string) map[string]types.AttributeValue {
 func (s *Store) PutMembers(ctx context.Context, id string, ms []leadscore.Member) error {
 	for _, m := range ms {
 		var err error
-		if m.AccountID == id {
+		if m.Erased {
+			err = s.putMemberTombstone(ctx, id, m.LeadID)
+		} else if m.AccountID == id {
 			err = s.putMember(ctx, id, m)
 		} else {
 			err = s.removeMember(ctx, id, m)
@@ -81,6 +84,22 @@ func (s *Store) putMember(ctx context.Context, id string, m leadscore.Member) er
 		return err
 	}
 	meter(ctx, "PutMember", out.ConsumedCapacity)
+	return nil
+}
+
+// putMemberTombstone replaces an erased lead's member item with one holding
+// nothing of the person, stamped with the largest time so that no summary
+// of the lead still in flight can bring it back.
+func (s *Store) putMemberTombstone(ctx context.Context, id, leadID string) error {
+	item := memberKey(id, leadID)
+	item[attrAt] = nAttr(math.MaxInt64)
+	item[attrErasedAt] = nAttr(time.Now().Unix())
+	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item,
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+	if err != nil {
+		return err
+	}
+	meter(ctx, "EraseMember", out.ConsumedCapacity)
 	return nil
 }
 
@@ -119,6 +138,9 @@ func (s *Store) Members(ctx context.Context, id string) ([]leadscore.Member, err
 		}
 		meter(ctx, "Members", page.ConsumedCapacity)
 		for _, it := range page.Items {
+			if isTombstone(it) {
+				continue
+			}
 			var m leadscore.Member
 			if err := json.Unmarshal(bin(it, attrMember), &m); err != nil {
 				return nil, fmt.Errorf("account %s: member item %s: %w", id, str(it, attrSK), err)

@@ -20,6 +20,16 @@ const MaxAccountLeads = 50
 type Member struct {
 	scoring.AccountMember
 	Email string `json:"email,omitempty"`
+	// Erased marks a lead erased for a privacy request: the store keeps a
+	// tombstone in its place (no email, no attributes) that no later
+	// summary of the lead can overwrite.
+	Erased bool `json:"erased,omitempty"`
+}
+
+// ErasedMember is the summary that removes an erased lead from account
+// accountID for good.
+func ErasedMember(leadID string) Member {
+	return Member{AccountMember: scoring.AccountMember{LeadID: leadID}, Erased: true}
 }
 
 // AccountLead is one lead as an account view lists it.

@@ -100,8 +100,9 @@ type AccountReader interface {
 type AccountStore interface {
 	// PutMembers stores each member's summary under account id, or removes
 	// it when the member's AccountID is another account (the lead moved)
-	// or it is erased. A summary older (At) than the stored one is ignored,
-	// so a late message cannot undo a newer one.
+	// A summary older (At) than the stored one is ignored, so a late
+	// message cannot undo a newer one; an Erased member leaves a tombstone
+	// that nothing overwrites.
 	PutMembers(ctx context.Context, id string, ms []Member) error
 	// Members returns every member of account id, read strongly
 	// consistent (after this caller's PutMembers).

@@ -47,10 +47,11 @@ func (s *AccountStore) PutMembers(_ context.Context, id string, ms []leadscore.M
 		s.members[id] = map[string]leadscore.Member{}
 	}
 	for _, m := range ms {
-		if old, ok := s.members[id][m.LeadID]; ok && m.At.Before(old.At) {
+		old, ok := s.members[id][m.LeadID]
+		if ok && (old.Erased || m.At.Before(old.At)) {
 			continue
 		}
-		if m.AccountID == id {
+		if m.Erased || m.AccountID == id {
 			s.members[id][m.LeadID] = m
 		} else {
 			delete(s.members[id], m.LeadID)
@@ -65,7 +66,9 @@ func (s *AccountStore) Members(_ context.Context, id string) ([]leadscore.Member
 	defer s.mu.Unlock()
 	var out []leadscore.Member
 	for _, m := range s.members[id] {
-		out = append(out, m)
+		if !m.Erased {
+			out = append(out, m)
+		}
 	}
 	slices.SortFunc(out, func(a, b leadscore.Member) int { return cmp.Compare(a.LeadID, b.LeadID) })
 	return out, nil
