@@ -45,7 +45,8 @@ var needs = map[string]access{
 	// (Scan: it is a pass over every lead). It never updates a lead in
 	// place, never deletes one item at a time, and never sees the due
 	// index; its only queue is the score queue, for the rescore's first
-	// page message.
+	// page message and the account message of an erased lead. Accounts
+	// are read like leads (GetItem, stage-index, BatchGetItem).
 	"ApiFunction": {
 		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "BatchWriteItem", "Scan"},
 		dynamoRes: []string{"LeadsTable", "LeadsTable/index/stage-index"},
@@ -53,9 +54,11 @@ var needs = map[string]access{
 	},
 	// Scoring: the lead's read-modify-write, event records, outbox marks,
 	// erasure of records written after an erasure, the bulk rescore's scan
-	// and transactions; sends transitions, and rescore pages to itself.
+	// and transactions; accounts (their items, member items, and the
+	// conditional DeleteItem of a member that moved to another account);
+	// sends transitions, and rescore pages and account messages to itself.
 	"ScoreFunction": {
-		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "BatchWriteItem", "ConditionCheckItem", "Scan"},
+		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "ConditionCheckItem", "Scan"},
 		dynamoRes: []string{"LeadsTable"},
 		sqs:       []string{"SendMessage"}, sqsRes: []string{"HandoffQueue", "ScoreQueue", "UrgentScoreQueue"},
 	},

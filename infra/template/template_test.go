@@ -35,6 +35,8 @@ var contractRoutes = map[string]string{
 	"PUT /v1/rules":                   "ApiFunction",
 	"GET /v1/rules/{version}/rescore": "ApiFunction",
 	"GET /v1/reports/signals":         "ApiFunction",
+	"GET /v1/accounts/{account_id}":   "ApiFunction",
+	"GET /v1/accounts":                "ApiFunction",
 }
 
 // localOnly are variables the code may read that Lambda or the local stack

@@ -91,14 +91,17 @@ func TestRescoreProgress(t *testing.T) {
 func TestSampleEvents(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("..", "..", "events", "api-*.json"))
 	want := map[string]int{
-		"api-get-lead.json":           http.StatusNotFound,
-		"api-get-lead-by-email.json":  http.StatusNotFound,
-		"api-list-leads.json":         http.StatusOK,
-		"api-delete-lead.json":        http.StatusNoContent,
-		"api-get-rules.json":          http.StatusOK,
-		"api-put-rules.json":          http.StatusOK,
-		"api-get-rescore.json":        http.StatusNotFound, // no rules published before it in this run
-		"api-get-signals-report.json": http.StatusOK,
+		"api-get-lead.json":              http.StatusNotFound,
+		"api-get-lead-by-email.json":     http.StatusNotFound,
+		"api-list-leads.json":            http.StatusOK,
+		"api-delete-lead.json":           http.StatusNoContent,
+		"api-get-rules.json":             http.StatusOK,
+		"api-put-rules.json":             http.StatusOK,
+		"api-get-rescore.json":           http.StatusNotFound, // no rules published before it in this run
+		"api-get-signals-report.json":    http.StatusOK,
+		"api-get-account.json":           http.StatusNotFound,
+		"api-get-account-by-domain.json": http.StatusNotFound,
+		"api-list-accounts.json":         http.StatusOK,
 	}
 	if len(files) != len(want) {
 		t.Fatalf("events/api-*.json: %d files, want %d (one per expectation)", len(files), len(want))
