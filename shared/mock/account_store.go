@@ -48,7 +48,7 @@ func (s *AccountStore) PutMembers(_ context.Context, id string, ms []leadscore.M
 	}
 	for _, m := range ms {
 		old, ok := s.members[id][m.LeadID]
-		if ok && (old.Erased || m.At.Before(old.At)) {
+		if ok && (old.Erased || !m.Erased && m.At.Before(old.At)) {
 			continue
 		}
 		if m.Erased || m.AccountID == id {
