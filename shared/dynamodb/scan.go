@@ -147,7 +147,12 @@ func (s *Store) RescoreJob(ctx context.Context, version int) (*leadscore.Rescore
 		return nil, fmt.Errorf("rescore of rules version %d: %w", version, leadscore.ErrNotFound)
 	}
 	job.LeadsDone = done
-	job.LeadsLeft = max(0, job.LeadsEnqueued-done)
+	// A page's messages are sent before the page is recorded, so a crash
+	// between the two resends them rather than losing them; a worker can
+	// therefore finish leads of a page not counted yet. Every lead done was
+	// enqueued, so the count shown is at least done (and still never falls).
+	job.LeadsEnqueued = max(job.LeadsEnqueued, done)
+	job.LeadsLeft = job.LeadsEnqueued - done
 	return job, nil
 }
 
