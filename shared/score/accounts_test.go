@@ -260,3 +260,36 @@ func TestErasedLeadLeavesItsAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestUnsentAccountTransitionIsResent: when the handoff queue refuses the
+// account.mqa, it stays in the account's outbox, and the sweep's account
+// message (no members) sends it, once.
+func TestUnsentAccountTransitionIsResent(t *testing.T) {
+	e := newMockEnv(t, t0)
+	withAccounts(t, e, t0, accountTestRules)
+	e.handoffQueue.Refuse = func(h leadscore.Handoff) bool { return h.Account != nil }
+	id := scoring.AccountIDForDomain("acme.io")
+	handle(t, e, append(append(views("ada@acme.io", "a", 10, t0.Add(-time.Hour)), views("bob@acme.io", "b", 10, t0.Add(-time.Hour))...),
+		views("cy@acme.io", "c", 10, t0.Add(-time.Hour))...)...)
+	settleAccounts(t, e)
+	rec, err := e.accounts.ReadAccount(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.View.Stage != scoring.AccountStageMQA || len(rec.Outbox) != 1 || rec.IndexDueAt.IsZero() {
+		t.Fatalf("after a refused send: stage %s, outbox %v, due %v; want mqa, the mqa transition, in the due index", rec.View.Stage, rec.Outbox, rec.IndexDueAt)
+	}
+	if got := accountHandoffs(t, e); len(got) != 0 {
+		t.Fatalf("handoffs %v while the queue refuses", got)
+	}
+	e.handoffQueue.Refuse = nil
+	sweep := leadscore.ScoreMessage{Kind: leadscore.KindAccount, AccountID: id, Now: t0.Add(5 * time.Minute)}
+	handle(t, e, sweep)
+	if got := accountHandoffs(t, e); got["account.mqa"] != 1 || len(got) != 1 {
+		t.Errorf("after the sweep's message: handoffs %v, want one account.mqa", got)
+	}
+	handle(t, e, sweep)
+	if got := accountHandoffs(t, e); len(got) != 0 {
+		t.Errorf("a second sweep message sent %v again, want nothing (the outbox is empty)", got)
+	}
+}
