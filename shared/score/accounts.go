@@ -33,7 +33,8 @@ type memberChange struct {
 	prev, next   leadscore.Member
 	rulesVersion int
 	// resend passes next on even when equal to prev: the batch was a
-	// redelivery, and the first delivery's account message may be lost.
+	// redelivery (the first delivery's account message may be lost), or
+	// the lead was rebuilt under new rules (its account must be too).
 	resend bool
 }
 

@@ -3,6 +3,7 @@ package score
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -292,4 +293,35 @@ func TestUnsentAccountTransitionIsResent(t *testing.T) {
 	if got := accountHandoffs(t, e); len(got) != 0 {
 		t.Errorf("a second sweep message sent %v again, want nothing (the outbox is empty)", got)
 	}
+}
+
+// TestRescoreReevaluatesTheAccount: publishing rules and rescoring the
+// leads scores their account with the new rules, though no lead's
+// engagement, stage or attributes changed.
+func TestRescoreReevaluatesTheAccount(t *testing.T) {
+	eachBackend(t, t0, func(t *testing.T, e *env) {
+		withAccounts(t, e, t0, accountTestRules)
+		id := scoring.AccountIDForDomain("acme.io")
+		handle(t, e, append(views("ada@acme.io", "a", 10, t0.Add(-time.Hour)), views("bob@acme.io", "b", 10, t0.Add(-time.Hour))...)...)
+		settleAccounts(t, e)
+		if a := account(t, e, id); a.View.Score.Fit != 30 {
+			t.Fatalf("fit %v before the new rules, want 30", a.View.Score.Fit)
+		}
+		r, err := scoring.ParseRules([]byte(strings.Replace(accountTestRules, "points: 30}", "points: 5}", 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := e.store.PublishRules(t.Context(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		handle(t, e, leadscore.ScoreMessage{Kind: leadscore.KindRescore, LeadID: leadscore.LeadID("ada@acme.io"), RulesVersion: v},
+			leadscore.ScoreMessage{Kind: leadscore.KindRescore, LeadID: leadscore.LeadID("bob@acme.io"), RulesVersion: v})
+		if n := settleAccounts(t, e); n != 1 {
+			t.Errorf("the rescore batch sent %d account messages, want 1", n)
+		}
+		if a := account(t, e, id); a.View.Score.Fit != 5 || a.View.RulesVersion != v {
+			t.Errorf("after the rescore: fit %v, rules version %d; want 5, %d", a.View.Score.Fit, a.View.RulesVersion, v)
+		}
+	})
 }

@@ -555,6 +555,7 @@ func (h *Handler) apply(ctx context.Context, rec *leadscore.LeadRecord, g *group
 	changed := len(pending) > 0 || rebuild || newVisitors > 0
 	fresh := evaluate(rec, g, rules, now, changed)
 	g.member.next = memberOf(rec, g.leadID, rules, rec.View.EvaluatedAt)
+	g.member.resend = rebuild // new rules: the account is scored again with them
 	return fresh, true, n, nil
 }
 
