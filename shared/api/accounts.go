@@ -51,10 +51,22 @@ func (h *Handler) accountResponse(ctx context.Context, id string, c *httpapi.Cal
 		c.Log.Error("reading account failed", "error", err.Error())
 		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
 	}
-	return httpapi.JSON(http.StatusOK, accountView(a))
+	members, err := h.accounts.AccountMembers(ctx, id)
+	if err != nil {
+		c.Log.Error("reading the account's members failed", "error", err.Error())
+		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
+	}
+	rules, err := h.views.Version(ctx, a.View.RulesVersion)
+	if err != nil {
+		c.Log.Error("reading the account's rules version failed", "rules_version", a.View.RulesVersion, "error", err.Error())
+		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
+	}
+	return httpapi.JSON(http.StatusOK, leadscore.AccountViewOf(a, members, rules))
 }
 
-// accountView is the stored view with the stage history of the state.
+// accountView is the stored view (without per-lead lists: a listing
+// shows accounts, GET one for its leads) with the stage history of the
+// state.
 func accountView(a *leadscore.Account) leadscore.AccountView {
 	v := a.View
 	if v.AccountID == "" {

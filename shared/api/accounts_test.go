@@ -51,6 +51,11 @@ func seedAccount(t *testing.T, e *env, id string, stage scoring.AccountStage, en
 	if err := store.WriteAccount(t.Context(), rec, testNow); err != nil {
 		t.Fatal(err)
 	}
+	m := leadscore.Member{AccountMember: scoring.AccountMember{LeadID: "ld_0123456789abcdef01234567", AccountID: id,
+		Engagement: engagement, Stage: scoring.StageLead, At: testNow}, Email: "ada@acme.io"}
+	if err := store.PutMembers(t.Context(), id, []leadscore.Member{m}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestAccountRoutes(t *testing.T) {
@@ -95,7 +100,8 @@ func TestAccountRoutes(t *testing.T) {
 		if err := json.Unmarshal([]byte(resp.Body), &v); err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("status %d %s: %v", resp.StatusCode, resp.Body, err)
 		}
-		if v.AccountID != "sf-1" || v.Stage != scoring.AccountStageMQA || len(v.Leads) != 1 || v.StageHistory == nil {
+		if v.AccountID != "sf-1" || v.Stage != scoring.AccountStageMQA || len(v.Leads) != 1 || v.Leads[0].Email != "ada@acme.io" ||
+			v.Score.Engagement != 10 || v.LeadCount != 1 || v.StageHistory == nil {
 			t.Errorf("account %+v", v)
 		}
 	})

@@ -122,11 +122,21 @@ func (s *Store) removeMember(ctx context.Context, id string, m leadscore.Member)
 // (leadscore.AccountStore). Its cost grows with the members (about 0.5 KB
 // each: 1 RRU per 8), which is why evaluations are coalesced per batch.
 func (s *Store) Members(ctx context.Context, id string) ([]leadscore.Member, error) {
+	return s.members(ctx, id, true)
+}
+
+// AccountMembers is Members at half the price, eventually consistent: for
+// the API's reads (leadscore.AccountReader).
+func (s *Store) AccountMembers(ctx context.Context, id string) ([]leadscore.Member, error) {
+	return s.members(ctx, id, false)
+}
+
+func (s *Store) members(ctx context.Context, id string, consistent bool) ([]leadscore.Member, error) {
 	var out []leadscore.Member
 	var start map[string]types.AttributeValue
 	for {
 		page, err := s.client.Query(ctx, &dynamodb.QueryInput{
-			TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
+			TableName: aws.String(s.table), ConsistentRead: aws.Bool(consistent),
 			KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :m)"),
 			ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#sk": attrSK},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": sAttr(accountPrefix + id), ":m": sAttr(memberPrefix)},

@@ -78,6 +78,39 @@ type AccountView struct {
 	MQAAt        *time.Time    `json:"mqa_at,omitempty"`
 }
 
+// Summary is v without its per-lead lists (leads, breakdown.leads and
+// breakdown.others): what the account item stores. The lists are computed
+// from the member items when an account is read (AccountViewOf), so an
+// account write costs 1-2 WRU however many leads it has.
+func (v AccountView) Summary() AccountView {
+	v.Leads = nil
+	v.Breakdown.Leads = nil
+	v.Breakdown.Others = OtherLeads{}
+	return v
+}
+
+// AccountViewOf is account a as the API shows it: its scores, breakdown
+// and leads computed from members (as they stand now) with rules (the
+// version a was last evaluated with) at its last evaluation time, and its
+// stage and history as that evaluation left them.
+func AccountViewOf(a *Account, members []Member, rules *scoring.Rules) AccountView {
+	summaries := make([]scoring.AccountMember, len(members))
+	for i, m := range members {
+		summaries[i] = m.AccountMember
+	}
+	stored := a.View
+	res := scoring.EvaluateAccount(rules, a.State, summaries, stored.EvaluatedAt)
+	v := BuildAccountView(res, members, stored.RulesVersion, stored.EvaluatedAt)
+	v.AccountID = a.ID
+	v.Stage = stored.Stage
+	v.StageHistory = a.State.History()
+	if v.StageHistory == nil {
+		v.StageHistory = []scoring.AccountTransition{}
+	}
+	v.MQAAt = timePtr(a.State.Milestones().MQAAt)
+	return v
+}
+
 // Account is one stored account: its stage state, its last evaluation's
 // view and the transitions not yet handed off.
 type Account struct {

@@ -90,8 +90,11 @@ type AccountReader interface {
 	// Account returns the account with id, or ErrNotFound.
 	Account(ctx context.Context, id string) (*Account, error)
 	// AccountsByStage lists accounts in stage, highest engagement first, a
-	// page at a time.
+	// page at a time (their stored views: without per-lead lists).
 	AccountsByStage(ctx context.Context, stage scoring.AccountStage, limit int, cursor string) (accounts []*Account, next string, err error)
+	// AccountMembers returns the members of account id, eventually
+	// consistent: the per-lead lists of an account's view.
+	AccountMembers(ctx context.Context, id string) ([]Member, error)
 }
 
 // AccountStore is the table as the score function uses it for accounts

@@ -74,6 +74,11 @@ func (s *AccountStore) Members(_ context.Context, id string) ([]leadscore.Member
 	return out, nil
 }
 
+// AccountMembers is Members (leadscore.AccountReader).
+func (s *AccountStore) AccountMembers(ctx context.Context, id string) ([]leadscore.Member, error) {
+	return s.Members(ctx, id)
+}
+
 // ReadAccount returns a copy of the stored account, or a new one.
 func (s *AccountStore) ReadAccount(_ context.Context, id string) (*leadscore.AccountRecord, error) {
 	s.mu.Lock()

@@ -286,10 +286,10 @@ func (h *Handler) evaluateAccount(ctx context.Context, g *accountGroup) (*leadsc
 	for i := range rec.Outbox {
 		rec.Outbox[i].Account = &view // unsent entries go out with the account as it is now
 	}
-	if rec.Exists && len(fresh) == 0 && sameAccountView(rec.View, view) {
+	if rec.Exists && len(fresh) == 0 && sameAccountView(rec.View, view.Summary()) {
 		return rec, nil, false, nil
 	}
-	rec.State, rec.View = res.State, view
+	rec.State, rec.View = res.State, view.Summary()
 	if err := h.accounts.WriteAccount(ctx, rec, now); err != nil {
 		return nil, nil, false, err
 	}
@@ -312,8 +312,10 @@ func (h *Handler) accountRules(ctx context.Context, rec *leadscore.AccountRecord
 	return rules, nil
 }
 
-// sameAccountView reports whether two views show the same thing, the
-// evaluation time aside: then the account need not be written.
+// sameAccountView reports whether two stored views (summaries) show the
+// same thing, the evaluation time aside: then the account need not be
+// written (a lead's engagement moved but the account's numbers did not: a
+// capped enthusiast's page view).
 func sameAccountView(a, b leadscore.AccountView) bool {
 	a.EvaluatedAt, b.EvaluatedAt = time.Time{}, time.Time{}
 	ja, errA := json.Marshal(a)

@@ -140,11 +140,30 @@ func settleAccounts(t *testing.T, e *env) int {
 	return len(msgs)
 }
 
+// account reads account id and computes its view as the API does: the
+// stored summary, with the per-lead lists from the member items.
 func account(t *testing.T, e *env, id string) *leadscore.Account {
 	t.Helper()
 	a, err := e.accounts.Account(t.Context(), id)
 	if err != nil {
 		t.Fatalf("account %s: %v", id, err)
+	}
+	members, err := e.accounts.AccountMembers(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := leadscore.NewRulesCache(e.store).Version(t.Context(), a.View.RulesVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := a.View
+	a.View = leadscore.AccountViewOf(a, members, rules)
+	if a.View.Score != stored.Score || a.View.EngagedContacts != stored.EngagedContacts || a.View.LeadCount != stored.LeadCount {
+		t.Errorf("account %s: stored %+v, %d engaged of %d; computed from its members %+v, %d of %d", id,
+			stored.Score, stored.EngagedContacts, stored.LeadCount, a.View.Score, a.View.EngagedContacts, a.View.LeadCount)
+	}
+	if stored.Leads != nil || stored.Breakdown.Leads != nil {
+		t.Errorf("account %s: the stored view lists leads (%d): the item must stay small", id, len(stored.Leads))
 	}
 	return a
 }
