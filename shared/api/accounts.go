@@ -84,6 +84,12 @@ func accountView(a *leadscore.Account) leadscore.AccountView {
 	if v.Leads == nil {
 		v.Leads = []leadscore.AccountLead{}
 	}
+	if v.Breakdown.Leads == nil {
+		v.Breakdown.Leads = []scoring.AccountContribution{}
+	}
+	if v.Breakdown.Fit == nil {
+		v.Breakdown.Fit = []scoring.Contribution{}
+	}
 	return v
 }
 
