@@ -20,7 +20,7 @@ endef
 
 FUNCTIONS := IngestFunction ApiFunction ScoreFunction SweepFunction HandoffFunction
 
-.PHONY: help run test unit invoke build $(addprefix build-,$(FUNCTIONS)) fuzz bench load lint emulators clean
+.PHONY: help run test unit invoke build $(addprefix build-,$(FUNCTIONS)) fuzz bench load lint emulators clean screenshots console-figures
 
 help:
 	@echo "make run                         the whole pipeline on 127.0.0.1:3000 (Ctrl-C stops it)"
@@ -32,6 +32,8 @@ help:
 	@echo "make bench                       Go benchmarks, load runs, function sizes/cold init/memory -> docs/benchmarks.md"
 	@echo "make load [LOAD_FLAGS=...]       one load run against a fresh local stack (go run ./infra/load -h)"
 	@echo "make lint                        gofmt, go vet, staticcheck"
+	@echo "make screenshots                 the console's views in headless Chromium -> build/screenshots, docs/console-*.png"
+	@echo "make console-figures [LEADS=10000] console first paint, MQL list and preview timings on a local stack"
 
 # --- SAM (BuildMethod: makefile): one target per function's logical id.
 build-IngestFunction:
@@ -108,6 +110,14 @@ bench: emulators
 
 load: emulators
 	$(GO) run ./infra/load -stack $(LOAD_FLAGS)
+
+# The console (shared/console) in headless Chromium against a fresh local
+# stack seeded through the API; needs /usr/bin/chromium.
+LEADS ?= 10000
+screenshots: emulators
+	$(GO) run ./infra/console -screenshots build/screenshots -docs docs
+console-figures: emulators
+	$(GO) run ./infra/console -figures $(LEADS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi

@@ -38,10 +38,14 @@ func main() {
 		Eraser:   store,
 		Rules:    store,
 		Rescores: store,
-		// Only the rescore's page message: no urgent queue, no handoff queue.
+		// Only a rescore's or a preview's first page message: no urgent
+		// queue, no handoff queue.
 		Queue:    sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
 		Scanner:  store,
+		History:  store,
 		Accounts: store,
+		Previews: store,
+		Events:   store,
 		APIKey:   cfg.APIKey,
 		Logger:   log,
 		Metrics:  metrics.New(os.Stdout, cfg.FunctionName),

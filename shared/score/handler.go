@@ -58,6 +58,10 @@ type Options struct {
 	// account message, and account messages are evaluated. Without it the
 	// handler scores leads only.
 	Accounts leadscore.AccountStore
+	// Previews keeps rules previews (preview.go); when nil, Store is used
+	// if it implements it (the DynamoDB store does), else preview messages
+	// fail and their redrive parks them.
+	Previews leadscore.PreviewStore
 	// AfterWrite, when set, runs between a lead's write and the send of its
 	// transitions; an error stops that lead there, as a crash would. Tests
 	// use it to prove the outbox loses nothing.
@@ -80,6 +84,7 @@ type Handler struct {
 	concurrency int
 	afterWrite  func(ctx context.Context, leadID string) error
 	usage       func(ctx context.Context) (context.Context, func() float64)
+	previews    leadscore.PreviewStore
 }
 
 // New checks o's dependencies and returns a Handler. Call it once per
@@ -105,6 +110,9 @@ func New(o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Previews == nil {
+		o.Previews, _ = o.Store.(leadscore.PreviewStore)
+	}
 	return &Handler{
 		store: o.Store, accounts: o.Accounts, handoff: o.Handoff, rescore: o.Rescore, queue: o.Queue, eraser: o.Eraser,
 		rules:       &leadscore.RulesCache{Store: o.Rules, Versions: o.Rules, TTL: cmp.Or(o.RulesTTL, leadscore.DefaultRulesTTL)},
@@ -115,6 +123,7 @@ func New(o Options) (*Handler, error) {
 		concurrency: cmp.Or(o.Concurrency, 8),
 		afterWrite:  o.AfterWrite,
 		usage:       o.Usage,
+		previews:    o.Previews,
 	}, nil
 }
 
@@ -171,6 +180,7 @@ type work struct {
 	// toAccounts are the member changes this batch's leads make, by
 	// account (accounts.go).
 	toAccounts map[string]*accountOut
+	previews   []previewMessage
 	st         stats
 }
 
@@ -212,6 +222,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	h.scoreAccounts(ctx, log, b)
 	b.fail(h.countRescored(ctx, log, b.msgs, b.failed, now))
 	b.fail(h.advancePages(ctx, log, b.pages, now))
+	b.fail(h.previewer().handle(ctx, log, b.previews, now))
 
 	var resp events.SQSEventResponse
 	for i, f := range b.failed {
@@ -229,6 +240,16 @@ func parseBatch(log *slog.Logger, records []events.SQSMessage) *work {
 	b := &work{msgs: make([]leadscore.ScoreMessage, len(records)), failed: make([]bool, len(records)),
 		groups: map[string]*group{}, visitors: map[string][]int{}, accounts: map[string]*accountGroup{}, toAccounts: map[string]*accountOut{}}
 	for i, r := range records {
+		if pm, isPreview, err := parsePreviewMessage([]byte(r.Body)); isPreview {
+			if err != nil {
+				b.failed[i] = true
+				log.Error("unparseable preview message", "message_id", r.MessageId, "error", err.Error())
+			} else {
+				pm.idx = i
+				b.previews = append(b.previews, pm)
+			}
+			continue
+		}
 		if v, isPage, err := parsePageMessage([]byte(r.Body)); isPage {
 			if err != nil {
 				b.failed[i] = true
