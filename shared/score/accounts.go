@@ -39,9 +39,9 @@ type memberChange struct {
 }
 
 // memberOf is the lead's summary for its account at evaluation time at; a
-// lead never written belongs to no account.
+// lead neither written nor evaluated yet belongs to no account.
 func memberOf(rec *leadscore.LeadRecord, leadID string, rules *scoring.Rules, at time.Time) leadscore.Member {
-	if !rec.Exists && rec.View.EvaluatedAt.IsZero() || rec.State == nil {
+	if rec.State == nil || (!rec.Exists && rec.View.EvaluatedAt.IsZero()) {
 		return leadscore.Member{}
 	}
 	return leadscore.Member{AccountMember: rec.State.AccountMember(leadID, rules, at), Email: rec.Email}
