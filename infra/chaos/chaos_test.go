@@ -56,14 +56,27 @@ var (
 func newWorkload(seed uint64, nLeads, nEvents int, now time.Time) *workload {
 	rnd := rand.New(rand.NewPCG(seed, 99))
 	w := &workload{}
+	// The company's attributes, the same from each of its people: an
+	// account's fit then only rises too (docs/scoring.md section 7 takes
+	// the latest value across its leads, so people disagreeing about their
+	// company would make it move both ways, and the stage depend on the
+	// order).
+	type company struct {
+		size              float64
+		industry, country string
+	}
+	companies := make([]company, 37)
+	for c := range companies {
+		companies[c] = company{float64(10 + rnd.IntN(8000)), industries[rnd.IntN(len(industries))], countries[rnd.IntN(len(countries))]}
+	}
 	for i := range nLeads {
 		l := &genLead{email: fmt.Sprintf("person%04d.chaos@example-%d.com", i, i%37), phone: fmt.Sprintf("+44 20 7946 %04d", i)}
 		l.id = leadscore.LeadID(l.email)
 		// Fixed per lead: fit then only rises (attributes appear, never
 		// change), so the stage must not depend on the order either.
+		co := companies[i%37]
 		l.attrs = map[string]any{"first_name": "Chaos", "last_name": fmt.Sprintf("Person%d", i), "phone": l.phone,
-			"job_title": titles[rnd.IntN(len(titles))], "company_size": float64(10 + rnd.IntN(8000)),
-			"industry": industries[rnd.IntN(len(industries))], "country": countries[rnd.IntN(len(countries))]}
+			"job_title": titles[rnd.IntN(len(titles))], "company_size": co.size, "industry": co.industry, "country": co.country}
 		if rnd.Float64() < 0.6 {
 			l.cookie = fmt.Sprintf("ck-%d-%x", i, rnd.Uint32())
 		}
