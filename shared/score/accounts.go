@@ -52,7 +52,7 @@ func memberOf(rec *leadscore.LeadRecord, leadID string, rules *scoring.Rules, at
 func (c memberChange) changed() bool {
 	p, n := c.prev.AccountMember, c.next.AccountMember
 	if c.resend {
-		return n.AccountID != ""
+		return n.AccountID != "" || p.AccountID != ""
 	}
 	if p.AccountID != n.AccountID {
 		return true
@@ -65,6 +65,7 @@ func (c memberChange) changed() bool {
 	}
 	for i := range p.Attributes {
 		a, b := p.Attributes[i], n.Attributes[i]
+		// Values are scalars (string, float64, bool), so == compares them.
 		if a.Key != b.Key || a.Value != b.Value || !a.At.Equal(b.At) || a.EventID != b.EventID {
 			return true
 		}
