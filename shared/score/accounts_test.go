@@ -344,3 +344,38 @@ func TestRescoreReevaluatesTheAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestMemberChangeTellsTheAccountWhatMovesIt: a summary is passed on when
+// membership, engagement, stage or an attribute changed, or when asked to
+// (a redelivery, new rules), and never for a lead in no account.
+func TestMemberChangeTellsTheAccountWhatMovesIt(t *testing.T) {
+	m := func(acct string, e float64, stage scoring.Stage, attrs ...scoring.AccountAttribute) leadscore.Member {
+		return leadscore.Member{AccountMember: scoring.AccountMember{LeadID: "ld_1", AccountID: acct, Engagement: e, Stage: stage, Attributes: attrs}}
+	}
+	size := func(v float64) scoring.AccountAttribute {
+		return scoring.AccountAttribute{Key: "company_size", Value: v, At: t0, EventID: "e"}
+	}
+	cases := []struct {
+		name string
+		c    memberChange
+		want bool
+	}{
+		{"nothing moved", memberChange{prev: m("a", 5, "lead", size(10)), next: m("a", 5, "lead", size(10))}, false},
+		{"engagement", memberChange{prev: m("a", 5, "lead"), next: m("a", 6, "lead")}, true},
+		{"stage", memberChange{prev: m("a", 5, "lead"), next: m("a", 5, "mql")}, true},
+		{"attribute value", memberChange{prev: m("a", 5, "lead", size(10)), next: m("a", 5, "lead", size(20))}, true},
+		{"new attribute", memberChange{prev: m("a", 5, "lead"), next: m("a", 5, "lead", size(20))}, true},
+		{"moved", memberChange{prev: m("a", 5, "lead"), next: m("b", 5, "lead")}, true},
+		{"joined", memberChange{prev: m("", 5, "lead"), next: m("a", 5, "lead")}, true},
+		{"left", memberChange{prev: m("a", 5, "lead"), next: m("", 5, "lead")}, true},
+		{"in no account", memberChange{prev: m("", 5, "lead"), next: m("", 9, "mql")}, false},
+		{"asked to, unchanged", memberChange{prev: m("a", 5, "lead"), next: m("a", 5, "lead"), resend: true}, true},
+		{"asked to, left every account", memberChange{prev: m("a", 5, "lead"), next: m("", 5, "lead"), resend: true}, true},
+		{"asked to, in no account", memberChange{next: m("", 5, "lead"), resend: true}, false},
+	}
+	for _, c := range cases {
+		if got := c.c.changed(); got != c.want {
+			t.Errorf("%s: changed() = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
