@@ -44,6 +44,18 @@ var contractRoutes = map[string]string{
 	"GET /console/{asset+}":              "ApiFunction",
 	"GET /v1/accounts/{account_id}":      "ApiFunction",
 	"GET /v1/accounts":                   "ApiFunction",
+	// docs/api.md "Sources".
+	"POST /v1/batch":           "IngestFunction",
+	"POST /v1/track":           "IngestFunction",
+	"POST /v1/identify":        "IngestFunction",
+	"POST /v1/page":            "IngestFunction",
+	"POST /v1/screen":          "IngestFunction",
+	"POST /v1/group":           "IngestFunction",
+	"POST /v1/alias":           "IngestFunction",
+	"POST /v1/sources/segment": "IngestFunction",
+	"GET /v1/t.js":             "IngestFunction",
+	"POST /v1/collect":         "IngestFunction",
+	"OPTIONS /v1/collect":      "IngestFunction",
 }
 
 // localOnly are variables the code may read that Lambda or the local stack
