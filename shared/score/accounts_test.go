@@ -379,3 +379,29 @@ func TestMemberChangeTellsTheAccountWhatMovesIt(t *testing.T) {
 		}
 	}
 }
+
+// TestLostAccountMessageIsSentAgainOnRedelivery: when the account message
+// cannot be sent, the lead messages behind it fail; their redelivery
+// applies nothing new but passes the summary on again, so the account
+// still hears of the change.
+func TestLostAccountMessageIsSentAgainOnRedelivery(t *testing.T) {
+	e := newMockEnv(t, t0)
+	withAccounts(t, e, t0, accountTestRules)
+	e.scoreQueue.Refuse = func(m leadscore.ScoreMessage) bool { return m.Kind == leadscore.KindAccount }
+	msgs := views("ada@acme.io", "a", 3, t0.Add(-time.Hour))
+	ev := batch(t, msgs...)
+	resp, err := e.h.Handle(t.Context(), ev)
+	if err != nil || len(resp.BatchItemFailures) != len(msgs) {
+		t.Fatalf("with the account message refused: %v, %d failures; want every lead message failed (%d)", err, len(resp.BatchItemFailures), len(msgs))
+	}
+	e.scoreQueue.Refuse = nil
+	if resp, err := e.h.Handle(t.Context(), ev); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("the redelivery: %v %v", err, resp.BatchItemFailures)
+	}
+	if n := settleAccounts(t, e); n != 1 {
+		t.Fatalf("the redelivery sent %d account messages, want 1", n)
+	}
+	if a := account(t, e, scoring.AccountIDForDomain("acme.io")); a.View.Score.Engagement != 3 || a.View.LeadCount != 1 {
+		t.Errorf("account after the redelivery: engagement %v, %d leads; want 3, 1", a.View.Score.Engagement, a.View.LeadCount)
+	}
+}
