@@ -167,7 +167,7 @@ func (h *Handler) leaveAccount(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	v, err := h.view(ctx, l)
+	v, err := h.view(ctx, l, false)
 	if err != nil || v.AccountID == "" {
 		return err
 	}

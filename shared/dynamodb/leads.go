@@ -121,6 +121,7 @@ func encodeLead(rec *leadscore.LeadRecord, version int64) (map[string]types.Attr
 		item[attrStage] = sAttr(string(rec.View.Stage))
 		item[attrEngagement] = &types.AttributeValueMemberN{Value: strconv.FormatFloat(rec.View.Score.Engagement, 'f', -1, 64)}
 	}
+	outcomeAttrs(item, rec)
 	return item, nil
 }
 
