@@ -49,6 +49,9 @@ type AccountBreakdownView struct {
 	Others  OtherLeads                    `json:"others"`
 	Breadth float64                       `json:"breadth"`
 	Fit     []scoring.Contribution        `json:"fit"`
+	// FitOmitted counts the fit lines a webhook body left out (see
+	// AccountView.ForWebhook); the API's views never omit any.
+	FitOmitted int `json:"fit_omitted,omitempty"`
 }
 
 // OtherLeads sums the leads an account view does not list one by one.
@@ -191,9 +194,24 @@ func AccountTransitionID(accountID string, t scoring.AccountTransition) string {
 	return "tr_" + digest("account:"+accountID+"|"+string(t.From)+"|"+string(t.To)+"|"+t.At.UTC().Format(time.RFC3339Nano))
 }
 
+// ForWebhook is the view a webhook carries: like a lead's, its fit lines
+// are the rules that matched, at most WebhookBreakdownRows, descriptions
+// cut, so any accepted rules document fits the handoff queue. The leads
+// are already bounded (MaxAccountLeads).
+func (v AccountView) ForWebhook() AccountView {
+	matched := make([]scoring.Contribution, 0, len(v.Breakdown.Fit))
+	for _, c := range v.Breakdown.Fit {
+		if c.Points != 0 || c.Events != 0 {
+			matched = append(matched, c)
+		}
+	}
+	v.Breakdown.Fit, v.Breakdown.FitOmitted = webhookRows(matched)
+	return v
+}
+
 // NewAccountHandoff is the webhook body of transition t of an account.
 func NewAccountHandoff(accountID string, t scoring.AccountTransition, view AccountView) Handoff {
-	v := view
+	v := view.ForWebhook()
 	return Handoff{
 		TransitionID: AccountTransitionID(accountID, t),
 		Type:         "account." + string(t.To),

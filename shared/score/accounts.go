@@ -284,8 +284,9 @@ func (h *Handler) evaluateAccount(ctx context.Context, g *accountGroup) (*leadsc
 			fresh = append(fresh, ho)
 		}
 	}
+	body := view.ForWebhook()
 	for i := range rec.Outbox {
-		rec.Outbox[i].Account = &view // unsent entries go out with the account as it is now
+		rec.Outbox[i].Account = &body // unsent entries go out with the account as it is now
 	}
 	if rec.Exists && len(fresh) == 0 && sameAccountView(rec.View, view.Summary()) {
 		return rec, nil, false, nil
