@@ -85,7 +85,12 @@ type AccountView struct {
 // breakdown.others): what the account item stores. The lists are computed
 // from the member items when an account is read (AccountViewOf), so an
 // account write costs 1-2 WRU however many leads it has.
+//
+// Its fit lines are bounded like a webhook's (ForWebhook): a rules document
+// may hold 1,000 account fit rules with long descriptions, and the item
+// must stay far under DynamoDB's 400 KB.
 func (v AccountView) Summary() AccountView {
+	v = v.ForWebhook()
 	v.Leads = nil
 	v.Breakdown.Leads = nil
 	v.Breakdown.Others = OtherLeads{}
