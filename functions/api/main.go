@@ -48,6 +48,7 @@ func main() {
 		Reports:   store,
 		History:   store,
 		Accounts:  store,
+		Members:   store,
 		Previews:  store,
 		Events:    store,
 		APIKey:    cfg.APIKey,

@@ -125,7 +125,7 @@ func Build(d Deps) (*Handlers, error) {
 	}
 
 	as := store(APIFunction)
-	if hs.API, err = api.New(api.Options{Leads: as, Eraser: as, Rules: as, Rescores: as, Reports: as, History: as, Previews: as, Events: as, Accounts: as, Queue: queues(APIFunction),
+	if hs.API, err = api.New(api.Options{Leads: as, Eraser: as, Rules: as, Rescores: as, Reports: as, History: as, Previews: as, Events: as, Accounts: as, Members: as, Queue: queues(APIFunction),
 		APIKey: d.APIKey, Logger: d.Logger(APIFunction), Metrics: d.Metrics(APIFunction), Now: d.Now,
 		RescoreSettle: d.RescoreSettle}); err != nil {
 		return nil, err

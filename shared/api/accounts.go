@@ -155,9 +155,9 @@ func (h *Handler) accountsByStage(ctx context.Context, stage, limitText, cursor 
 	return httpapi.JSON(http.StatusOK, page)
 }
 
-// leaveAccount asks the score function to remove an erased lead from its
-// account for good (a member tombstone) and re-evaluate the account. It is
-// sent before the erasure, so a failure leaves the lead in place and the
+// leaveAccount removes an erased lead from its account for good (a member
+// tombstone) and asks the score function to re-evaluate the account. It
+// runs before the erasure, so a failure leaves the lead in place and the
 // client's retry does both.
 func (h *Handler) leaveAccount(ctx context.Context, id string) error {
 	l, err := h.leads.Lead(ctx, id)
@@ -171,8 +171,14 @@ func (h *Handler) leaveAccount(ctx context.Context, id string) error {
 	if err != nil || v.AccountID == "" {
 		return err
 	}
-	msg := leadscore.ScoreMessage{Kind: leadscore.KindAccount, AccountID: v.AccountID, Now: h.now().UTC(),
-		Members: []leadscore.Member{leadscore.ErasedMember(id)}}
+	// The tombstone is written here, not only by the account's evaluation:
+	// if that message ended in the dead-letter queue, the person's summary
+	// (email, attributes) would outlive the erasure.
+	gone := []leadscore.Member{leadscore.ErasedMember(id)}
+	if err := h.members.PutMembers(ctx, v.AccountID, gone); err != nil {
+		return fmt.Errorf("remove lead %s from account %s: %w", id, v.AccountID, err)
+	}
+	msg := leadscore.ScoreMessage{Kind: leadscore.KindAccount, AccountID: v.AccountID, Now: h.now().UTC(), Members: gone}
 	if _, err := h.queue.EnqueueScore(ctx, []leadscore.ScoreMessage{msg}); err != nil {
 		return fmt.Errorf("ask account %s to drop lead %s: %w", v.AccountID, id, err)
 	}

@@ -90,8 +90,11 @@ func newEnv(t *testing.T, tweak ...func(*Options)) *env {
 		e.opts.Leads, e.opts.Eraser = e.leads, e.leads
 		// Pages of 3: every shard is read over several pages.
 		e.opts.Reports = &mock.ReportStore{Leads: e.leads, PageLimit: 3}
-		e.opts.Rules, e.opts.Rescores, e.opts.Queue = &mock.RulesStore{}, &mock.RescoreStore{}, e.queue
-		e.opts.Accounts = &mock.AccountStore{}
+		rules := &mock.RulesStore{}
+		e.opts.Rules, e.opts.History, e.opts.Rescores, e.opts.Queue = rules, rules, &mock.RescoreStore{}, e.queue
+		e.opts.Events = e.leads
+		accounts := &mock.AccountStore{}
+		e.opts.Accounts, e.opts.Members = accounts, accounts
 	} else {
 		if err := stack.Reset(t.Context()); err != nil {
 			t.Fatal(err)
@@ -103,7 +106,8 @@ func newEnv(t *testing.T, tweak ...func(*Options)) *env {
 		e.store = dynamodb.New(awsddb.NewFromConfig(cfg), stack.TableName)
 		e.sqs = awssqs.NewFromConfig(cfg)
 		e.opts.Leads, e.opts.Eraser, e.opts.Reports, e.opts.Rules, e.opts.Rescores = e.store, e.store, e.store, e.store, e.store
-		e.opts.Accounts = e.store
+		e.opts.Accounts, e.opts.Members = e.store, e.store
+		e.opts.History, e.opts.Previews, e.opts.Events = e.store, e.store, e.store
 		e.opts.Queue = lssqsQueues(e.sqs)
 	}
 	for _, f := range tweak {

@@ -72,7 +72,7 @@ func TestNewNamesWhatIsMissing(t *testing.T) {
 		}
 	}
 	leads := &mock.Store{}
-	_, err = New(Options{Leads: leads, Eraser: leads, Reports: &mock.ReportStore{Leads: leads}, Rules: &mock.RulesStore{}, Rescores: &mock.RescoreStore{}, Accounts: &mock.AccountStore{}, APIKey: testKey})
+	_, err = New(Options{Leads: leads, Eraser: leads, Reports: &mock.ReportStore{Leads: leads}, Rules: &mock.RulesStore{}, Rescores: &mock.RescoreStore{}, Accounts: &mock.AccountStore{}, Members: &mock.AccountStore{}, APIKey: testKey})
 	if err == nil || !strings.Contains(err.Error(), "SCORE_QUEUE_URL") || strings.Contains(err.Error(), "API_KEY") {
 		t.Errorf("New without a queue: %v, want an error naming only the queue", err)
 	}

@@ -97,16 +97,23 @@ type AccountReader interface {
 	AccountMembers(ctx context.Context, id string) ([]Member, error)
 }
 
-// AccountStore is the table as the score function uses it for accounts
-// (docs/design.md): one member item per lead, the account item with its
-// state, view and outbox.
-type AccountStore interface {
+// MemberWriter keeps an account's member summaries: the score function
+// writes them; the API writes an erased lead's tombstone at once, so the
+// person's summary is gone when the erasure answers.
+type MemberWriter interface {
 	// PutMembers stores each member's summary under account id, or removes
-	// it when the member's AccountID is another account (the lead moved)
+	// it when the member's AccountID is another account (the lead moved).
 	// A summary older (At) than the stored one is ignored, so a late
 	// message cannot undo a newer one; an Erased member leaves a tombstone
 	// that nothing overwrites.
 	PutMembers(ctx context.Context, id string, ms []Member) error
+}
+
+// AccountStore is the table as the score function uses it for accounts
+// (docs/design.md): one member item per lead, the account item with its
+// state, view and outbox.
+type AccountStore interface {
+	MemberWriter
 	// Members returns every member of account id, read strongly
 	// consistent (after this caller's PutMembers).
 	Members(ctx context.Context, id string) ([]Member, error)
