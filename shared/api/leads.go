@@ -41,8 +41,7 @@ type LeadsPage struct {
 func (h *Handler) getLead(ctx context.Context, c *httpapi.Call) httpapi.Response {
 	id := c.Params["lead_id"]
 	if !leadIDPattern.MatchString(id) {
-		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "malformed lead_id",
-			httpapi.Detail{Field: "lead_id", Message: "must be ld_ or vi_ followed by 24 hex digits"}))
+		return malformedLeadID()
 	}
 	return h.leadResponse(ctx, id, c)
 }
@@ -55,12 +54,8 @@ func (h *Handler) leadResponse(ctx context.Context, id string, c *httpapi.Call) 
 	if err == nil && lead.MergedInto != "" && lead.MergedInto != id {
 		lead, err = h.leads.Lead(ctx, lead.MergedInto)
 	}
-	switch {
-	case errors.Is(err, leadscore.ErrNotFound):
-		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusNotFound, httpapi.CodeNotFound, "no such lead"))
-	case err != nil:
-		c.Log.Error("reading lead failed", "error", err.Error())
-		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
+	if err != nil {
+		return leadReadFailed(c, err)
 	}
 	v, err := h.view(ctx, lead)
 	if err != nil {
@@ -68,6 +63,23 @@ func (h *Handler) leadResponse(ctx context.Context, id string, c *httpapi.Call) 
 		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
 	}
 	return httpapi.JSON(http.StatusOK, v)
+}
+
+// malformedLeadID answers a lead_id no lead can have (leadIDPattern) with
+// a 400, without a table read.
+func malformedLeadID() httpapi.Response {
+	return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "malformed lead_id",
+		httpapi.Detail{Field: "lead_id", Message: "must be ld_ or vi_ followed by 24 hex digits"}))
+}
+
+// leadReadFailed answers a failed lead read: 404 when there is no such
+// lead, else 503 (logged).
+func leadReadFailed(c *httpapi.Call, err error) httpapi.Response {
+	if errors.Is(err, leadscore.ErrNotFound) {
+		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusNotFound, httpapi.CodeNotFound, "no such lead"))
+	}
+	c.Log.Error("reading lead failed", "error", err.Error())
+	return httpapi.ErrorResponse(httpapi.StoreUnavailable())
 }
 
 // view is the lead as the API shows it: computed from its stored state with
@@ -169,8 +181,7 @@ func (h *Handler) leadsByStage(ctx context.Context, stage string, q url.Values, 
 func (h *Handler) deleteLead(ctx context.Context, c *httpapi.Call) httpapi.Response {
 	id := c.Params["lead_id"]
 	if !leadIDPattern.MatchString(id) {
-		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "malformed lead_id",
-			httpapi.Detail{Field: "lead_id", Message: "must be ld_ or vi_ followed by 24 hex digits"}))
+		return malformedLeadID()
 	}
 	c.Annotate("lead_id", id)
 	if err := h.eraser.EraseLead(ctx, id); err != nil && !errors.Is(err, leadscore.ErrNotFound) {
