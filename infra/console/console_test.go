@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -104,7 +105,7 @@ func TestConsoleAgainstTheLocalStack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sum[1] <= 0 || abs(sum[0]-sum[1]) > 0.011 {
+		if sum[1] <= 0 || math.Abs(sum[0]-sum[1]) > 0.011 {
 			t.Errorf("the breakdown bars add up to %v, the engagement shown is %v", sum[0], sum[1])
 		}
 		// Its latest events: the demo request (2 hours ago) first.
@@ -216,11 +217,4 @@ func startTestStack(t *testing.T) *stackproc.Stack {
 	}
 	t.Cleanup(st.Stop)
 	return st
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
