@@ -99,68 +99,10 @@ func (n *normalizer) event(prefix string, raw any) (ev scoring.Event, ok bool) {
 		n.problem(field, "must be an event object, got %s", leadscore.JSONKind(raw))
 		return ev, false
 	}
-	for k := range obj {
-		if !slices.Contains(eventFields, k) {
-			msg := "unknown field"
-			if c, d := scoring.Nearest(k, eventFields); d <= 2 {
-				msg += fmt.Sprintf("; did you mean %q?", c)
-			}
-			n.problem(join(prefix, k), "%s", msg)
-		}
-	}
-
-	switch v := obj["event_id"].(type) {
-	case nil:
-		ev.EventID = NewEventID()
-	case string:
-		if v == "" {
-			n.problem(n.path(prefix, "", "event_id"), "must not be empty; leave it out to have one generated")
-		} else if !leadscore.ValidID(v) {
-			n.problem(n.path(prefix, "", "event_id"), "must match [A-Za-z0-9_.:-]{1,128}")
-		} else {
-			ev.EventID = v
-		}
-	default:
-		n.problem(n.path(prefix, "", "event_id"), "must be a string, got %s", leadscore.JSONKind(v))
-	}
-
-	switch v := obj["type"].(type) {
-	case nil:
-		n.problem(n.path(prefix, "", "type"), "is required")
-	case string:
-		switch {
-		case v == "":
-			n.problem(n.path(prefix, "", "type"), "is required")
-		case len(v) > leadscore.MaxTypeLen:
-			n.problem(n.path(prefix, "", "type"), "is longer than %d characters", leadscore.MaxTypeLen)
-		case !n.rules.KnownEventType(v):
-			n.unknownType = true
-			msg := fmt.Sprintf("unknown event type %q", v)
-			if c := n.rules.ClosestEventType(v); c != "" {
-				msg += fmt.Sprintf("; did you mean %q?", c)
-			}
-			n.problem(n.path(prefix, "", "type"), "%s", msg)
-		default:
-			ev.Type = v
-		}
-	default:
-		n.problem(n.path(prefix, "", "type"), "must be a string, got %s", leadscore.JSONKind(v))
-	}
-
-	ev.OccurredAt = n.now
-	if s := n.str(obj, prefix, "", "occurred_at", 64); s != "" {
-		t, err := time.Parse(time.RFC3339Nano, s)
-		switch {
-		case err != nil:
-			n.problem(n.path(prefix, "", "occurred_at"), "must be an RFC 3339 date-time such as 2026-11-22T10:15:00Z")
-		case t.After(n.now.Add(FutureSkew)):
-			n.problem(n.path(prefix, "", "occurred_at"), "is more than %s in the future", FutureSkew)
-		case t.Before(earliestOccurredAt):
-			n.problem(n.path(prefix, "", "occurred_at"), "is before 2000-01-01")
-		default:
-			ev.OccurredAt = t.UTC()
-		}
-	}
+	n.unknownFields(obj, prefix)
+	ev.EventID = n.eventID(obj["event_id"], prefix)
+	ev.Type = n.eventType(obj["type"], prefix)
+	ev.OccurredAt = n.occurredAt(obj, prefix)
 
 	if raw := n.str(obj, prefix, "", "email", leadscore.MaxEmailLen+32); raw != "" {
 		email := strings.ToLower(strings.TrimSpace(raw))
@@ -191,6 +133,89 @@ func (n *normalizer) event(prefix string, raw any) (ev scoring.Event, ok bool) {
 	ev.Lead = n.lead(obj["lead"], prefix)
 	ev.Properties = n.properties(obj["properties"], prefix)
 	return ev, len(n.details) == before
+}
+
+// unknownFields reports the fields docs/api.md "Event" does not have, with
+// the nearest one when it looks misspelt.
+func (n *normalizer) unknownFields(obj map[string]any, prefix string) {
+	for k := range obj {
+		if !slices.Contains(eventFields, k) {
+			msg := "unknown field"
+			if c, d := scoring.Nearest(k, eventFields); d <= 2 {
+				msg += fmt.Sprintf("; did you mean %q?", c)
+			}
+			n.problem(join(prefix, k), "%s", msg)
+		}
+	}
+}
+
+// eventID is the event's event_id, or a new one when it was left out.
+func (n *normalizer) eventID(v any, prefix string) string {
+	switch v := v.(type) {
+	case nil:
+		return NewEventID()
+	case string:
+		if v == "" {
+			n.problem(n.path(prefix, "", "event_id"), "must not be empty; leave it out to have one generated")
+		} else if !leadscore.ValidID(v) {
+			n.problem(n.path(prefix, "", "event_id"), "must match [A-Za-z0-9_.:-]{1,128}")
+		} else {
+			return v
+		}
+	default:
+		n.problem(n.path(prefix, "", "event_id"), "must be a string, got %s", leadscore.JSONKind(v))
+	}
+	return ""
+}
+
+// eventType is the event's type when the rules know it; an unknown one is
+// reported with the closest known type, and noted so stale cached rules
+// can be refreshed.
+func (n *normalizer) eventType(v any, prefix string) string {
+	switch v := v.(type) {
+	case nil:
+		n.problem(n.path(prefix, "", "type"), "is required")
+	case string:
+		switch {
+		case v == "":
+			n.problem(n.path(prefix, "", "type"), "is required")
+		case len(v) > leadscore.MaxTypeLen:
+			n.problem(n.path(prefix, "", "type"), "is longer than %d characters", leadscore.MaxTypeLen)
+		case !n.rules.KnownEventType(v):
+			n.unknownType = true
+			msg := fmt.Sprintf("unknown event type %q", v)
+			if c := n.rules.ClosestEventType(v); c != "" {
+				msg += fmt.Sprintf("; did you mean %q?", c)
+			}
+			n.problem(n.path(prefix, "", "type"), "%s", msg)
+		default:
+			return v
+		}
+	default:
+		n.problem(n.path(prefix, "", "type"), "must be a string, got %s", leadscore.JSONKind(v))
+	}
+	return ""
+}
+
+// occurredAt is the event's occurred_at, or the time received when it was
+// left out or refused: not in the future beyond FutureSkew, not before 2000.
+func (n *normalizer) occurredAt(obj map[string]any, prefix string) time.Time {
+	s := n.str(obj, prefix, "", "occurred_at", 64)
+	if s == "" {
+		return n.now
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	switch {
+	case err != nil:
+		n.problem(n.path(prefix, "", "occurred_at"), "must be an RFC 3339 date-time such as 2026-11-22T10:15:00Z")
+	case t.After(n.now.Add(FutureSkew)):
+		n.problem(n.path(prefix, "", "occurred_at"), "is more than %s in the future", FutureSkew)
+	case t.Before(earliestOccurredAt):
+		n.problem(n.path(prefix, "", "occurred_at"), "is before 2000-01-01")
+	default:
+		return t.UTC()
+	}
+	return n.now
 }
 
 // sourceFields reads what a source knows besides the email and cookie: the
