@@ -60,6 +60,10 @@ type Options struct {
 	Metrics *metrics.Recorder
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// RescoreSettle holds a publish's rescore back until every score
+	// container's cached rules have expired (leadscore.RescoreSettle when
+	// zero; negative: not at all, for tests that drain the queue at once).
+	RescoreSettle time.Duration
 }
 
 // Handler answers the API routes. Build it once per process.
@@ -78,6 +82,8 @@ type Handler struct {
 	report   signals.ReadOptions
 	now      func() time.Time
 	router   *httpapi.Router
+	// rescoreSettle is Options.RescoreSettle resolved.
+	rescoreSettle time.Duration
 }
 
 // New returns a Handler, or an error naming every missing dependency, so a
@@ -104,6 +110,12 @@ func New(o Options) (*Handler, error) {
 		scanner: o.Scanner, report: o.Report, now: o.Now}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	switch {
+	case o.RescoreSettle == 0:
+		h.rescoreSettle = leadscore.RescoreSettle
+	case o.RescoreSettle > 0:
+		h.rescoreSettle = o.RescoreSettle
 	}
 	h.views = leadscore.NewRulesCache(o.Rules)
 	h.history, h.previews = o.History, o.Previews

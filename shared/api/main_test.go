@@ -64,6 +64,8 @@ func newEnv(t *testing.T, tweak ...func(*Options)) *env {
 		Logger:  logging.New(e.logs, "api", "debug"),
 		Metrics: metrics.New(e.metrics, "api"),
 		Now:     func() time.Time { return testNow },
+		// The tests read the rescore's first page message at once.
+		RescoreSettle: -1,
 	}
 	if stack == nil {
 		e.leads, e.queue = &mock.Store{}, &mock.ScoreQueue{}
