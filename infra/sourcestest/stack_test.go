@@ -37,6 +37,10 @@ const (
 	consentKey = "pk_sourcestest_eu_01"
 	sites      = `{"www":{"key":"` + siteKey + `","allowed_origins":["http://127.0.0.1:*"]},` +
 		`"eu":{"key":"` + consentKey + `","allowed_origins":["http://127.0.0.1:*"],"consent_required":true}}`
+	// forms is the test's own contact form, a form_submit (the rules'
+	// form-fill): the local stack's demo default is a contact_request, and
+	// the browser tests wait for the form fill.
+	forms = `{"contact":{"type":"form_submit","allowed_origins":["http://localhost:*","http://127.0.0.1:*"]}}`
 )
 
 // pricingSeconds is the rule the tests add to the default rules: a page view
@@ -93,7 +97,7 @@ func startStack(ctx context.Context) (*stackproc.Stack, error) {
 	}
 	return stackproc.Start(ctx, stackproc.Options{Name: "sourcestest",
 		LogPath: filepath.Join(root, "build", "local", "sourcestest-stack.log"),
-		Env:     []string{"API_KEY=" + apiKey, "WRITE_KEYS=" + writeKey, "SITES=" + sites, "LOG_LEVEL=info"}})
+		Env:     []string{"API_KEY=" + apiKey, "WRITE_KEYS=" + writeKey, "SITES=" + sites, "FORMS=" + forms, "LOG_LEVEL=info"}})
 }
 
 // publishRules publishes the default rules plus pricingSeconds, and returns
