@@ -95,10 +95,10 @@ fuzz:
 # not wait for an environment the other pollers hold, as they would not in
 # Lambda), and the functions' bootstrap size, cold
 # init and 100-message-batch memory; the figures go into docs/benchmarks.md between
-# <!-- bench:start --> and <!-- bench:end -->. BenchmarkSweepScale (100,000
-# leads, about 4 minutes) is skipped unless BENCH_SKIP is set to something
-# else, e.g. `make bench BENCH_SKIP=NONE`. `make load` is one load run.
-BENCH_SKIP   ?= BenchmarkSweepScale
+# <!-- bench:start --> and <!-- bench:end -->. BenchmarkSweepScale and
+# BenchmarkSignalsReportScale (100,000 leads each, a few minutes) are skipped
+# unless BENCH_SKIP is set to something else, e.g. `make bench BENCH_SKIP=NONE`. `make load` is one load run.
+BENCH_SKIP   ?= BenchmarkSweepScale|BenchmarkSignalsReportScale
 BENCH_EVENTS ?= 5000
 BENCH_PACED  ?= 100
 BENCH_BATCH  ?= 10

@@ -35,6 +35,7 @@ var contractRoutes = map[string]string{
 	"PUT /v1/rules":                   "ApiFunction",
 	"GET /v1/rules/{version}/rescore": "ApiFunction",
 	"GET /v1/reports/signals":         "ApiFunction",
+	"POST /v1/reports/signals":        "ApiFunction",
 	// docs/api.md "Accounts, preview, console"
 	"GET /v1/leads/{lead_id}/events":     "ApiFunction",
 	"GET /v1/rules/versions":             "ApiFunction",
@@ -42,6 +43,8 @@ var contractRoutes = map[string]string{
 	"GET /v1/rules/preview/{preview_id}": "ApiFunction",
 	"GET /console":                       "ApiFunction",
 	"GET /console/{asset+}":              "ApiFunction",
+	"GET /v1/accounts/{account_id}":      "ApiFunction",
+	"GET /v1/accounts":                   "ApiFunction",
 	// docs/api.md "Sources".
 	"POST /v1/batch":           "IngestFunction",
 	"POST /v1/track":           "IngestFunction",

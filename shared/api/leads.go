@@ -119,13 +119,7 @@ func (h *Handler) view(ctx context.Context, l *leadscore.Lead, all bool) (leadsc
 		return leadscore.LeadView{}, err
 	}
 	if !all {
-		kept := make([]scoring.Contribution, 0, len(v.Breakdown))
-		for _, c := range v.Breakdown {
-			if c.Points != 0 || c.RawPoints != 0 || c.Events != 0 {
-				kept = append(kept, c)
-			}
-		}
-		v.Breakdown = kept
+		v = v.Counted()
 	}
 	if v.LeadID == "" {
 		v.LeadID = l.ID
@@ -282,6 +276,10 @@ func (h *Handler) deleteLead(ctx context.Context, c *httpapi.Call) httpapi.Respo
 		return malformedLeadID()
 	}
 	c.Annotate("lead_id", id)
+	if err := h.leaveAccount(ctx, id); err != nil {
+		c.Log.Error("removing the lead from its account failed", "error", err.Error())
+		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
+	}
 	if err := h.eraser.EraseLead(ctx, id); err != nil && !errors.Is(err, leadscore.ErrNotFound) {
 		c.Log.Error("erasing lead failed", "error", err.Error())
 		return httpapi.ErrorResponse(httpapi.StoreUnavailable())

@@ -138,7 +138,8 @@ func TestLeadRoutesWithLeads(t *testing.T) {
 	}
 	byID := load(t, "get-lead.json")
 	byID.PathParameters = map[string]string{"lead_id": ada}
-	if v := get(byID); v.LeadID != ada || v.Stage != scoring.StageMQL || v.Attributes["company"] != "Acme" || v.Score.Engagement <= 40 {
+	if v := get(byID); v.LeadID != ada || v.Stage != scoring.StageMQL || v.Attributes["company"] != "Acme" || v.Score.Engagement <= 40 ||
+		v.AccountID != scoring.AccountIDForDomain("example.com") {
 		t.Errorf("by id: %+v", v)
 	}
 	byEmail := load(t, "list-leads-email.json")
@@ -189,6 +190,11 @@ func TestLeadRoutesWithLeads(t *testing.T) {
 	del.PathParameters = map[string]string{"lead_id": ada}
 	if resp := e.do(t, del); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("DELETE: %d %s", resp.StatusCode, resp.Body)
+	}
+	// The erasure asks ada's account to drop her for good.
+	if m := e.received(t, 1)[0]; m.Kind != leadscore.KindAccount || m.AccountID != scoring.AccountIDForDomain("example.com") ||
+		len(m.Members) != 1 || m.Members[0].LeadID != ada || !m.Members[0].Erased || m.Members[0].Email != "" {
+		t.Errorf("the erasure's score message %+v, want an account message with ada's tombstone", m)
 	}
 	byID.PathParameters = map[string]string{"lead_id": ada}
 	if resp := e.do(t, byID); resp.StatusCode != http.StatusNotFound {

@@ -8,7 +8,9 @@
 // stored lead), view.go (the lead as the API shows it), handoff.go
 // (transitions to deliver), queue.go (the queues' messages), store.go (the
 // stores the functions use), ring.go (recently applied events), due.go (when
-// the sweep must look at a lead), rescore.go (the bulk rescore) and
+// the sweep must look at a lead), rescore.go (the bulk rescore),
+// report.go (the signals report's leads with an outcome and its background
+// build), account.go (accounts: their members, view and transitions) and
 // rulescache.go (the one rules cache).
 package leadscore
 

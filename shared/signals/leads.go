@@ -11,13 +11,14 @@ import (
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
-// This file turns stored leads into the report: the one pass over every
-// lead that GET /v1/reports/signals and the command under infra/report
-// share. Build stays pure; ReadReport is the part that reads, through the
-// leadscore.LeadScanner interface only.
+// This file turns stored leads into the report. ReadReport is the pass
+// over every lead (the command under infra/report with -scan, and the
+// measurement that compares it with the outcome index); the API reads
+// only the leads with an outcome (outcomes.go). Build stays pure; both
+// read through leadscore interfaces only.
 
-// LeadsReport is the report over a store's identified leads and what it was
-// computed from: the body of GET /v1/reports/signals.
+// LeadsReport is the report over a store's leads and what it was computed
+// from: the report part of the body of GET /v1/reports/signals.
 type LeadsReport struct {
 	Report
 	RulesVersion int       `json:"rules_version"`
@@ -28,21 +29,25 @@ type LeadsReport struct {
 	// hash of the lead id: an unbiased one).
 	LeadsRead int  `json:"leads_read"`
 	Truncated bool `json:"truncated"`
+	// Population is which leads the report covers: PopulationOutcomes
+	// (the API: leads with a sales outcome, so leads, leads_with, an
+	// attribute's leads and the funnel count only those) or PopulationAll.
+	Population string `json:"population"`
+	// Computed says where: ComputedInRequest or ComputedBackground (then
+	// GeneratedAt is when the build ran).
+	Computed string `json:"computed"`
 }
 
 // ReadOptions bound one read.
 type ReadOptions struct {
 	// MaxLeads stops the read after this many leads (DefaultMaxLeads when
-	// zero). A report is a pass over every lead: the API route bounds it so
-	// it stays inside API Gateway's 30 s; the command under infra/report can
-	// read far more.
+	// zero): the report then covers a sample.
 	MaxLeads int
 	// Model tunes the model (zero: the defaults).
 	Model Options
 }
 
-// DefaultMaxLeads keeps the route's Scan inside API Gateway's 30 s:
-// DynamoDB Local reads ~10,000 lead items a second through this path.
+// DefaultMaxLeads bounds a full scan when the caller names no bound.
 const DefaultMaxLeads = 50_000
 
 // scanPageLeads is the leads asked of one ScanLeads call.
@@ -100,7 +105,8 @@ func ReadReport(ctx context.Context, src leadscore.LeadScanner, rules *scoring.R
 		}
 	}
 	return LeadsReport{Report: Build(leads, points, opt.Model), RulesVersion: rules.Version,
-		GeneratedAt: now.UTC(), LeadsRead: len(leads), Truncated: truncated}, nil
+		GeneratedAt: now.UTC(), LeadsRead: len(leads), Truncated: truncated,
+		Population: PopulationAll, Computed: ComputedInRequest}, nil
 }
 
 // LeadFromState is one lead as the report sees it: scored with the current
@@ -120,6 +126,7 @@ func LeadFromState(id string, st *scoring.State, rules *scoring.Rules, now time.
 			}
 		}
 	}
+	l.AccountFit = accountFit(id, st, rules, now)
 	l.Outcome, l.WonAt, l.LostAt = OutcomeFromHistory(st.History())
 	ms := st.Milestones()
 	l.MQLAt, l.SQLAt = ms.MQLAt, ms.SQLAt
@@ -127,6 +134,29 @@ func LeadFromState(id string, st *scoring.State, rules *scoring.Rules, now time.
 		l.WonAt = ms.CustomerAt
 	}
 	return l
+}
+
+// accountFit lists the account fit rules the lead's account attributes
+// (what its own events say of its company) match, with their points. A lead
+// in no account matches none.
+func accountFit(id string, st *scoring.State, rules *scoring.Rules, now time.Time) map[string]float64 {
+	m := st.AccountMember(id, rules, now)
+	if m.AccountID == "" {
+		return nil
+	}
+	attrs := map[string]any{}
+	for _, a := range m.Attributes {
+		attrs[a.Key] = a.Value
+	}
+	if _, ok := attrs["domain"]; !ok && m.Domain != "" {
+		attrs["domain"] = m.Domain
+	}
+	points := scoring.AccountFitPoints(rules)
+	out := map[string]float64{}
+	for _, rid := range scoring.AccountFitMatches(rules, attrs) {
+		out[rid] = points[rid]
+	}
+	return out
 }
 
 // OutcomeFromHistory is a lead's latest sales outcome from its stage
@@ -152,7 +182,16 @@ func OutcomeFromHistory(history []scoring.Transition) (o Outcome, wonAt, lostAt 
 	return o, wonAt, lostAt
 }
 
-// CurrentPoints lists every published rule id (fit, engagement, burst) with
+// HasOutcome reports whether a lead's latest sales outcome is decided (won,
+// lost or rejected): the leads the report's rates, lifts and model use, and
+// the ones the store keeps in its outcome index.
+func HasOutcome(history []scoring.Transition) bool {
+	o, _, _ := OutcomeFromHistory(history)
+	return o.decided()
+}
+
+// CurrentPoints lists every published rule id (fit, engagement, burst, and
+// account fit as AccountRuleID) with
 // its points, read from the rules document (JSON or YAML alike).
 func CurrentPoints(rules *scoring.Rules) (map[string]float64, error) {
 	type rule struct {
@@ -174,6 +213,9 @@ func CurrentPoints(rules *scoring.Rules) (map[string]float64, error) {
 		for _, r := range rs {
 			out[r.ID] = r.Points
 		}
+	}
+	for id, p := range scoring.AccountFitPoints(rules) {
+		out[AccountRuleID(id)] = p
 	}
 	return out, nil
 }

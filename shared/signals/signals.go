@@ -43,7 +43,15 @@ func (o Outcome) decided() bool { return o == Won || o == Lost || o == Rejected 
 const (
 	KindEngagement = "engagement" // engagement rules and bursts
 	KindFit        = "fit"
+	// KindAccountFit is an account fit rule (docs/scoring.md section 7),
+	// counted for each lead whose account attributes match it; its Rule is
+	// AccountRuleID(id), as account fit ids are their own namespace.
+	KindAccountFit = "account_fit"
 )
+
+// AccountRuleID is how the report names account fit rule id: apart from a
+// lead fit rule of the same id.
+func AccountRuleID(id string) string { return "account:" + id }
 
 // Lead is one lead the report considers.
 type Lead struct {
@@ -58,6 +66,9 @@ type Lead struct {
 	// with 0 for the ones that did not fire, can be passed as it is.
 	Engagement map[string]float64
 	Fit        map[string]float64
+	// AccountFit maps the ids of the account fit rules the lead's account
+	// attributes match (scoring.AccountFitMatches) to their points.
+	AccountFit map[string]float64
 	// Attributes are fit attribute values as the report groups them: use
 	// Attributes(state.Attributes()) to build it (it buckets company_size and
 	// annual_revenue). Keys naming a person (email, names, phone) are ignored.
@@ -254,8 +265,10 @@ func kindOrder(k string) int {
 		return 0
 	case KindFit:
 		return 1
+	case KindAccountFit:
+		return 2
 	}
-	return 2
+	return 3
 }
 
 // Build computes the report. currentPoints maps rule ids (engagement, burst
@@ -342,8 +355,11 @@ func firedRules(leads []Lead, currentPoints map[string]float64) [][]ruleKey {
 	out := make([][]ruleKey, len(leads))
 	for i, l := range leads {
 		var ks []ruleKey
-		for kind, m := range map[string]map[string]float64{KindEngagement: l.Engagement, KindFit: l.Fit} {
+		for kind, m := range map[string]map[string]float64{KindEngagement: l.Engagement, KindFit: l.Fit, KindAccountFit: l.AccountFit} {
 			for id, v := range m {
+				if kind == KindAccountFit {
+					id = AccountRuleID(id)
+				}
 				cur, published := currentPoints[id]
 				if v != 0 || (published && cur == 0) {
 					ks = append(ks, ruleKey{kind, id})
