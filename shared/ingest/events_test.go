@@ -59,7 +59,7 @@ func TestPostEventDefaults(t *testing.T) {
 		t.Fatalf("status %d, body %s", resp.StatusCode, resp.Body)
 	}
 	q := e.received(t, 1)[0]
-	if !eventIDPattern.MatchString(q.msg.Event.EventID) || !strings.HasPrefix(q.msg.Event.EventID, "ev_") {
+	if !leadscore.ValidID(q.msg.Event.EventID) || !strings.HasPrefix(q.msg.Event.EventID, "ev_") {
 		t.Errorf("generated event_id %q", q.msg.Event.EventID)
 	}
 	if !q.msg.Event.OccurredAt.Equal(testNow) {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -175,14 +174,6 @@ func (s *AccountStore) Account(_ context.Context, id string) (*leadscore.Account
 func (s *AccountStore) AccountsByStage(_ context.Context, stage scoring.AccountStage, limit int, cursor string) ([]*leadscore.Account, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	from := 0
-	if cursor != "" {
-		n, err := strconv.Atoi(cursor)
-		if err != nil || n < 0 {
-			return nil, "", fmt.Errorf("cursor %q is not an offset", cursor)
-		}
-		from = n
-	}
 	var in []*leadscore.AccountRecord
 	for _, rec := range s.accounts {
 		if rec.View.Stage == stage {
@@ -192,18 +183,17 @@ func (s *AccountStore) AccountsByStage(_ context.Context, stage scoring.AccountS
 	slices.SortFunc(in, func(a, b *leadscore.AccountRecord) int {
 		return cmp.Or(cmp.Compare(b.View.Score.Engagement, a.View.Score.Engagement), cmp.Compare(a.ID, b.ID))
 	})
-	limit = min(max(limit, 1), 100)
+	in, next, err := page(in, cursor, min(max(limit, 1), 100))
+	if err != nil {
+		return nil, "", err
+	}
 	var out []*leadscore.Account
-	for _, rec := range in[min(from, len(in)):min(from+limit, len(in))] {
+	for _, rec := range in {
 		c, err := copyAccount(rec)
 		if err != nil {
 			return nil, "", err
 		}
 		out = append(out, &c.Account)
-	}
-	next := ""
-	if from+limit < len(in) {
-		next = strconv.Itoa(from + limit)
 	}
 	return out, next, nil
 }
