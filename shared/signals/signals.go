@@ -6,11 +6,13 @@
 //
 // Build is pure: no clock, no I/O, no AWS. The report is a pure function of
 // the SET of leads, the published points and the options: the input order
-// does not matter. ReadReport (leads.go) is the one pass over stored leads
-// that GET /v1/reports/signals and the command under infra/report share: it
-// reads through leadscore.LeadScanner, turns each lead into a Lead with
-// LeadFromState, and calls Build. See README.md for the method and the
-// figures that validate it.
+// does not matter. Two readers feed it: ReadOutcomesReport (outcomes.go),
+// what GET /v1/reports/signals serves, reads only the leads with a decided
+// outcome through the table's outcome index, and RunBuild runs the same
+// read in the background when there are too many for a request;
+// ReadReport (leads.go) is the full scan behind `infra/report -scan`. Both
+// turn each lead into a Lead with LeadFromState and call Build. See
+// README.md for the method and the figures that validate it.
 package signals
 
 import (
