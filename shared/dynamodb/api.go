@@ -119,6 +119,7 @@ func (s *Store) LeadsByStage(ctx context.Context, stage scoring.Stage, limit int
 		}
 		leads = append(leads, &rec.Lead)
 	}
+	sortPage(leads)
 	return leads, encodeCursor(out.LastEvaluatedKey, attrStage, attrEngagement), nil
 }
 

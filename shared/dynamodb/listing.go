@@ -1,0 +1,42 @@
+package dynamodb
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/leadscore/leadscore/shared/leadscore"
+)
+
+// ListingStep is the width, in engagement points, of the bands the
+// stage-index sorts leads by.
+//
+// The index's sort key is a key attribute: when it changes, DynamoDB deletes
+// and re-puts the lead's index entry (2 write units on top of the table
+// write). Engagement changes on nearly every lead write (every event adds
+// points, decay takes some away), so an exact sort key made the index cost
+// 1.3 write units per scored event, more than the event record itself. The
+// band changes only when a lead gains or loses a whole step, and a write
+// that leaves every indexed attribute as it was costs the index nothing.
+//
+// The listing stays highest engagement first: across pages by band, and
+// exactly within each page (LeadsByStage sorts the page it read by the
+// exact engagement). Engagement decays between writes anyway, so the
+// stored order was already a snapshot (docs/design.md, "Table").
+const ListingStep = 10
+
+// listingKey is the stage-index sort key of a lead with engagement e: e
+// rounded down to a multiple of ListingStep.
+func listingKey(e float64) string {
+	band := math.Floor(e/ListingStep) * ListingStep
+	return strconv.FormatFloat(band, 'f', -1, 64)
+}
+
+// sortPage orders one page of a stage listing by exact engagement, highest
+// first; leads with equal engagement keep the index's order.
+func sortPage(leads []*leadscore.Lead) {
+	slices.SortStableFunc(leads, func(a, b *leadscore.Lead) int {
+		return cmp.Compare(b.View.Score.Engagement, a.View.Score.Engagement)
+	})
+}
