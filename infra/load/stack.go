@@ -51,8 +51,8 @@ var (
 )
 
 // startStack builds and starts the local stack with webhooks to hookURL and
-// waits until it is up.
-func startStack(ctx context.Context, apiKey, secret, hookURL, logLevel, logPath string, sqsConcurrency int) (*localStack, error) {
+// waits until it is up; batching are its -batching overrides.
+func startStack(ctx context.Context, apiKey, secret, hookURL, logLevel, logPath string, sqsConcurrency int, batching []string) (*localStack, error) {
 	root, err := template.RepoRoot()
 	if err != nil {
 		return nil, err
@@ -80,7 +80,11 @@ func startStack(ctx context.Context, apiKey, secret, hookURL, logLevel, logPath 
 	}
 	s := &localStack{APIURL: "http://" + apiAddr, invokeURL: "http://" + invokeAddr, queues: map[string]string{},
 		emf: &EMF{}, exited: make(chan struct{}), logPath: logPath}
-	s.cmd = exec.Command(bin, "-addr", apiAddr, "-invoke-addr", invokeAddr, "-dynamodb-port", "0", "-sqs-port", "0", "-meter", "-sqs-concurrency", strconv.Itoa(sqsConcurrency))
+	args := []string{"-addr", apiAddr, "-invoke-addr", invokeAddr, "-dynamodb-port", "0", "-sqs-port", "0", "-meter", "-sqs-concurrency", strconv.Itoa(sqsConcurrency)}
+	for _, b := range batching {
+		args = append(args, "-batching", b)
+	}
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Dir = root
 	s.cmd.Env = append(os.Environ(),
 		"API_KEY="+apiKey, "WEBHOOK_SECRET="+secret, "LOG_LEVEL="+logLevel,

@@ -185,6 +185,11 @@ type OpStats struct {
 	CapacityUnits     float64            `json:"capacity_units"`
 	ByIndex           map[string]float64 `json:"by_index,omitempty"`
 	EmptyReceives     int                `json:"empty_receives"`
+	// BilledRequests are SQS's 64 KB chunks; BilledMs and MemoryMB a
+	// function's invocations (service "lambda").
+	BilledRequests int     `json:"billed_requests,omitempty"`
+	BilledMs       float64 `json:"billed_ms,omitempty"`
+	MemoryMB       int     `json:"memory_mb,omitempty"`
 }
 
 // indexSplit is "table 1, due-index 2" for an operation's units.
@@ -302,4 +307,16 @@ func progressBar(done, total int, width int, extra string) string {
 		bar += ">" + strings.Repeat(" ", width-n-1)
 	}
 	return fmt.Sprintf("[%s] %3.0f%% %d/%d %s", bar, frac*100, done, total, extra)
+}
+
+// invocations lists "function n (mean ms, memory MB)" for every metered
+// function.
+func invocations(ops []OpStats) []string {
+	var out []string
+	for _, o := range ops {
+		if o.Service == "lambda" && o.Requests > 0 {
+			out = append(out, fmt.Sprintf("%s %d (mean %.0f ms at %d MB)", strings.TrimSuffix(o.Caller, "Function"), o.Requests, o.BilledMs/float64(o.Requests), o.MemoryMB))
+		}
+	}
+	return out
 }

@@ -53,6 +53,7 @@ func main() {
 	sqsPort := flag.Int("sqs-port", 9324, "SQS emulator port (a free one if taken)")
 	verbose := flag.Bool("v", false, "print the emulators' own output")
 	meter := flag.Bool("meter", false, "count every DynamoDB and SQS request of the functions and event sources through a proxy (GET/DELETE /local/requests on the invoke address; infra/load uses it)")
+	flag.Var(batching, "batching", "Event=BatchSize/WindowSeconds: override an SQS event source's batching for this run (repeatable; make tradeoff)")
 	flag.IntVar(&sqsConcurrency, "sqs-concurrency", 2, "execution environments (and pollers) per SQS-triggered function; Lambda scales these with the backlog")
 	flag.Parse()
 
@@ -64,8 +65,11 @@ func main() {
 	}
 }
 
-// sqsConcurrency is -sqs-concurrency.
-var sqsConcurrency = 2
+// sqsConcurrency is -sqs-concurrency; batching is -batching.
+var (
+	sqsConcurrency = 2
+	batching       = batchingFlag{}
+)
 
 func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, verbose, metered bool) error {
 	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -174,6 +178,9 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 	if err != nil {
 		return err
 	}
+	if sources, err = applyBatching(sources, batching); err != nil {
+		return err
+	}
 	// Two environments per event source (-sqs-concurrency): enough to see
 	// concurrent writers without loading a laptop. Each source brings its
 	// own, as each event source mapping scales on its own in Lambda, so the
@@ -219,6 +226,7 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 			MemoryMB:    fn.MemorySize,
 			Concurrency: max(n, 1),
 			Output:      os.Stdout,
+			Observe:     observer(meter, fn.LogicalID, fn.MemorySize),
 		})
 		if err != nil {
 			return err

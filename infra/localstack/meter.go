@@ -51,6 +51,14 @@ type OpStats struct {
 	// EmptyReceives counts SQS ReceiveMessage answers with no message (idle
 	// long polls, which an event source mapping also pays for).
 	EmptyReceives int `json:"empty_receives"`
+	// BilledRequests is what SQS bills: every 64 KB chunk of a request's
+	// or answer's payload counts as one request.
+	BilledRequests int `json:"billed_requests,omitempty"`
+	// Lambda invocations (service "lambda", op "Invoke"): the billed
+	// duration summed (each invocation rounded up to a millisecond) and
+	// the function's configured memory.
+	BilledMs float64 `json:"billed_ms,omitempty"`
+	MemoryMB int     `json:"memory_mb,omitempty"`
 }
 
 func newRequestMeter() *requestMeter {
@@ -144,6 +152,9 @@ func (m *requestMeter) record(service, caller string, resp *http.Response) {
 	}
 	if empty {
 		s.EmptyReceives++
+	}
+	if service == "sqs" {
+		s.BilledRequests += sqsChunks(resp.Request.ContentLength, len(body))
 	}
 }
 
