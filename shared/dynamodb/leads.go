@@ -156,7 +156,7 @@ func encodeLead(rec *leadscore.LeadRecord, version int64) (map[string]types.Attr
 	// Visitors (no email, never identified) stay out of the stage listing.
 	if rec.View.Stage != "" && rec.View.Stage != scoring.StageVisitor {
 		item[attrStage] = sAttr(string(rec.View.Stage))
-		item[attrEngagement] = &types.AttributeValueMemberN{Value: listingKey(rec.View.Score.Engagement)}
+		item[attrEngagement] = &types.AttributeValueMemberN{Value: ListingKey(rec.View.Score.Engagement)}
 	}
 	return item, nil
 }

@@ -13,9 +13,9 @@ func TestListingKeyIsTheBand(t *testing.T) {
 	for _, c := range []struct {
 		e    float64
 		want string
-	}{{0, "0"}, {9.99, "0"}, {10, "10"}, {57.25, "50"}, {-3, "-10"}, {120, "120"}} {
-		if got := listingKey(c.e); got != c.want {
-			t.Errorf("listingKey(%v) = %s, want %s", c.e, got, c.want)
+	}{{0, "0"}, {24.99, "0"}, {25, "25"}, {57.25, "50"}, {-3, "-25"}, {120, "100"}} {
+		if got := ListingKey(c.e); got != c.want {
+			t.Errorf("ListingKey(%v) = %s, want %s", c.e, got, c.want)
 		}
 	}
 }
@@ -56,9 +56,9 @@ func TestListingIndexIsWrittenOnlyWhenTheBandChanges(t *testing.T) {
 		}
 		return m.Total()
 	}
-	first := write(21.5)
-	same := write(27.25)
-	next := write(31)
+	first := write(26.5)
+	same := write(49.25)
+	next := write(51)
 	if same != 1 {
 		t.Errorf("a write within the band cost %v units, want 1 (the table only; first write %v)", same, first)
 	}
@@ -77,8 +77,8 @@ func TestLeadsByStageSortsEachPageByExactEngagement(t *testing.T) {
 	views := map[string]int{"a": 1, "b": 3, "c": 2, "d": 4}
 	for name, n := range views {
 		rec := browsingLead(t, s, "ld_"+t.Name()+"_"+name, n)
-		if got := listingKey(rec.View.Score.Engagement); got != "10" {
-			t.Fatalf("setup: lead %s has engagement %v (band %s), want band 10", name, rec.View.Score.Engagement, got)
+		if got := ListingKey(rec.View.Score.Engagement); got != "0" {
+			t.Fatalf("setup: lead %s has engagement %v (band %s), want band 0", name, rec.View.Score.Engagement, got)
 		}
 		if err := s.WriteLead(t.Context(), rec, t0); err != nil {
 			t.Fatal(err)

@@ -3,7 +3,9 @@ package dynamodb
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -155,6 +157,9 @@ func writeLead(t *testing.T, s *Store, id string, n int, due time.Time) {
 	}
 }
 
+// TestLeadsByStagePagesHighestEngagementFirst: every lead is listed once;
+// pages come highest engagement band first (ListingStep), and each page is
+// in exact engagement order.
 func TestLeadsByStagePagesHighestEngagementFirst(t *testing.T) {
 	if err := stack.Reset(t.Context()); err != nil {
 		t.Fatal(err)
@@ -165,28 +170,38 @@ func TestLeadsByStagePagesHighestEngagementFirst(t *testing.T) {
 	for i := range 7 {
 		id := fmt.Sprintf("ld_%s_%d", t.Name(), i)
 		writeLead(t, s, id, i, time.Time{})
-		want = append([]string{id}, want...)
+		want = append(want, id)
 	}
 	var got []string
 	cursor := ""
 	pages := 0
+	lastBand := math.Inf(1)
 	for {
 		leads, next, err := s.LeadsByStage(t.Context(), stage, 3, cursor)
 		if err != nil {
 			t.Fatal(err)
 		}
 		pages++
-		for _, l := range leads {
+		for i, l := range leads {
 			got = append(got, l.ID)
 			if l.View.Stage != stage || l.Email == "" {
 				t.Fatalf("listed lead %s has stage %s email %q", l.ID, l.View.Stage, l.Email)
 			}
+			if i > 0 && l.View.Score.Engagement > leads[i-1].View.Score.Engagement {
+				t.Fatalf("page %d lists %s (engagement %v) after %s (%v)", pages, l.ID, l.View.Score.Engagement, leads[i-1].ID, leads[i-1].View.Score.Engagement)
+			}
+			band, _ := strconv.ParseFloat(ListingKey(l.View.Score.Engagement), 64)
+			if band > lastBand {
+				t.Fatalf("page %d lists %s in band %v after a lead of band %v", pages, l.ID, band, lastBand)
+			}
+			lastBand = band
 		}
 		if next == "" {
 			break
 		}
 		cursor = next
 	}
+	slices.Sort(got)
 	if !slices.Equal(got, want) || pages < 3 {
 		t.Fatalf("listed %v in %d pages, want %v in 3", got, pages, want)
 	}
