@@ -18,7 +18,7 @@ endef
 
 FUNCTIONS := IngestFunction ScoreFunction SweepFunction HandoffFunction
 
-.PHONY: help run test unit invoke build $(addprefix build-,$(FUNCTIONS)) fuzz bench load lint emulators clean
+.PHONY: help run test unit invoke build $(addprefix build-,$(FUNCTIONS)) fuzz bench load tradeoff tradeoff-chart lint emulators clean
 
 help:
 	@echo "make run                         the whole pipeline on 127.0.0.1:3000 (Ctrl-C stops it)"
@@ -26,7 +26,8 @@ help:
 	@echo "make invoke FN=score EVENT=events/score-sqs-batch.json   one function, one event, against make run"
 	@echo "make build                       arm64 bootstraps for every function under build/"
 	@echo "make fuzz [FUZZTIME=10s]         every fuzz target, briefly"
-	@echo "make bench                       Go benchmarks, load runs, function sizes/cold init/memory -> README.md"
+	@echo "make bench                       Go benchmarks, load runs, function sizes/cold init/memory -> README.md, docs/performance.md"
+	@echo "make tradeoff                    paced load runs per score-queue batching -> docs/perf/tradeoff.svg and .md"
 	@echo "make load [LOAD_FLAGS=...]       one load run against a fresh local stack (go run ./infra/load -h)"
 	@echo "make lint                        gofmt, go vet, staticcheck"
 
@@ -95,7 +96,7 @@ bench: emulators
 	  rc=$$?; cat build/bench/gobench.txt; exit $$rc
 	$(GO) run ./infra/load -stack -events $(BENCH_EVENTS) -batch $(BENCH_BATCH) -json build/bench/load-max.json
 	$(GO) run ./infra/load -stack -events $$(( $(BENCH_PACED) * 15 )) -rate $(BENCH_PACED) -json build/bench/load-paced.json
-	$(GO) run ./infra/bench -readme README.md -gobench build/bench/gobench.txt \
+	$(GO) run ./infra/bench -readme README.md -perf docs/performance.md -gobench build/bench/gobench.txt \
 	  -gobench-cmd "$(GOBENCH_CMD)" \
 	  -gobench-note "$(if $(filter BenchmarkSweepScale,$(BENCH_SKIP)),BenchmarkSweepScale (100,000 leads, about 4 minutes) is skipped by default: make bench BENCH_SKIP=NONE runs it.)" \
 	  -load 'batches of $(BENCH_BATCH) leads per request, as fast as answered=build/bench/load-max.json' \
@@ -103,6 +104,30 @@ bench: emulators
 
 load: emulators
 	$(GO) run ./infra/load -stack $(LOAD_FLAGS)
+
+# make tradeoff: the score queue's batching against speed to lead and cost.
+# One paced load run (as make bench's) per TRADEOFF_SETTINGS entry
+# (BatchSize/WindowSeconds of ScoreQueueEvents; Lambda takes whole seconds,
+# and at least 1 s for more than 10 messages), each with
+# TRADEOFF_SQS environments per SQS consumer; then the chart
+# docs/perf/tradeoff.svg and the table docs/perf/tradeoff.md from the runs'
+# JSON, kept in docs/perf/runs/ so `make tradeoff-chart` redraws them.
+TRADEOFF_SETTINGS ?= 100/2 100/1 20/1 10/0
+TRADEOFF_SQS      ?= 2
+TRADEOFF_RUNS      = $(foreach s,$(TRADEOFF_SETTINGS),docs/perf/runs/score-batch$(subst /,-window,$(s)).json)
+
+tradeoff: emulators
+	@mkdir -p docs/perf/runs
+	@set -e; for s in $(TRADEOFF_SETTINGS); do \
+	  out=docs/perf/runs/score-batch$$(echo $$s | sed 's|/|-window|').json; \
+	  echo "== ScoreQueueEvents=$$s -> $$out"; \
+	  $(GO) run ./infra/load -stack -q -events $$(( $(BENCH_PACED) * 15 )) -rate $(BENCH_PACED) \
+	    -stack-sqs-concurrency $(TRADEOFF_SQS) -stack-batching ScoreQueueEvents=$$s -json $$out; \
+	done
+	$(MAKE) tradeoff-chart
+
+tradeoff-chart:
+	$(GO) run ./infra/bench -chart docs/perf/tradeoff.svg -chart-table docs/perf/tradeoff.md $(TRADEOFF_RUNS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi
