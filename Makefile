@@ -26,7 +26,7 @@ help:
 	@echo "make invoke FN=score EVENT=events/score-sqs-batch.json   one function, one event, against make run"
 	@echo "make build                       arm64 bootstraps for every function under build/"
 	@echo "make fuzz [FUZZTIME=10s]         every fuzz target, briefly"
-	@echo "make bench                       Go benchmarks, load runs, function sizes/cold init/memory -> README.md, docs/performance.md"
+	@echo "make bench                       Go benchmarks, load runs, function sizes/cold init/memory -> docs/benchmarks.md, docs/performance.md"
 	@echo "make tradeoff                    paced load runs per score-queue batching -> docs/perf/tradeoff.svg and .md"
 	@echo "make load [LOAD_FLAGS=...]       one load run against a fresh local stack (go run ./infra/load -h)"
 	@echo "make lint                        gofmt, go vet, staticcheck"
@@ -79,8 +79,10 @@ fuzz:
 # execution environments per SQS consumer so the urgent queue's batches do
 # not wait for an environment the other pollers hold, as they would not in
 # Lambda), and the functions' bootstrap size, cold
-# init and 100-message-batch memory; the figures go into README.md between
-# <!-- bench:start --> and <!-- bench:end -->. BenchmarkSweepScale (100,000
+# init and 100-message-batch memory; the figures go into docs/benchmarks.md between
+# <!-- bench:start --> and <!-- bench:end -->, and the targets, request units
+# and cost per million events into docs/performance.md between the same
+# markers. BenchmarkSweepScale (100,000
 # leads, about 4 minutes) is skipped unless BENCH_SKIP is set to something
 # else, e.g. `make bench BENCH_SKIP=NONE`. `make load` is one load run.
 BENCH_SKIP   ?= BenchmarkSweepScale
@@ -96,7 +98,7 @@ bench: emulators
 	  rc=$$?; cat build/bench/gobench.txt; exit $$rc
 	$(GO) run ./infra/load -stack -events $(BENCH_EVENTS) -batch $(BENCH_BATCH) -json build/bench/load-max.json
 	$(GO) run ./infra/load -stack -events $$(( $(BENCH_PACED) * 15 )) -rate $(BENCH_PACED) -json build/bench/load-paced.json
-	$(GO) run ./infra/bench -readme README.md -perf docs/performance.md -gobench build/bench/gobench.txt \
+	$(GO) run ./infra/bench -readme docs/benchmarks.md -perf docs/performance.md -gobench build/bench/gobench.txt \
 	  -gobench-cmd "$(GOBENCH_CMD)" \
 	  -gobench-note "$(if $(filter BenchmarkSweepScale,$(BENCH_SKIP)),BenchmarkSweepScale (100,000 leads, about 4 minutes) is skipped by default: make bench BENCH_SKIP=NONE runs it.)" \
 	  -load 'batches of $(BENCH_BATCH) leads per request, as fast as answered=build/bench/load-max.json' \
