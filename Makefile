@@ -114,7 +114,7 @@ load: emulators
 # TRADEOFF_SQS environments per SQS consumer; then the chart
 # docs/perf/tradeoff.svg and the table docs/perf/tradeoff.md from the runs'
 # JSON, kept in docs/perf/runs/ so `make tradeoff-chart` redraws them.
-TRADEOFF_SETTINGS ?= 100/2 100/1 20/1 10/0
+TRADEOFF_SETTINGS ?= 100/10 100/2 100/1 20/1 10/0
 TRADEOFF_SQS      ?= 2
 TRADEOFF_RUNS      = $(foreach s,$(TRADEOFF_SETTINGS),docs/perf/runs/score-batch$(subst /,-window,$(s)).json)
 
