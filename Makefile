@@ -74,11 +74,13 @@ fuzz:
 
 # make bench: the Go benchmarks, two load runs against the local stack (a
 # server-side integration posting the next step of BENCH_BATCH leads per
-# request as fast as it is answered; a tracker posting one step per request
-# at BENCH_PACED events/s, under the template's API throttling, with 4
-# execution environments per SQS consumer so the urgent queue's batches do
-# not wait for an environment the other pollers hold, as they would not in
-# Lambda), and the functions' bootstrap size, cold
+# request as fast as it is answered, with 2 minutes to drain the score
+# queue's backlog (the local score side scores about 75-180 events/s); a
+# tracker posting one step per request
+# at BENCH_PACED events/s, under the template's API throttling; each SQS
+# event source gets its own 2 environments (infra/load -stack-sqs-concurrency),
+# as each event source mapping scales on its own in Lambda), and the
+# functions' bootstrap size, cold
 # init and 100-message-batch memory; the figures go into docs/benchmarks.md between
 # <!-- bench:start --> and <!-- bench:end -->, and the targets, request units
 # and cost per million events into docs/performance.md between the same
@@ -96,7 +98,7 @@ bench: emulators
 	@mkdir -p build/bench
 	$(GO) test -run '^$$' -bench . -skip '$(BENCH_SKIP)' -benchmem ./... > build/bench/gobench.txt 2>&1; \
 	  rc=$$?; cat build/bench/gobench.txt; exit $$rc
-	$(GO) run ./infra/load -stack -events $(BENCH_EVENTS) -batch $(BENCH_BATCH) -json build/bench/load-max.json
+	$(GO) run ./infra/load -stack -events $(BENCH_EVENTS) -batch $(BENCH_BATCH) -drain 2m -json build/bench/load-max.json
 	$(GO) run ./infra/load -stack -events $$(( $(BENCH_PACED) * 15 )) -rate $(BENCH_PACED) -json build/bench/load-paced.json
 	$(GO) run ./infra/bench -readme docs/benchmarks.md -perf docs/performance.md -gobench build/bench/gobench.txt \
 	  -gobench-cmd "$(GOBENCH_CMD)" \
