@@ -110,24 +110,25 @@ load: emulators
 	$(GO) run ./infra/load -stack $(LOAD_FLAGS)
 
 # make tradeoff: the score queue's batching against speed to lead and cost.
-# One paced load run (as make bench's) per TRADEOFF_SETTINGS entry
+# TRADEOFF_REPEAT paced load runs (as make bench's) per TRADEOFF_SETTINGS entry
 # (BatchSize/WindowSeconds of ScoreQueueEvents; Lambda takes whole seconds,
-# and at least 1 s for more than 10 messages), each with
-# TRADEOFF_SQS environments per SQS consumer; then the chart
+# and at least 1 s for more than 10 messages), the settings interleaved, each
+# with TRADEOFF_SQS environments per SQS event source; then the chart
 # docs/perf/tradeoff.svg and the table docs/perf/tradeoff.md from the runs'
 # JSON, kept in docs/perf/runs/ so `make tradeoff-chart` redraws them.
 TRADEOFF_SETTINGS ?= 100/10 100/2 100/1 20/1 10/0
+TRADEOFF_REPEAT   ?= 2
 TRADEOFF_SQS      ?= 2
-TRADEOFF_RUNS      = $(foreach s,$(TRADEOFF_SETTINGS),docs/perf/runs/score-batch$(subst /,-window,$(s)).json)
+TRADEOFF_RUNS      = $(foreach r,$(shell seq $(TRADEOFF_REPEAT)),$(foreach s,$(TRADEOFF_SETTINGS),docs/perf/runs/score-batch$(subst /,-window,$(s))-run$(r).json))
 
 tradeoff: emulators
 	@mkdir -p docs/perf/runs
-	@set -e; for s in $(TRADEOFF_SETTINGS); do \
-	  out=docs/perf/runs/score-batch$$(echo $$s | sed 's|/|-window|').json; \
-	  echo "== ScoreQueueEvents=$$s -> $$out"; \
+	@set -e; for r in $$(seq $(TRADEOFF_REPEAT)); do for s in $(TRADEOFF_SETTINGS); do \
+	  out=docs/perf/runs/score-batch$$(echo $$s | sed 's|/|-window|')-run$$r.json; \
+	  echo "== ScoreQueueEvents=$$s, run $$r -> $$out"; \
 	  $(GO) run ./infra/load -stack -q -events $$(( $(BENCH_PACED) * 15 )) -rate $(BENCH_PACED) \
 	    -stack-sqs-concurrency $(TRADEOFF_SQS) -stack-batching ScoreQueueEvents=$$s -json $$out; \
-	done
+	done; done
 	$(MAKE) tradeoff-chart
 
 tradeoff-chart:

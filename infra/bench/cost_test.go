@@ -138,3 +138,19 @@ func TestNiceMax(t *testing.T) {
 		}
 	}
 }
+
+func TestTradeoffSVGDrawsRepeatsAsOneDesign(t *testing.T) {
+	a, b := meteredRun(), meteredRun()
+	a.SpeedToLead.N, a.SpeedToLead.P99 = 30, 400
+	b.SpeedToLead.N, b.SpeedToLead.P99 = 30, 800
+	svg := string(tradeoffSVG([]TradeoffPoint{{Label: "batch 10, no window", Run: a}, {Label: "batch 10, no window", Run: b}}, "t"))
+	if n := strings.Count(svg, `class="ru"`); n != 1 {
+		t.Errorf("%d bars for two runs of one design, want 1", n)
+	}
+	if n := strings.Count(svg, "<circle"); n != 2 {
+		t.Errorf("%d dots, want one per run", n)
+	}
+	if !strings.Contains(svg, "(2 runs)") {
+		t.Errorf("the design's label does not say it has 2 runs:\n%s", svg)
+	}
+}

@@ -110,12 +110,50 @@ func esc(s string) string {
 	return b.String()
 }
 
+// design is the runs of one label, in the order the label first came.
+type design struct {
+	label string
+	runs  []TradeoffPoint
+}
+
+func designs(points []TradeoffPoint) []design {
+	var ds []design
+	at := map[string]int{}
+	for _, p := range points {
+		i, ok := at[p.Label]
+		if !ok {
+			i = len(ds)
+			at[p.Label] = i
+			ds = append(ds, design{label: p.Label})
+		}
+		ds[i].runs = append(ds[i].runs, p)
+	}
+	return ds
+}
+
+// mean of f over the design's runs that have a value (ok).
+func (d design) mean(f func(TradeoffPoint) (float64, bool)) (float64, bool) {
+	sum, n := 0.0, 0
+	for _, p := range d.runs {
+		if v, ok := f(p); ok {
+			sum += v
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, false
+	}
+	return sum / float64(n), true
+}
+
 // tradeoffSVG draws the designs on the x axis, DynamoDB request units per
-// accepted event as bars (right axis), and p99 speed to lead as lines (left
-// axis): every MQL, and the MQLs qualified by engagement, with the 1 s target
-// dashed.
+// accepted event as bars (right axis; the mean of a design's runs), and p99
+// speed to lead (left axis) as one dot per run and a line through each
+// design's mean: every MQL, and the MQLs qualified by engagement and by a
+// hand-raise, with the 1 s target dashed.
 func tradeoffSVG(points []TradeoffPoint, title string) []byte {
 	var b bytes.Buffer
+	ds := designs(points)
 	maxMs, maxRU := float64(targetSpeedToLeadMillis), 0.0
 	for _, p := range points {
 		all, _ := p.p99("")
@@ -127,7 +165,7 @@ func tradeoffSVG(points []TradeoffPoint, title string) []byte {
 	yS := func(ms float64) float64 { return plotB - (ms/1000)/maxS*(plotB-plotT) }
 	yRU := func(ru float64) float64 { return plotB - ru/maxRU*(plotB-plotT) }
 	x := func(i int) float64 {
-		return plotL + (float64(i)+0.5)*(plotR-plotL)/float64(max(len(points), 1))
+		return plotL + (float64(i)+0.5)*(plotR-plotL)/float64(max(len(ds), 1))
 	}
 
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", chartW, chartH, chartW, chartH)
@@ -145,11 +183,16 @@ func tradeoffSVG(points []TradeoffPoint, title string) []byte {
 	fmt.Fprintf(&b, `<text transform="translate(18 %d) rotate(-90)" text-anchor="middle">p99 speed to lead</text>`+"\n", (plotT+plotB)/2)
 	fmt.Fprintf(&b, `<text transform="translate(%d %d) rotate(90)" text-anchor="middle">DynamoDB request units per accepted event</text>`+"\n", chartW-18, (plotT+plotB)/2)
 	// Bars: request units per event, labelled with dollars per million.
-	for i, p := range points {
-		ru := p.ruPerEvent()
+	for i, d := range ds {
+		ru, _ := d.mean(func(p TradeoffPoint) (float64, bool) { return p.ruPerEvent(), true })
+		usd, _ := d.mean(func(p TradeoffPoint) (float64, bool) { return totalCost(costLines(p.Run, USEast1)), true })
 		fmt.Fprintf(&b, `<rect class="ru" x="%.1f" y="%.1f" width="%d" height="%.1f" fill="#9ecae1"/>`+"\n", x(i)-barWidth/2, yRU(ru), barWidth, plotB-yRU(ru))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#08519c">%.2f RU, $%.2f/M</text>`+"\n", x(i), yRU(ru)-6, ru, totalCost(costLines(p.Run, USEast1)))
-		for j, part := range strings.SplitN(p.Label, ", ", 2) {
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#08519c">%.2f RU, $%.2f/M</text>`+"\n", x(i), yRU(ru)-6, ru, usd)
+		parts := strings.SplitN(d.label, ", ", 2)
+		if len(d.runs) > 1 {
+			parts = append(parts, fmt.Sprintf("(%d runs)", len(d.runs)))
+		}
+		for j, part := range parts {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x(i), plotB+18+15*j, esc(part))
 		}
 	}
@@ -163,18 +206,23 @@ func tradeoffSVG(points []TradeoffPoint, title string) []byte {
 	}
 	lx := float64(plotL - 40)
 	for _, s := range series {
-		var pts []string
-		for i, p := range points {
-			if ms, n := p.p99(s.trigger); n > 0 {
-				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), yS(ms)))
+		p99 := func(p TradeoffPoint) (float64, bool) {
+			ms, n := p.p99(s.trigger)
+			return ms, n > 0
+		}
+		var line []string
+		for i, d := range ds {
+			if ms, ok := d.mean(p99); ok {
+				line = append(line, fmt.Sprintf("%.1f,%.1f", x(i), yS(ms)))
+			}
+			for _, p := range d.runs {
+				if ms, ok := p99(p); ok {
+					fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4" fill="%s"/>`+"\n", x(i), yS(ms), s.color)
+				}
 			}
 		}
-		if len(pts) > 0 {
-			fmt.Fprintf(&b, `<polyline class="p99" points="%s" fill="none" stroke="%s" stroke-width="2"/>`+"\n", strings.Join(pts, " "), s.color)
-			for _, pt := range pts {
-				cx, cy, _ := strings.Cut(pt, ",")
-				fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="4" fill="%s"/>`+"\n", cx, cy, s.color)
-			}
+		if len(line) > 0 {
+			fmt.Fprintf(&b, `<polyline class="p99" points="%s" fill="none" stroke="%s" stroke-width="2"/>`+"\n", strings.Join(line, " "), s.color)
 		}
 		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%d" y2="%d" stroke="%s" stroke-width="2"/><text x="%.0f" y="%d">%s</text>`+"\n", lx, lx+18, chartH-22, chartH-22, s.color, lx+22, chartH-18, esc(s.name))
 		lx += legendWidth(s.name)
@@ -184,11 +232,11 @@ func tradeoffSVG(points []TradeoffPoint, title string) []byte {
 	return b.Bytes()
 }
 
+// legendWidth is the room a legend entry takes: its mark, and its text at
+// about 6.5 units a character of a 12-unit sans-serif font.
+func legendWidth(text string) float64 { return 22 + 6.5*float64(len(text)) + 18 }
+
 // trimFloat prints an axis tick: at most 2 decimals, no trailing zeros.
 func trimFloat(v float64) string {
 	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".")
 }
-
-// legendWidth is the room a legend entry takes: its mark, and its text at
-// about 6.5 units a character of a 12-unit sans-serif font.
-func legendWidth(text string) float64 { return 22 + 6.5*float64(len(text)) + 18 }
