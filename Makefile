@@ -9,6 +9,8 @@ STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin
 FUZZTIME  ?= 10s
 FN        ?=
 EVENT     ?=
+# The local stack's invoke API (make run's -invoke-addr).
+ENDPOINT  ?= http://127.0.0.1:3001
 
 # One Lambda bootstrap for provided.al2023 on arm64. lambda.norpc drops the
 # legacy go1.x RPC server the custom runtime never uses.
@@ -16,7 +18,7 @@ define lambda
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
 endef
 
-FUNCTIONS := IngestFunction ScoreFunction SweepFunction HandoffFunction
+FUNCTIONS := IngestFunction ApiFunction ScoreFunction SweepFunction HandoffFunction
 
 .PHONY: help run test unit invoke build $(addprefix build-,$(FUNCTIONS)) fuzz bench load tradeoff tradeoff-chart lint emulators clean
 
@@ -24,6 +26,7 @@ help:
 	@echo "make run                         the whole pipeline on 127.0.0.1:3000 (Ctrl-C stops it)"
 	@echo "make test                        go vet, unit and integration tests (starts its own emulators)"
 	@echo "make invoke FN=score EVENT=events/score-sqs-batch.json   one function, one event, against make run"
+	@echo "                                 (FN=api EVENT=events/api-get-lead.json for the API's routes)"
 	@echo "make build                       arm64 bootstraps for every function under build/"
 	@echo "make fuzz [FUZZTIME=10s]         every fuzz target, briefly"
 	@echo "make bench                       Go benchmarks, load runs, function sizes/cold init/memory -> docs/benchmarks.md, docs/performance.md"
@@ -34,6 +37,8 @@ help:
 # --- SAM (BuildMethod: makefile): one target per function's logical id.
 build-IngestFunction:
 	$(call lambda,ingest)
+build-ApiFunction:
+	$(call lambda,api)
 build-ScoreFunction:
 	$(call lambda,score)
 build-SweepFunction:
@@ -52,8 +57,8 @@ run: emulators
 	$(GO) run ./infra/localstack
 
 invoke: 
-	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<ingest|score|sweep|handoff> EVENT=<file>"; exit 2; }
-	@$(GO) run ./infra/invoke -fn $(FN) -event $(EVENT)
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<ingest|api|score|sweep|handoff> EVENT=<file>"; exit 2; }
+	@$(GO) run ./infra/invoke -endpoint $(ENDPOINT) -fn $(FN) -event $(EVENT)
 
 test: emulators
 	$(GO) vet ./...

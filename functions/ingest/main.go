@@ -1,12 +1,13 @@
-// Command ingest is the HTTP API function: it builds its clients once per
-// process and hands every request to shared/ingest.
+// Command ingest is the internet-facing HTTP function: event and form posts
+// in, onto the score queues. It builds its clients once per process and
+// hands every request to shared/ingest; its role may send to the score
+// queues and read the rules item, nothing else (template.yaml).
 package main
 
 import (
 	"context"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -31,25 +32,19 @@ func main() {
 	if err != nil {
 		fail(log, "loading AWS SDK configuration failed", err)
 	}
-	store := dynamodb.New(awsddb.NewFromConfig(awsCfg), cfg.TableName)
-	// SCORING.md sections 5 and 6: rescore progress and the signals report.
-	routes := map[string]ingest.RouteFunc{
-		ingest.RescoreProgressRouteKey: ingest.RescoreProgressRoute(store, log),
-		ingest.SignalsReportRouteKey:   ingest.SignalsReportRoute(store, store, time.Now, ingest.ReportOptions{}, log),
-	}
-	h := ingest.New(ingest.Options{
+	h, err := ingest.New(ingest.Options{
 		Queue: sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, cfg.HandoffQueueURL).
 			WithUrgentQueue(cfg.UrgentScoreQueueURL),
-		Leads:   store,
-		Eraser:  store,
-		Rules:   store,
+		Rules:   dynamodb.New(awsddb.NewFromConfig(awsCfg), cfg.TableName),
 		APIKey:  cfg.APIKey,
 		Forms:   cfg.Forms,
 		Local:   cfg.Local,
 		Logger:  log,
 		Metrics: metrics.New(os.Stdout, cfg.FunctionName),
-		Routes:  routes,
 	})
+	if err != nil {
+		fail(log, "building the handler failed", err)
+	}
 	lambda.Start(h.Handle)
 }
 

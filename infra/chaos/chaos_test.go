@@ -481,16 +481,17 @@ var (
 	phoneRE = regexp.MustCompile(`\+\d[\d ().-]{7,}\d`)
 )
 
-// checkLogs fails on any log line, of any of the four functions, holding an
+// checkLogs fails on any log line, of any of the five functions, holding an
 // email address or a phone number (ARCHITECTURE.md invariant 8).
 func checkLogs(t *testing.T, w *world) {
 	t.Helper()
 	w.logs.mu.Lock()
 	defer w.logs.mu.Unlock()
 	total := 0
-	for _, fn := range []string{fnIngest, fnScore, fnSweep, fnHandoff} {
+	for _, fn := range []string{fnIngest, fnAPI, fnScore, fnSweep, fnHandoff} {
 		lines := w.logs.lines[fn]
-		if len(lines) == 0 {
+		// Only some runs call the api function's routes.
+		if len(lines) == 0 && fn != fnAPI {
 			t.Errorf("%s wrote no log line: the privacy check would prove nothing", fn)
 		}
 		total += len(lines)

@@ -17,14 +17,14 @@ import (
 	"github.com/leadscore/leadscore/shared/leadscore"
 )
 
-// request answers one API request through the ingest handler.
+// request answers one API request through the api handler.
 func (w *world) request(method, path, routeKey string, params map[string]string, query map[string]string, body []byte) events.APIGatewayV2HTTPResponse {
 	req := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: routeKey, RawPath: path, PathParameters: params,
 		QueryStringParameters: query,
 		Headers:               map[string]string{"x-api-key": apiKey, "content-type": "application/json"}, Body: string(body),
 		RequestContext: events.APIGatewayV2HTTPRequestContext{RouteKey: routeKey, RequestID: "req-privacy",
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path}}}
-	resp, _ := w.ingest.Handle(context.Background(), req)
+	resp, _ := w.api.Handle(context.Background(), req)
 	return resp
 }
 
@@ -121,6 +121,8 @@ func TestDeleteLeadErasesEverythingAndQueuedEventsCannotRecreateIt(t *testing.T)
 		}
 	}
 	checkLogs(t, w)
+	// The api function's erase and reads, and ingestion's, within their roles.
+	checkCallsAgainstPolicies(t, w.inj.Calls())
 }
 
 func stringify(v any) string {

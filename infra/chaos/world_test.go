@@ -25,6 +25,7 @@ import (
 
 	"github.com/leadscore/leadscore/infra/emulators"
 	"github.com/leadscore/leadscore/infra/faults"
+	"github.com/leadscore/leadscore/shared/api"
 	"github.com/leadscore/leadscore/shared/config"
 	"github.com/leadscore/leadscore/shared/dynamodb"
 	"github.com/leadscore/leadscore/shared/handoff"
@@ -47,6 +48,7 @@ const (
 	// Function labels: the template's logical ids, so recorded calls can be
 	// checked against each function's policy.
 	fnIngest  = "IngestFunction"
+	fnAPI     = "ApiFunction"
 	fnScore   = "ScoreFunction"
 	fnSweep   = "SweepFunction"
 	fnHandoff = "HandoffFunction"
@@ -141,7 +143,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// world is the four functions wired as functions/*/main.go wires them, each
+// world is the five functions wired as functions/*/main.go wires them, each
 // with its own fault-injecting clients.
 type world struct {
 	t       testing.TB
@@ -151,6 +153,7 @@ type world struct {
 	raw     *awssqs.Client  // the event source mapping's own client: no faults
 	rawDDB  *dynamodb.Store // the test's view of the table: no faults
 	ingest  *ingest.Handler
+	api     *api.Handler
 	score   *score.Handler
 	sweep   *sweep.Handler
 	handoff *handoff.Handler
@@ -201,8 +204,21 @@ func newWorld(t testing.TB, fc faults.Config, receiverFailRate float64, start ti
 
 	il, im := logger(fnIngest)
 	is := store(fnIngest)
-	w.ingest = ingest.New(ingest.Options{Queue: queues(fnIngest), Leads: is, Eraser: is, Rules: is, APIKey: apiKey,
+	ih, err := ingest.New(ingest.Options{Queue: queues(fnIngest), Rules: is, APIKey: apiKey,
 		Logger: logging.New(il, fnIngest, "debug"), Metrics: im, Now: w.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.ingest = ih
+
+	al, am := logger(fnAPI)
+	as := store(fnAPI)
+	ah, err := api.New(api.Options{Leads: as, Eraser: as, Rules: as, Rescores: as, Scanner: as, Queue: queues(fnAPI),
+		APIKey: apiKey, Logger: logging.New(al, fnAPI, "debug"), Metrics: am, Now: w.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.api = ah
 
 	sl, sm := logger(fnScore)
 	ss := store(fnScore)

@@ -15,7 +15,7 @@ import (
 )
 
 func main() {
-	fn := flag.String("fn", "", "function: ingest, score, sweep, handoff (or its logical id)")
+	fn := flag.String("fn", "", "function: ingest, api, score, sweep, handoff (or its logical id)")
 	event := flag.String("event", "", "event file, e.g. events/score-sqs-batch.json; - reads stdin")
 	endpoint := flag.String("endpoint", "http://127.0.0.1:3001", "the local stack's invoke API")
 	flag.Parse()

@@ -108,7 +108,7 @@ func serve(t *testing.T, fn *recorder, req *http.Request) (*httptest.ResponseRec
 	t.Helper()
 	h := &apiHandler{
 		router:    testRouter(t),
-		functions: map[string]invoker{"IngestFunction": fn},
+		functions: map[string]invoker{"IngestFunction": fn, "ApiFunction": fn},
 		log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		now:       func() time.Time { return time.Date(2026, 11, 23, 10, 15, 0, 0, time.UTC) },
 		newID:     func() string { return "req-1" },

@@ -19,9 +19,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/leadscore/leadscore/infra/template"
+	"github.com/leadscore/leadscore/shared/api"
 	"github.com/leadscore/leadscore/shared/config"
 	"github.com/leadscore/leadscore/shared/ingest"
 	"github.com/leadscore/leadscore/shared/leadscore"
+	"github.com/leadscore/leadscore/shared/mock"
 )
 
 // inProcess invokes a real handler in this process with the event JSON
@@ -52,7 +54,7 @@ func (q *countingQueue) EnqueueScore(_ context.Context, msgs []leadscore.ScoreMe
 }
 
 // localAPI serves the template's routes, throttled as the template says,
-// with the real ingest handler behind them, on a fake clock.
+// with the real ingest and api handlers behind them, on a fake clock.
 func localAPI(t *testing.T, tm *template.Template, clock *time.Time) (*httptest.Server, *countingQueue) {
 	t.Helper()
 	routes, err := tm.Routes()
@@ -60,12 +62,18 @@ func localAPI(t *testing.T, tm *template.Template, clock *time.Time) (*httptest.
 		t.Fatal(err)
 	}
 	q := &countingQueue{}
-	h := ingest.New(ingest.Options{Queue: q, APIKey: "local-test-key-0123456789",
+	h, err := ingest.New(ingest.Options{Queue: q, Rules: &mock.RulesStore{}, APIKey: "local-test-key-0123456789",
 		Forms: map[string]config.Form{"contact": {Type: "form_submit", AllowedOrigins: []string{"http://127.0.0.1:*"}}}})
-	fns := map[string]invoker{}
-	for _, r := range routes {
-		fns[r.Function] = inProcess{h.Handle}
+	if err != nil {
+		t.Fatal(err)
 	}
+	leads := &mock.Leads{}
+	a, err := api.New(api.Options{Leads: leads, Eraser: leads, Scanner: leads, Rules: &mock.RulesStore{},
+		Rescores: &mock.RescoreStore{}, Queue: &mock.ScoreQueue{}, APIKey: "local-test-key-0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns := map[string]invoker{"IngestFunction": inProcess{h.Handle}, "ApiFunction": inProcess{a.Handle}}
 	n := 0
 	api := &apiHandler{router: newRouter(routes), functions: fns, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		now: time.Now, newID: func() string { n++; return fmt.Sprint("req-", n) }}

@@ -1,7 +1,7 @@
-// Command report prints the closed-loop signals report (SCORING.md section
-// 6, the same as GET /v1/reports/signals) as a table, reading the table the
-// functions use: TABLE_NAME, and AWS_ENDPOINT_URL_DYNAMODB for the local
-// stack, exactly as the functions read them.
+// Command report prints the closed-loop signals report (docs/scoring.md
+// section 6, the same as GET /v1/reports/signals) as a table, reading the
+// table the functions use: TABLE_NAME, and AWS_ENDPOINT_URL_DYNAMODB for the
+// local stack, exactly as the functions read them.
 //
 //	TABLE_NAME=leadscore AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 go run ./infra/report
 package main
@@ -19,7 +19,7 @@ import (
 
 	"github.com/leadscore/leadscore/shared/config"
 	"github.com/leadscore/leadscore/shared/dynamodb"
-	"github.com/leadscore/leadscore/shared/ingest"
+	"github.com/leadscore/leadscore/shared/signals"
 )
 
 func main() {
@@ -55,7 +55,7 @@ func run(maxLeads int, asJSON bool, at string) error {
 		return err
 	}
 	start := time.Now()
-	body, err := ingest.BuildSignalsReport(ctx, store, rules, now, ingest.ReportOptions{MaxLeads: maxLeads})
+	body, err := signals.ReadReport(ctx, store, rules, now, signals.ReadOptions{MaxLeads: maxLeads})
 	if err != nil {
 		return err
 	}

@@ -2,10 +2,14 @@ package template_test
 
 import (
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,6 +20,10 @@ import (
 // resources (logical ids, "LeadsTable/index/<name>" for an index).
 type access struct {
 	dynamo, dynamoRes, sqs, sqsRes []string
+	// rulesOnly: every table statement must carry a dynamodb:LeadingKeys
+	// condition allowing the rules partition (shared/dynamodb's key) and
+	// nothing else, so no item of a lead can be read.
+	rulesOnly bool
 }
 
 // needs is the least privilege of each function, from what its code calls
@@ -23,15 +31,25 @@ type access struct {
 // the template grants them; this test checks that it grants nothing more).
 // A new function, action or resource must be added here on purpose.
 var needs = map[string]access{
-	// The API: reads leads and rules, lists a stage (stage-index),
-	// publishes rules and erasure tombstones (PutItem), erases
-	// (Query + BatchWriteItem), the signals report (Scan). It never updates
-	// a lead in place, never deletes one item at a time, and never sees the
-	// due index; its only queue is the score queue.
+	// Ingestion: the event types of the newest rules version (one Query of
+	// the rules partition; GetItem of a version there) and the score
+	// queues. Nothing of a lead, ever: a bug in the public form parser
+	// must not be one step from every lead's personal data.
 	"IngestFunction": {
+		dynamo: []string{"GetItem", "Query"}, dynamoRes: []string{"LeadsTable"}, rulesOnly: true,
+		sqs: []string{"SendMessage"}, sqsRes: []string{"ScoreQueue", "UrgentScoreQueue"},
+	},
+	// The API: reads leads and rules, lists a stage (stage-index),
+	// publishes rules, erasure tombstones and the rescore's job item
+	// (PutItem), erases (Query + BatchWriteItem), the signals report
+	// (Scan: it is a pass over every lead). It never updates a lead in
+	// place, never deletes one item at a time, and never sees the due
+	// index; its only queue is the score queue, for the rescore's first
+	// page message.
+	"ApiFunction": {
 		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "BatchWriteItem", "Scan"},
 		dynamoRes: []string{"LeadsTable", "LeadsTable/index/stage-index"},
-		sqs:       []string{"SendMessage"}, sqsRes: []string{"ScoreQueue", "UrgentScoreQueue"},
+		sqs:       []string{"SendMessage"}, sqsRes: []string{"ScoreQueue"},
 	},
 	// Scoring: the lead's read-modify-write, event records, outbox marks,
 	// erasure of records written after an erasure, the bulk rescore's scan
@@ -56,8 +74,9 @@ var sources = map[string][]string{"ScoreFunction": {"ScoreQueue", "UrgentScoreQu
 
 // checkLeastPrivilege lists every way the template's function policies
 // grant more than needs: wildcards, actions or resources a function does
-// not use, a queue it does not use, a function nobody reviewed; and the
-// limits this issue adds (API throttling, TTL, event retention).
+// not use, a queue it does not use, a function nobody reviewed, a table
+// read of ingestion outside the rules partition; and the limits that keep
+// cost and data bounded (API throttling, TTL, event retention).
 func checkLeastPrivilege(tm *template.Template) []string {
 	var problems []string
 	add := func(f string, a ...any) { problems = append(problems, fmt.Sprintf(f, a...)) }
@@ -102,6 +121,11 @@ func checkLeastPrivilege(tm *template.Template) []string {
 						add("%s: grants %s, which it does not use", fn.LogicalID, action)
 					case service != "dynamodb" && service != "sqs":
 						add("%s: grants %s, a service it does not use", fn.LogicalID, action)
+					}
+				}
+				if need.rulesOnly && slices.Contains(services, "dynamodb") {
+					if err := rulesPartitionOnly(st["Condition"]); err != nil {
+						add("%s: reads the table outside the rules partition: %v", fn.LogicalID, err)
 					}
 				}
 				for _, r := range template.List(st["Resource"]) {
@@ -156,6 +180,69 @@ func checkLeastPrivilege(tm *template.Template) []string {
 	return problems
 }
 
+// rulesPartitionOnly checks a statement's Condition: exactly
+// ForAllValues:StringEquals on dynamodb:LeadingKeys with the rules
+// partition key alone. ForAnyValue, StringLike or a second key would let a
+// lead's partition through.
+func rulesPartitionOnly(cond any) error {
+	c, _ := cond.(map[string]any)
+	if len(c) != 1 {
+		return fmt.Errorf("want one condition operator, ForAllValues:StringEquals, got %v", cond)
+	}
+	op, _ := c["ForAllValues:StringEquals"].(map[string]any)
+	if op == nil {
+		return fmt.Errorf("want ForAllValues:StringEquals, got %v", cond)
+	}
+	keys := template.List(op["dynamodb:LeadingKeys"])
+	if len(op) != 1 || len(keys) != 1 || keys[0] != rulesPartition {
+		return fmt.Errorf("want dynamodb:LeadingKeys [%s] only, got %v", rulesPartition, op)
+	}
+	return nil
+}
+
+// rulesPartition is the rules items' partition key, read from shared/dynamodb
+// (the storage package owns key formats), so the policy cannot drift from it.
+var rulesPartition = func() string {
+	root, err := template.RepoRoot()
+	if err != nil {
+		panic(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "shared", "dynamodb", "*.go"))
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(token.NewFileSet(), f, nil, 0)
+		if err != nil {
+			panic(err)
+		}
+		for _, d := range file.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range g.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, n := range vs.Names {
+					if strings.EqualFold(n.Name, "rulesPK") && i < len(vs.Values) {
+						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							v, _ := strconv.Unquote(lit.Value)
+							return v
+						}
+					}
+				}
+			}
+		}
+	}
+	panic("shared/dynamodb declares no rulesPK string constant: where is the rules partition key now?")
+}()
+
+func TestRulesPartitionIsTheStoresKey(t *testing.T) {
+	if rulesPartition != "RULES" {
+		t.Errorf("shared/dynamodb's rules partition is %q; template.yaml's ReadRulesOnly condition names RULES", rulesPartition)
+	}
+}
+
 func TestTemplateGrantsLeastPrivilege(t *testing.T) {
 	tm, err := template.LoadRepo()
 	if err != nil {
@@ -199,6 +286,45 @@ func TestLeastPrivilegeCatchesMutations(t *testing.T) {
 		{"wildcard resource", func(g map[string]any) {
 			addStatement(g, "SweepFunction", map[string]any{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"})
 		}, `SweepFunction: grants on the wildcard resource "*"`},
+		{"ingest reads a lead (GetItem without the rules condition)", func(g map[string]any) {
+			addStatement(g, "IngestFunction", map[string]any{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table})
+		}, "IngestFunction: reads the table outside the rules partition"},
+		{"ingest condition dropped", func(g map[string]any) {
+			st := props(g, "IngestFunction")["Policies"].([]any)[0].(map[string]any)["Statement"].([]any)
+			for _, s := range st {
+				delete(s.(map[string]any), "Condition")
+			}
+		}, "IngestFunction: reads the table outside the rules partition"},
+		{"ingest condition widened to leads", func(g map[string]any) {
+			addStatement(g, "IngestFunction", map[string]any{"Effect": "Allow", "Action": "dynamodb:Query", "Resource": table,
+				"Condition": map[string]any{"ForAllValues:StringEquals": map[string]any{"dynamodb:LeadingKeys": []any{"RULES", "LEAD#ld_0123"}}}})
+		}, "IngestFunction: reads the table outside the rules partition"},
+		{"ingest condition by pattern", func(g map[string]any) {
+			addStatement(g, "IngestFunction", map[string]any{"Effect": "Allow", "Action": "dynamodb:Query", "Resource": table,
+				"Condition": map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []any{"*"}}}})
+		}, "IngestFunction: reads the table outside the rules partition"},
+		{"ingest scans the table", func(g map[string]any) {
+			addStatement(g, "IngestFunction", map[string]any{"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": table,
+				"Condition": map[string]any{"ForAllValues:StringEquals": map[string]any{"dynamodb:LeadingKeys": []any{"RULES"}}}})
+		}, "IngestFunction: grants dynamodb:Scan, which it does not use"},
+		{"ingest lists a stage", func(g map[string]any) {
+			addStatement(g, "IngestFunction", map[string]any{"Effect": "Allow", "Action": "dynamodb:Query",
+				"Resource":  map[string]any{"Fn::Sub": "${LeadsTable.Arn}/index/stage-index"},
+				"Condition": map[string]any{"ForAllValues:StringEquals": map[string]any{"dynamodb:LeadingKeys": []any{"RULES"}}}})
+		}, "IngestFunction: grants dynamodb actions on LeadsTable/index/stage-index"},
+		{"ingest publishes rules", func(g map[string]any) {
+			addStatement(g, "IngestFunction", map[string]any{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table,
+				"Condition": map[string]any{"ForAllValues:StringEquals": map[string]any{"dynamodb:LeadingKeys": []any{"RULES"}}}})
+		}, "IngestFunction: grants dynamodb:PutItem, which it does not use"},
+		{"api sends to the urgent queue it never uses", func(g map[string]any) {
+			addStatement(g, "ApiFunction", map[string]any{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue("UrgentScoreQueue")})
+		}, "ApiFunction: can reach queue UrgentScoreQueue"},
+		{"api sends handoffs", func(g map[string]any) {
+			addStatement(g, "ApiFunction", map[string]any{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue("HandoffQueue")})
+		}, "ApiFunction: can reach queue HandoffQueue"},
+		{"api updates leads", func(g map[string]any) {
+			addStatement(g, "ApiFunction", map[string]any{"Effect": "Allow", "Action": []any{"dynamodb:UpdateItem"}, "Resource": table})
+		}, "ApiFunction: grants dynamodb:UpdateItem, which it does not use"},
 		{"ingest updates leads", func(g map[string]any) {
 			addStatement(g, "IngestFunction", map[string]any{"Effect": "Allow", "Action": []any{"dynamodb:UpdateItem"}, "Resource": table})
 		}, "IngestFunction: grants dynamodb:UpdateItem, which it does not use"},
@@ -209,6 +335,10 @@ func TestLeastPrivilegeCatchesMutations(t *testing.T) {
 			addStatement(g, "IngestFunction", map[string]any{"Effect": "Allow", "Action": "dynamodb:Query",
 				"Resource": map[string]any{"Fn::Sub": "${LeadsTable.Arn}/index/due-index"}})
 		}, "IngestFunction: grants dynamodb actions on LeadsTable/index/due-index"},
+		{"api reads the due index", func(g map[string]any) {
+			addStatement(g, "ApiFunction", map[string]any{"Effect": "Allow", "Action": "dynamodb:Query",
+				"Resource": map[string]any{"Fn::Sub": "${LeadsTable.Arn}/index/due-index"}})
+		}, "ApiFunction: grants dynamodb actions on LeadsTable/index/due-index"},
 		{"sweep reaches the handoff queue", func(g map[string]any) {
 			addStatement(g, "SweepFunction", map[string]any{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue("HandoffQueue")})
 		}, "SweepFunction: can reach queue HandoffQueue"},

@@ -19,21 +19,22 @@ import (
 	"github.com/leadscore/leadscore/infra/template"
 )
 
-// contractRoutes are the routes of CONTRACT.md "HTTP API", plus the
-// additions documented in the README (rescore progress, signals report, the
-// demo page).
-var contractRoutes = []string{
-	"POST /v1/events",
-	"POST /v1/forms/{form_id}",
-	"OPTIONS /v1/forms/{form_id}",
-	"GET /v1/leads/{lead_id}",
-	"GET /v1/leads",
-	"DELETE /v1/leads/{lead_id}",
-	"GET /v1/rules",
-	"PUT /v1/rules",
-	"GET /v1/rules/{version}/rescore",
-	"GET /v1/reports/signals",
-	"GET /",
+// contractRoutes are the routes of docs/api.md "HTTP API" (rescore
+// progress, the signals report and the local demo page included), each with
+// the function that serves it: ingestion (public and event posts) apart
+// from everything that reads, publishes or erases.
+var contractRoutes = map[string]string{
+	"POST /v1/events":                 "IngestFunction",
+	"POST /v1/forms/{form_id}":        "IngestFunction",
+	"OPTIONS /v1/forms/{form_id}":     "IngestFunction",
+	"GET /":                           "IngestFunction",
+	"GET /v1/leads/{lead_id}":         "ApiFunction",
+	"GET /v1/leads":                   "ApiFunction",
+	"DELETE /v1/leads/{lead_id}":      "ApiFunction",
+	"GET /v1/rules":                   "ApiFunction",
+	"PUT /v1/rules":                   "ApiFunction",
+	"GET /v1/rules/{version}/rescore": "ApiFunction",
+	"GET /v1/reports/signals":         "ApiFunction",
 }
 
 // localOnly are variables the code may read that Lambda or the local stack
@@ -53,7 +54,7 @@ type repo struct {
 	makeTargets map[string]string
 	// envReads maps a functions/ folder to the variables its code reads.
 	envReads map[string][]string
-	// contractEnv are the variables of CONTRACT.md, from shared/config.
+	// contractEnv are the variables of docs/api.md "Configuration", from shared/config.
 	contractEnv []string
 }
 
@@ -115,7 +116,8 @@ func check(t *template.Template, r repo) []string {
 				add("%s: a policy grants a wildcard: %s", fn.LogicalID, s)
 			}
 			// Only the passes over every lead scan: the bulk rescore's pages
-			// (score) and the signals report (ingest). The sweep must not.
+			// (score) and the signals report (api). Ingest and the sweep
+			// must not.
 			if strings.Contains(s, "dynamodb:Scan") && !scanners[fn.LogicalID] {
 				add("%s: a policy allows dynamodb:Scan; only the rescore and the report scan", fn.LogicalID)
 			}
@@ -123,7 +125,7 @@ func check(t *template.Template, r repo) []string {
 	}
 	for _, name := range r.contractEnv {
 		if !setAnywhere[name] {
-			add("CONTRACT.md variable %s is set for no function", name)
+			add("docs/api.md variable %s is set for no function", name)
 		}
 	}
 
@@ -136,9 +138,17 @@ func check(t *template.Template, r repo) []string {
 	for _, rt := range routes {
 		have[rt.Key()] = rt.Function
 	}
-	for _, want := range contractRoutes {
-		if _, ok := have[want]; !ok {
-			add("route %s is missing", want)
+	for key, fn := range contractRoutes {
+		switch got, ok := have[key]; {
+		case !ok:
+			add("route %s is missing", key)
+		case got != fn:
+			add("route %s is served by %s, want %s", key, got, fn)
+		}
+	}
+	for key, fn := range have {
+		if _, ok := contractRoutes[key]; !ok {
+			add("route %s (%s) is not a route of docs/api.md; add it to contractRoutes on purpose", key, fn)
 		}
 	}
 
@@ -252,7 +262,7 @@ func check(t *template.Template, r repo) []string {
 		}
 		for _, want := range []string{"due-index", "stage-index"} {
 			if !idx[want] {
-				add("table %s has no index %s (docs/DESIGN.md)", tb.LogicalID, want)
+				add("table %s has no index %s (docs/design.md)", tb.LogicalID, want)
 			}
 		}
 		if tb.TTLAttribute != "expires_at" {
@@ -389,7 +399,7 @@ func envReads(t *testing.T, root, folder string, constants map[string]string) []
 }
 
 // scanners are the functions whose work is a pass over every lead.
-var scanners = map[string]bool{"ScoreFunction": true, "IngestFunction": true}
+var scanners = map[string]bool{"ScoreFunction": true, "ApiFunction": true}
 
 func TestTemplateMatchesCode(t *testing.T) {
 	tmpl, err := template.LoadRepo()
@@ -397,7 +407,7 @@ func TestTemplateMatchesCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := loadRepo(t)
-	if len(r.makeTargets) < 4 {
+	if len(r.makeTargets) < 5 {
 		t.Fatalf("Makefile build-<LogicalId> targets = %v, want one per function", r.makeTargets)
 	}
 	for _, p := range check(tmpl, r) {
@@ -481,8 +491,29 @@ func TestCheckCatchesMutations(t *testing.T) {
 			delete(ev["Properties"].(map[string]any), "FunctionResponseTypes")
 		}, "lacks ReportBatchItemFailures"},
 		{"route missing", func(g map[string]any, _ *repo) {
-			delete(props(g, "IngestFunction")["Events"].(map[string]any), "DeleteLead")
+			delete(props(g, "ApiFunction")["Events"].(map[string]any), "DeleteLead")
 		}, "route DELETE /v1/leads/{lead_id} is missing"},
+		{"a lead read served by ingest", func(g map[string]any, _ *repo) {
+			ev := props(g, "ApiFunction")["Events"].(map[string]any)
+			props(g, "IngestFunction")["Events"].(map[string]any)["GetLead"] = ev["GetLead"]
+			delete(ev, "GetLead")
+		}, "route GET /v1/leads/{lead_id} is served by IngestFunction, want ApiFunction"},
+		{"route outside the contract", func(g map[string]any, _ *repo) {
+			props(g, "ApiFunction")["Events"].(map[string]any)["Debug"] = map[string]any{"Type": "HttpApi",
+				"Properties": map[string]any{"ApiId": map[string]any{"Ref": "HttpApi"}, "Method": "GET", "Path": "/debug"}}
+		}, "route GET /debug (ApiFunction) is not a route of docs/api.md"},
+		{"api folder missing", func(_ map[string]any, r *repo) {
+			r.makeTargets["ApiFunction"] = "no-such-api"
+		}, "functions/no-such-api has no main.go"},
+		{"api key not set for the api", func(g map[string]any, r *repo) {
+			env := props(g, "ApiFunction")["Environment"].(map[string]any)["Variables"].(map[string]any)
+			delete(env, "API_KEY")
+		}, "ApiFunction: the code of functions/api reads API_KEY"},
+		{"ingest scans", func(g map[string]any, _ *repo) {
+			p := props(g, "IngestFunction")
+			p["Policies"] = append(p["Policies"].([]any), map[string]any{"Statement": []any{map[string]any{"Effect": "Allow",
+				"Action": "dynamodb:Scan", "Resource": map[string]any{"Fn::GetAtt": []any{"LeadsTable", "Arn"}}}}})
+		}, "IngestFunction: a policy allows dynamodb:Scan"},
 		{"DLQ alarm missing", func(g map[string]any, _ *repo) {
 			delete(resources(g), "HandoffDLQAlarm")
 		}, "HandoffDLQ has no CloudWatch alarm"},

@@ -11,6 +11,7 @@ import (
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/logging"
 	"github.com/leadscore/leadscore/shared/metrics"
+	"github.com/leadscore/leadscore/shared/mock"
 )
 
 // countingQueue only counts: the benchmark measures the handler's CPU, not
@@ -24,10 +25,14 @@ func (q *countingQueue) EnqueueScore(_ context.Context, msgs []leadscore.ScoreMe
 
 func benchHandler() (*Handler, *countingQueue) {
 	q := &countingQueue{}
-	return New(Options{Queue: q, APIKey: testKey, Forms: testForms,
+	h, err := New(Options{Queue: q, Rules: &mock.RulesStore{}, APIKey: testKey, Forms: testForms,
 		Logger:  logging.New(io.Discard, "ingest", "info"),
 		Metrics: metrics.New(io.Discard, "ingest"),
-		Now:     func() time.Time { return testNow }}), q
+		Now:     func() time.Time { return testNow }})
+	if err != nil {
+		panic(err)
+	}
+	return h, q
 }
 
 // BenchmarkPostSingleEvent is the whole handler for one event post as API

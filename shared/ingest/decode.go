@@ -2,21 +2,19 @@ package ingest
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
+	"github.com/leadscore/leadscore/shared/httpapi"
 )
 
-// Body limits per route (README "Limits"). CONTRACT.md caps every body at
+// Body limits per route (docs/api.md "Limits"). docs/api.md caps every body at
 // 256 KiB; form posts are text fields only, so they get far less, which also
 // bounds what an anonymous public route makes the function parse.
 const (
@@ -28,54 +26,11 @@ const (
 	MaxFormFields = 64
 )
 
-// body returns the request body, decoding base64 as API Gateway sends
-// binary and form bodies, and answers 413 when either the raw or the decoded
-// length is over limit (so a client cannot slip a large body past the check
-// in either form).
-func body(req *events.APIGatewayV2HTTPRequest, limit int) ([]byte, *apiError) {
-	tooLarge := errorf(http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
-		fmt.Sprintf("the body is larger than %d bytes", limit))
-	if !req.IsBase64Encoded {
-		if len(req.Body) > limit {
-			return nil, tooLarge
-		}
-		return []byte(req.Body), nil
-	}
-	if len(req.Body) > base64.StdEncoding.EncodedLen(limit) {
-		return nil, tooLarge
-	}
-	b, err := base64.StdEncoding.DecodeString(req.Body)
-	if err != nil {
-		return nil, errorf(http.StatusBadRequest, CodeInvalidRequest, "the body is marked base64 but is not valid base64")
-	}
-	if len(b) > limit {
-		return nil, tooLarge
-	}
-	return b, nil
-}
-
-// mediaType returns the request's media type, lower-cased, with parameters.
-func mediaType(req *events.APIGatewayV2HTTPRequest) (string, map[string]string) {
-	ct := header(req, "content-type")
-	if ct == "" {
-		return "", nil
-	}
-	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0])), nil
-	}
-	return mt, params
-}
-
-func isJSONMediaType(mt string) bool {
-	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
-}
-
 // decodeJSON parses body into generic values. A syntax error is answered
 // with the byte offset where parsing failed, so a client can find it.
-func decodeJSON(body []byte) (any, *apiError) {
+func decodeJSON(body []byte) (any, *httpapi.Error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, errorf(http.StatusBadRequest, CodeInvalidJSON, "the body is empty; send an event object or {\"events\": [...]}")
+		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidJSON, "the body is empty; send an event object or {\"events\": [...]}")
 	}
 	var v any
 	if err := json.Unmarshal(body, &v); err != nil {
@@ -90,16 +45,16 @@ func decodeJSON(body []byte) (any, *apiError) {
 			if off > 0 && off <= int64(len(body)) && !strings.Contains(syn.Error(), "unexpected end") {
 				off--
 			}
-			return nil, errorf(http.StatusBadRequest, CodeInvalidJSON,
+			return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidJSON,
 				fmt.Sprintf("the body is not valid JSON: %s at byte offset %d", syn.Error(), off),
-				Detail{Field: "(body)", Message: fmt.Sprintf("offset %d: %s", off, syn.Error())})
+				httpapi.Detail{Field: "(body)", Message: fmt.Sprintf("offset %d: %s", off, syn.Error())})
 		case errors.As(err, &typ):
 			// Into a generic value only a number out of float64 range fails.
-			return nil, errorf(http.StatusBadRequest, CodeInvalidJSON,
+			return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidJSON,
 				fmt.Sprintf("the body holds an unrepresentable %s at byte offset %d", typ.Value, typ.Offset),
-				Detail{Field: "(body)", Message: fmt.Sprintf("offset %d: %s out of range", typ.Offset, typ.Value)})
+				httpapi.Detail{Field: "(body)", Message: fmt.Sprintf("offset %d: %s out of range", typ.Offset, typ.Value)})
 		default:
-			return nil, errorf(http.StatusBadRequest, CodeInvalidJSON, "the body is not valid JSON")
+			return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidJSON, "the body is not valid JSON")
 		}
 	}
 	return v, nil
@@ -107,34 +62,34 @@ func decodeJSON(body []byte) (any, *apiError) {
 
 // rawEvents splits a decoded body into the raw events and the path prefix
 // of each ("" for a single event, "events[i]" in a batch).
-func rawEvents(doc any) ([]any, []string, *apiError) {
+func rawEvents(doc any) ([]any, []string, *httpapi.Error) {
 	obj, ok := doc.(map[string]any)
 	if !ok {
-		return nil, nil, errorf(http.StatusBadRequest, CodeInvalidRequest,
+		return nil, nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest,
 			"the body must be an event object or {\"events\": [...]}",
-			Detail{Field: "(body)", Message: "must be an object, got " + jsonKind(doc)})
+			httpapi.Detail{Field: "(body)", Message: "must be an object, got " + jsonKind(doc)})
 	}
 	list, isBatch := obj["events"]
 	if !isBatch {
 		return []any{doc}, []string{""}, nil
 	}
-	var details []Detail
+	var details []httpapi.Detail
 	for k := range obj {
 		if k != "events" {
-			details = append(details, Detail{Field: k, Message: "unknown field; a batch body holds only \"events\""})
+			details = append(details, httpapi.Detail{Field: k, Message: "unknown field; a batch body holds only \"events\""})
 		}
 	}
 	arr, ok := list.([]any)
 	switch {
 	case !ok:
-		details = append(details, Detail{Field: "events", Message: "must be an array, got " + jsonKind(list)})
+		details = append(details, httpapi.Detail{Field: "events", Message: "must be an array, got " + jsonKind(list)})
 	case len(arr) == 0:
-		details = append(details, Detail{Field: "events", Message: "must hold at least one event"})
+		details = append(details, httpapi.Detail{Field: "events", Message: "must hold at least one event"})
 	case len(arr) > MaxEvents:
-		details = append(details, Detail{Field: "events", Message: fmt.Sprintf("holds %d events; at most %d are accepted per request", len(arr), MaxEvents)})
+		details = append(details, httpapi.Detail{Field: "events", Message: fmt.Sprintf("holds %d events; at most %d are accepted per request", len(arr), MaxEvents)})
 	}
 	if len(details) > 0 {
-		return nil, nil, errorf(http.StatusBadRequest, CodeInvalidRequest, "the request has problems; see details", details...)
+		return nil, nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "the request has problems; see details", details...)
 	}
 	prefixes := make([]string, len(arr))
 	for i := range arr {
@@ -162,14 +117,14 @@ func (f *formValues) add(name, value string) {
 
 // decodeForm parses an urlencoded or multipart form body. Multipart file
 // parts are skipped: forms carry text fields only.
-func decodeForm(mt string, params map[string]string, body []byte) (*formValues, *apiError) {
+func decodeForm(mt string, params map[string]string, body []byte) (*formValues, *httpapi.Error) {
 	f := &formValues{values: map[string]string{}}
-	tooMany := errorf(http.StatusBadRequest, CodeInvalidRequest, fmt.Sprintf("the form has more than %d fields", MaxFormFields))
+	tooMany := httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, fmt.Sprintf("the form has more than %d fields", MaxFormFields))
 	switch mt {
 	case "application/x-www-form-urlencoded":
 		vals, err := url.ParseQuery(string(body))
 		if err != nil {
-			return nil, errorf(http.StatusBadRequest, CodeInvalidRequest, "the form body is not valid application/x-www-form-urlencoded")
+			return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "the form body is not valid application/x-www-form-urlencoded")
 		}
 		if len(vals) > MaxFormFields {
 			return nil, tooMany
@@ -183,7 +138,7 @@ func decodeForm(mt string, params map[string]string, body []byte) (*formValues, 
 	case "multipart/form-data":
 		boundary := params["boundary"]
 		if boundary == "" {
-			return nil, errorf(http.StatusBadRequest, CodeInvalidRequest, "multipart/form-data without a boundary parameter")
+			return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "multipart/form-data without a boundary parameter")
 		}
 		r := multipart.NewReader(bytes.NewReader(body), boundary)
 		for {
@@ -192,7 +147,7 @@ func decodeForm(mt string, params map[string]string, body []byte) (*formValues, 
 				return f, nil
 			}
 			if err != nil {
-				return nil, errorf(http.StatusBadRequest, CodeInvalidRequest, "the multipart form body is malformed")
+				return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "the multipart form body is malformed")
 			}
 			name := part.FormName()
 			if name == "" || part.FileName() != "" {
@@ -202,7 +157,7 @@ func decodeForm(mt string, params map[string]string, body []byte) (*formValues, 
 			// The whole body is already bounded by MaxFormBodyBytes.
 			v, err := io.ReadAll(part)
 			if err != nil {
-				return nil, errorf(http.StatusBadRequest, CodeInvalidRequest, "the multipart form body is malformed")
+				return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "the multipart form body is malformed")
 			}
 			f.add(name, string(v))
 			if len(f.names) > MaxFormFields {
@@ -210,13 +165,8 @@ func decodeForm(mt string, params map[string]string, body []byte) (*formValues, 
 			}
 		}
 	default:
-		return nil, unsupportedMedia("application/x-www-form-urlencoded or multipart/form-data")
+		return nil, httpapi.UnsupportedMedia("application/x-www-form-urlencoded or multipart/form-data")
 	}
-}
-
-func unsupportedMedia(want string) *apiError {
-	return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be "+want,
-		Detail{Field: "content-type", Message: "must be " + want})
 }
 
 func anyMap(v url.Values) map[string]any {
@@ -225,18 +175,4 @@ func anyMap(v url.Values) map[string]any {
 		m[k] = nil
 	}
 	return m
-}
-
-// header returns a request header. API Gateway v2 lower-cases header names;
-// other callers (tests, the local stack) might not.
-func header(req *events.APIGatewayV2HTTPRequest, name string) string {
-	if v, ok := req.Headers[name]; ok {
-		return v
-	}
-	for k, v := range req.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
 }

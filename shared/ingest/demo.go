@@ -6,21 +6,21 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
+	"github.com/leadscore/leadscore/shared/httpapi"
 )
 
 // demoPage serves a small page to try the product from a browser: the demo
 // form "contact" and a few tracked links. It embeds the API key so its
 // links can post events, which is why it is served only in local mode.
-func (h *Handler) demoPage(_ context.Context, _ *events.APIGatewayV2HTTPRequest, _ map[string]string, _ *call) events.APIGatewayV2HTTPResponse {
+func (h *Handler) demoPage(context.Context, *httpapi.Call) httpapi.Response {
 	if !h.local {
-		return errorResponse(errorf(http.StatusNotFound, CodeNotFound, "no such route"))
+		return notFound()
 	}
 	var b strings.Builder
 	if err := demoTemplate.Execute(&b, struct{ APIKey string }{h.apiKey}); err != nil {
-		return errorResponse(internalError())
+		return httpapi.ErrorResponse(httpapi.Internal())
 	}
-	r := htmlResponse(http.StatusOK, b.String())
+	r := httpapi.HTML(http.StatusOK, b.String())
 	// The page runs its own inline script and calls this same API.
 	r.Headers["content-security-policy"] = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; form-action 'self'"
 	return r

@@ -3,10 +3,10 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 
-	"github.com/aws/aws-lambda-go/events"
-
+	"github.com/leadscore/leadscore/shared/httpapi"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 )
@@ -35,38 +35,38 @@ type batch struct {
 // prepareEvents decodes, validates and normalizes an event post. It reads
 // nothing but (at most every RulesTTL, and only for an unknown type) the
 // current rules.
-func (h *Handler) prepareEvents(ctx context.Context, req *events.APIGatewayV2HTTPRequest, c *call) (*batch, *apiError) {
-	b, e := body(req, MaxEventsBodyBytes)
+// On a 400, rejected is the number of events the request held.
+func (h *Handler) prepareEvents(ctx context.Context, req *httpapi.Request, log *slog.Logger) (_ *batch, rejected int, _ *httpapi.Error) {
+	b, e := httpapi.Body(req, MaxEventsBodyBytes)
 	if e != nil {
-		return nil, e
+		return nil, 0, e
 	}
-	if mt, _ := mediaType(req); !isJSONMediaType(mt) {
-		return nil, unsupportedMedia("application/json")
+	if mt, _ := httpapi.MediaType(req); !httpapi.IsJSONMediaType(mt) {
+		return nil, 0, httpapi.UnsupportedMedia("application/json")
 	}
 	doc, e := decodeJSON(b)
 	if e != nil {
-		return nil, e
+		return nil, 0, e
 	}
 	raws, prefixes, e := rawEvents(doc)
 	if e != nil {
-		return nil, e
+		return nil, 0, e
 	}
 	now := h.now().UTC()
-	n := normalizer{now: now, rules: h.currentRules(ctx, false, c.log)}
+	n := normalizer{now: now, rules: h.currentRules(ctx, false, log)}
 	evs := n.all(raws, prefixes)
 	if n.unknownType {
 		// The cached rules may predate a version that declares this type.
-		if fresh := h.currentRules(ctx, true, c.log); fresh != n.rules {
+		if fresh := h.currentRules(ctx, true, log); fresh != n.rules {
 			n = normalizer{now: now, rules: fresh}
 			evs = n.all(raws, prefixes)
 		}
 	}
 	if len(n.details) > 0 {
-		c.rejected = len(raws)
-		return nil, errorf(http.StatusBadRequest, CodeInvalidRequest,
+		return nil, len(raws), httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest,
 			fmt.Sprintf("the request has %d problem(s); nothing was accepted", len(n.details)), n.details...)
 	}
-	return dedupe(evs, prefixes, n.rules), nil
+	return dedupe(evs, prefixes, n.rules), 0, nil
 }
 
 // all validates every raw event, so one answer reports every problem.
@@ -79,7 +79,7 @@ func (n *normalizer) all(raws []any, prefixes []string) []scoring.Event {
 }
 
 // dedupe keeps the first event of each event_id: the same id repeated
-// within a request is one event (CONTRACT.md "counted once"). Hand-raises
+// within a request is one event (docs/api.md "counted once"). Hand-raises
 // (the rules' instant_on types) are marked urgent.
 func dedupe(evs []scoring.Event, prefixes []string, rules *scoring.Rules) *batch {
 	b := &batch{msgs: make([]leadscore.ScoreMessage, 0, len(evs))}
@@ -103,28 +103,29 @@ func dedupe(evs []scoring.Event, prefixes []string, rules *scoring.Rules) *batch
 	return b
 }
 
-func (h *Handler) postEvents(ctx context.Context, req *events.APIGatewayV2HTTPRequest, _ map[string]string, c *call) events.APIGatewayV2HTTPResponse {
-	b, e := h.prepareEvents(ctx, req, c)
+func (h *Handler) postEvents(ctx context.Context, c *httpapi.Call) httpapi.Response {
+	b, rejected, e := h.prepareEvents(ctx, c.Req, c.Log)
 	if e != nil {
 		if e.Status == http.StatusBadRequest {
-			h.metrics.Count(MetricEventsRejected, float64(max(c.rejected, 1)))
+			c.Annotate("events_accepted", 0, "events_rejected", rejected)
+			h.metrics.Count(MetricEventsRejected, float64(max(rejected, 1)))
 		}
-		return errorResponse(e)
+		return httpapi.ErrorResponse(e)
 	}
 	body, e := h.enqueue(ctx, b, c)
 	if e != nil {
-		return errorResponse(e)
+		return httpapi.ErrorResponse(e)
 	}
-	return jsonResponse(http.StatusAccepted, body)
+	return httpapi.JSON(http.StatusAccepted, body)
 }
 
 // enqueue sends a batch to the score queue. Events SQS still refuses after
 // the queue's retries are named in a 503, so the client can resend exactly
 // those with the same event_ids (the score function dedupes by event_id, so
 // a resend never counts twice).
-func (h *Handler) enqueue(ctx context.Context, b *batch, c *call) (*AcceptedBody, *apiError) {
+func (h *Handler) enqueue(ctx context.Context, b *batch, c *httpapi.Call) (*AcceptedBody, *httpapi.Error) {
 	if len(b.msgs) == 1 {
-		c.leadID = b.msgs[0].LeadID
+		c.Annotate("lead_id", b.msgs[0].LeadID)
 	}
 	failed, err := h.queue.EnqueueScore(ctx, b.msgs)
 	if err != nil && len(failed) == 0 {
@@ -141,17 +142,19 @@ func (h *Handler) enqueue(ctx context.Context, b *batch, c *call) (*AcceptedBody
 	}
 	out := &AcceptedBody{Accepted: make([]Accepted, 0, len(b.msgs)), Duplicates: b.duplicates}
 	var notAccepted []Accepted
-	var details []Detail
+	var details []httpapi.Detail
 	for i, m := range b.msgs {
 		a := Accepted{EventID: m.Event.EventID, LeadID: m.LeadID}
 		if isFailed[i] {
 			notAccepted = append(notAccepted, a)
-			details = append(details, Detail{Field: join(b.paths[i], "event_id"), Message: "not accepted; resend with event_id " + a.EventID})
+			details = append(details, httpapi.Detail{Field: join(b.paths[i], "event_id"), Message: "not accepted; resend with event_id " + a.EventID})
 			continue
 		}
 		out.Accepted = append(out.Accepted, a)
 	}
-	c.accepted = len(out.Accepted)
+	if len(out.Accepted) > 0 {
+		c.Annotate("events_accepted", len(out.Accepted), "events_rejected", 0)
+	}
 	h.metrics.Count(MetricEventsAccepted, float64(len(out.Accepted)))
 	if b.duplicates > 0 {
 		h.metrics.Count(MetricEventsDuplicate, float64(b.duplicates))
@@ -160,8 +163,8 @@ func (h *Handler) enqueue(ctx context.Context, b *batch, c *call) (*AcceptedBody
 		return out, nil
 	}
 	h.metrics.Count(MetricEventsNotEnqueued, float64(len(notAccepted)))
-	c.log.Error("score queue refused events", "not_accepted", len(notAccepted), "error", errString(err))
-	e := errorf(http.StatusServiceUnavailable, CodeQueueUnavailable,
+	c.Log.Error("score queue refused events", "not_accepted", len(notAccepted), "error", errString(err))
+	e := httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeQueueUnavailable,
 		fmt.Sprintf("%d of %d events were not accepted; resend them with the same event_id (nothing is counted twice)", len(notAccepted), len(b.msgs)),
 		details...)
 	e.Extra = map[string]any{"not_accepted": notAccepted, "accepted": out.Accepted, "duplicates": b.duplicates}

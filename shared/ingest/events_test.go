@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadscore/leadscore/shared/httpapi"
 	"github.com/leadscore/leadscore/shared/leadscore"
 )
 
@@ -123,54 +124,54 @@ func TestPostEventRejections(t *testing.T) {
 		wantText    string // in the message or a detail
 	}{
 		{name: "no email and no anonymous_id", body: `{"type":"page_view"}`,
-			wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"email"}, wantText: "anonymous_id is required"},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"email"}, wantText: "anonymous_id is required"},
 		{name: "malformed email", body: `{"type":"page_view","email":"ada@"}`,
-			wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"email"}, wantText: "not a valid email"},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"email"}, wantText: "not a valid email"},
 		{name: "unknown type names the closest", body: `{"type":"page_veiw","anonymous_id":"a"}`,
-			wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"type"}, wantText: `did you mean "page_view"`},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"type"}, wantText: `did you mean "page_view"`},
 		{name: "missing type", body: `{"anonymous_id":"a"}`,
-			wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"type"}, wantText: "required"},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"type"}, wantText: "required"},
 		{name: "occurred_at not RFC 3339", body: `{"type":"page_view","anonymous_id":"a","occurred_at":"22/11/2026"}`,
-			wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"occurred_at"}, wantText: "RFC 3339"},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"occurred_at"}, wantText: "RFC 3339"},
 		{name: "occurred_at 6 minutes ahead", body: `{"type":"page_view","anonymous_id":"a","occurred_at":"2026-11-22T10:21:00Z"}`,
-			wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"occurred_at"}, wantText: "in the future"},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"occurred_at"}, wantText: "in the future"},
 		{name: "event_id with a space", body: `{"type":"page_view","anonymous_id":"a","event_id":"ev 1"}`,
-			wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"event_id"}, wantText: "[A-Za-z0-9_.:-]"},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"event_id"}, wantText: "[A-Za-z0-9_.:-]"},
 		{name: "event_id too long", body: `{"type":"page_view","anonymous_id":"a","event_id":"` + strings.Repeat("a", 129) + `"}`,
-			wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"event_id"}},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"event_id"}},
 		{name: "oversized strings", body: `{"type":"page_view","anonymous_id":"a","lead":{"company":"` + big + `"},"properties":{"url":"` + strings.Repeat(big, 7) + `"}}`,
-			wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"lead.company", "properties.url"}, wantText: "longer than"},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"lead.company", "properties.url"}, wantText: "longer than"},
 		{name: "non-numeric company_size and annual_revenue", body: `{"type":"page_view","anonymous_id":"a","lead":{"company_size":"lots","annual_revenue":true}}`,
-			wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"lead.annual_revenue", "lead.company_size"}, wantText: "must be a number"},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"lead.annual_revenue", "lead.company_size"}, wantText: "must be a number"},
 		{name: "misspelt field", body: `{"type":"page_view","anonymous_id":"a","occured_at":"2026-11-22T10:00:00Z"}`,
-			wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"occured_at"}, wantText: `did you mean "occurred_at"`},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"occured_at"}, wantText: `did you mean "occurred_at"`},
 		{name: "nested property", body: `{"type":"page_view","anonymous_id":"a","properties":{"utm":{"source":"x"}}}`,
-			wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"properties.utm"}},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"properties.utm"}},
 		{name: "funnel stage outside top, middle, bottom", body: `{"type":"content_download","anonymous_id":"a","properties":{"funnel_stage":"bofu"}}`,
-			wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"properties.funnel_stage"}},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"properties.funnel_stage"}},
 		{name: "every problem of a batch at once", body: `{"events":[{"type":"page_view","anonymous_id":"a"},{"type":"page_view"},{"type":"nope","email":"x"},{"type":"page_view","email":"a@b.co","occurred_at":"soon"}]}`,
-			wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"events[1].email", "events[2].type", "events[2].email", "events[3].occurred_at"}},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"events[1].email", "events[2].type", "events[2].email", "events[3].occurred_at"}},
 		{name: "101 events", body: `{"events":[` + strings.TrimSuffix(strings.Repeat(`{"type":"page_view","anonymous_id":"a"},`, 101), ",") + `]}`,
-			wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"events"}, wantText: "at most 100"},
-		{name: "empty batch", body: `{"events":[]}`, wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"events"}},
-		{name: "array body", body: `[{"type":"page_view"}]`, wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"(body)"}},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"events"}, wantText: "at most 100"},
+		{name: "empty batch", body: `{"events":[]}`, wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"events"}},
+		{name: "array body", body: `[{"type":"page_view"}]`, wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"(body)"}},
 		{name: "bad JSON names the offset", body: `{"type":"page_view",}`,
-			wantStatus: 400, wantCode: CodeInvalidJSON, wantFields: []string{"(body)"}, wantText: "offset 20"},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidJSON, wantFields: []string{"(body)"}, wantText: "offset 20"},
 		{name: "trailing garbage", body: `{"type":"page_view","anonymous_id":"a"} x`,
-			wantStatus: 400, wantCode: CodeInvalidJSON, wantText: "offset"},
-		{name: "empty body", body: ``, wantStatus: 400, wantCode: CodeInvalidJSON},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidJSON, wantText: "offset"},
+		{name: "empty body", body: ``, wantStatus: 400, wantCode: httpapi.CodeInvalidJSON},
 		{name: "body over 256 KiB", body: `{"type":"page_view","anonymous_id":"` + strings.Repeat("a", 256*1024) + `"}`,
-			wantStatus: 413, wantCode: CodePayloadTooLarge},
+			wantStatus: 413, wantCode: httpapi.CodePayloadTooLarge},
 		{name: "base64 body over 256 KiB decoded", b64: true, body: `{"type":"page_view","anonymous_id":"` + strings.Repeat("a", 256*1024) + `"}`,
-			wantStatus: 413, wantCode: CodePayloadTooLarge},
+			wantStatus: 413, wantCode: httpapi.CodePayloadTooLarge},
 		{name: "wrong content type", body: `{"type":"page_view","anonymous_id":"a"}`, contentType: "text/plain",
-			wantStatus: 415, wantCode: CodeUnsupportedMedia, wantFields: []string{"content-type"}},
+			wantStatus: 415, wantCode: httpapi.CodeUnsupportedMedia, wantFields: []string{"content-type"}},
 		{name: "form content type", body: `type=page_view`, contentType: "application/x-www-form-urlencoded",
-			wantStatus: 415, wantCode: CodeUnsupportedMedia},
+			wantStatus: 415, wantCode: httpapi.CodeUnsupportedMedia},
 		{name: "no API key", body: `{"type":"page_view","anonymous_id":"a"}`, apiKey: "-",
-			wantStatus: 401, wantCode: CodeUnauthorized},
+			wantStatus: 401, wantCode: httpapi.CodeUnauthorized},
 		{name: "wrong API key", body: `{"type":"page_view","anonymous_id":"a"}`, apiKey: "test-kez",
-			wantStatus: 401, wantCode: CodeUnauthorized},
+			wantStatus: 401, wantCode: httpapi.CodeUnauthorized},
 	}
 	e := newEnv(t)
 	for _, tc := range tests {
@@ -200,7 +201,7 @@ func TestPostEventRejections(t *testing.T) {
 					t.Errorf("details name %v, want %q among them (body %s)", got, f, resp.Body)
 				}
 			}
-			if tc.wantText != "" && !strings.Contains(b.text(), tc.wantText) {
+			if tc.wantText != "" && !strings.Contains(b.Text(), tc.wantText) {
 				t.Errorf("body %s does not say %q", resp.Body, tc.wantText)
 			}
 			if ct := resp.Headers["content-type"]; !strings.HasPrefix(ct, "application/json") {

@@ -4,18 +4,18 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/leadscore/leadscore/shared/config"
+	"github.com/leadscore/leadscore/shared/httpapi"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
-// Form fields with a meaning of their own (CONTRACT.md "Form posts map
+// Form fields with a meaning of their own (docs/api.md "Form posts map
 // fields by name"); every other field becomes a property.
 const (
 	fieldEmail       = "email"
@@ -25,7 +25,7 @@ const (
 )
 
 // formLeadFields are the form fields that fill the event's lead object.
-// annual_revenue is an addition to CONTRACT.md's list: it is a lead
+// annual_revenue is an addition to docs/api.md's list: it is a lead
 // attribute of the Event, and a form asking for it means it as one.
 var formLeadFields = map[string]bool{"first_name": true, "last_name": true, "company": true, "job_title": true,
 	"company_size": true, "industry": true, "country": true, "phone": true, "annual_revenue": true}
@@ -76,11 +76,11 @@ func formFields(v *formValues, formID string, form config.Form) formRequest {
 
 // requestOrigin is the browser's Origin, or the origin of the Referer for
 // the few browsers that leave Origin off a form post.
-func requestOrigin(req *events.APIGatewayV2HTTPRequest) string {
-	if o := header(req, "origin"); o != "" {
+func requestOrigin(req *httpapi.Request) string {
+	if o := httpapi.Header(req, "origin"); o != "" {
 		return o
 	}
-	if ref := header(req, "referer"); ref != "" {
+	if ref := httpapi.Header(req, "referer"); ref != "" {
 		if u, err := url.Parse(ref); err == nil && u.Scheme != "" && u.Host != "" {
 			return u.Scheme + "://" + u.Host
 		}
@@ -88,42 +88,43 @@ func requestOrigin(req *events.APIGatewayV2HTTPRequest) string {
 	return ""
 }
 
-func wantsHTML(req *events.APIGatewayV2HTTPRequest) bool {
-	return strings.Contains(strings.ToLower(header(req, "accept")), "text/html")
+func wantsHTML(req *httpapi.Request) bool {
+	return strings.Contains(strings.ToLower(httpapi.Header(req, "accept")), "text/html")
 }
 
-func (h *Handler) postForm(ctx context.Context, req *events.APIGatewayV2HTTPRequest, params map[string]string, c *call) events.APIGatewayV2HTTPResponse {
+func (h *Handler) postForm(ctx context.Context, c *httpapi.Call) httpapi.Response {
+	req := c.Req
 	htmlWanted := wantsHTML(req)
-	fail := func(e *apiError) events.APIGatewayV2HTTPResponse {
+	fail := func(e *httpapi.Error) httpapi.Response {
 		if htmlWanted {
-			return htmlResponse(e.Status, errorPage(e))
+			return httpapi.HTML(e.Status, errorPage(e))
 		}
-		return errorResponse(e)
+		return httpapi.ErrorResponse(e)
 	}
-	formID := params["form_id"]
+	formID := c.Params["form_id"]
 	form, ok := h.forms[formID]
 	if !ok {
-		return fail(errorf(http.StatusNotFound, CodeNotFound, "no such form", Detail{Field: "form_id", Message: "is not a configured form"}))
+		return fail(httpapi.Errorf(http.StatusNotFound, httpapi.CodeNotFound, "no such form", httpapi.Detail{Field: "form_id", Message: "is not a configured form"}))
 	}
 	origin := requestOrigin(req)
 	// A post without any origin is not from a browser page; the allowed
 	// origins guard against other sites' pages, which a browser always
 	// labels. "null" (sandboxed frames, file:// pages) is never allowed.
 	if origin != "" && !form.AllowsOrigin(origin) {
-		return fail(errorf(http.StatusForbidden, CodeOriginNotAllowed, "this form does not accept posts from this origin",
-			Detail{Field: "origin", Message: "is not an allowed origin of form " + formID}))
+		return fail(httpapi.Errorf(http.StatusForbidden, httpapi.CodeOriginNotAllowed, "this form does not accept posts from this origin",
+			httpapi.Detail{Field: "origin", Message: "is not an allowed origin of form " + formID}))
 	}
 	cors := map[string]string{}
 	if origin != "" {
 		cors["access-control-allow-origin"] = origin
 		cors["vary"] = "Origin"
 	}
-	fr, e := h.prepareForm(ctx, req, formID, form, c)
+	fr, e := h.prepareForm(ctx, req, formID, form, c.Log)
 	if e != nil {
 		if e.Status == http.StatusBadRequest {
 			h.metrics.Count(MetricEventsRejected, 1)
 		}
-		return withHeaders(fail(e), cors)
+		return httpapi.WithHeaders(fail(e), cors)
 	}
 	var accepted *AcceptedBody
 	if fr.spam {
@@ -137,11 +138,11 @@ func (h *Handler) postForm(ctx context.Context, req *events.APIGatewayV2HTTPRequ
 	} else {
 		accepted, e = h.enqueue(ctx, fr.b, c)
 		if e != nil {
-			return withHeaders(fail(e), cors)
+			return httpapi.WithHeaders(fail(e), cors)
 		}
 	}
 	if !htmlWanted {
-		return withHeaders(jsonResponse(http.StatusAccepted, accepted), cors)
+		return httpapi.WithHeaders(httpapi.JSON(http.StatusAccepted, accepted), cors)
 	}
 	if target, ok := safeRedirect(form, fr.redirect); ok {
 		return redirect(target)
@@ -149,7 +150,7 @@ func (h *Handler) postForm(ctx context.Context, req *events.APIGatewayV2HTTPRequ
 	if form.ThankYouURL != "" {
 		return redirect(form.ThankYouURL)
 	}
-	return htmlResponse(http.StatusOK, confirmationPage)
+	return httpapi.HTML(http.StatusOK, confirmationPage)
 }
 
 // preparedForm is a validated form post.
@@ -159,24 +160,24 @@ type preparedForm struct {
 	spam     bool
 }
 
-func (h *Handler) prepareForm(ctx context.Context, req *events.APIGatewayV2HTTPRequest, formID string, form config.Form, c *call) (*preparedForm, *apiError) {
-	b, e := body(req, MaxFormBodyBytes)
+func (h *Handler) prepareForm(ctx context.Context, req *httpapi.Request, formID string, form config.Form, log *slog.Logger) (*preparedForm, *httpapi.Error) {
+	b, e := httpapi.Body(req, MaxFormBodyBytes)
 	if e != nil {
 		return nil, e
 	}
-	mt, params := mediaType(req)
+	mt, params := httpapi.MediaType(req)
 	vals, e := decodeForm(mt, params, b)
 	if e != nil {
 		return nil, e
 	}
 	fr := formFields(vals, formID, form)
-	rules := h.currentRules(ctx, false, c.log)
+	rules := h.currentRules(ctx, false, log)
 	if !rules.KnownEventType(form.Type) {
-		rules = h.currentRules(ctx, true, c.log)
+		rules = h.currentRules(ctx, true, log)
 	}
 	if !rules.KnownEventType(form.Type) {
-		c.log.Error("form configured with an event type the rules do not know", "form_id", formID, "type", form.Type)
-		return nil, errorf(http.StatusInternalServerError, CodeFormMisconfigured, "this form is misconfigured; its owner has been told")
+		log.Error("form configured with an event type the rules do not know", "form_id", formID, "type", form.Type)
+		return nil, httpapi.Errorf(http.StatusInternalServerError, httpapi.CodeFormMisconfigured, "this form is misconfigured; its owner has been told")
 	}
 	n := normalizer{now: h.now().UTC(), rules: rules, form: true}
 	ev, _ := n.event("", fr.raw)
@@ -185,7 +186,7 @@ func (h *Handler) prepareForm(ctx context.Context, req *events.APIGatewayV2HTTPR
 			// A bot's junk is not worth a 400 that tells it what to fix.
 			return &preparedForm{b: dedupe(nil, nil, rules), spam: true}, nil
 		}
-		return nil, errorf(http.StatusBadRequest, CodeInvalidRequest,
+		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest,
 			fmt.Sprintf("the form has %d problem(s); nothing was accepted", len(n.details)), n.details...)
 	}
 	return &preparedForm{b: dedupe([]scoring.Event{ev}, []string{""}, rules), redirect: fr.redirect, spam: fr.spam}, nil
@@ -207,37 +208,28 @@ func safeRedirect(form config.Form, target string) (string, bool) {
 	return u.String(), true
 }
 
-func redirect(target string) events.APIGatewayV2HTTPResponse {
-	return events.APIGatewayV2HTTPResponse{
+func redirect(target string) httpapi.Response {
+	return httpapi.Response{
 		StatusCode: http.StatusSeeOther,
 		Headers:    map[string]string{"location": target, "cache-control": "no-store", "content-type": "text/html; charset=utf-8"},
 		Body:       `<!doctype html><title>Thank you</title><a href="` + html.EscapeString(target) + `">Continue</a>`,
 	}
 }
 
-func withHeaders(r events.APIGatewayV2HTTPResponse, hs map[string]string) events.APIGatewayV2HTTPResponse {
-	if r.Headers == nil {
-		r.Headers = map[string]string{}
-	}
-	for k, v := range hs {
-		r.Headers[k] = v
-	}
-	return r
-}
-
 // preflightForm answers a browser's CORS preflight for a script posting a
 // form with fetch: allowed origins get the headers, others nothing.
-func (h *Handler) preflightForm(_ context.Context, req *events.APIGatewayV2HTTPRequest, params map[string]string, _ *call) events.APIGatewayV2HTTPResponse {
+func (h *Handler) preflightForm(_ context.Context, c *httpapi.Call) httpapi.Response {
+	req, params := c.Req, c.Params
 	form, ok := h.forms[params["form_id"]]
 	if !ok {
-		return errorResponse(errorf(http.StatusNotFound, CodeNotFound, "no such form", Detail{Field: "form_id", Message: "is not a configured form"}))
+		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusNotFound, httpapi.CodeNotFound, "no such form", httpapi.Detail{Field: "form_id", Message: "is not a configured form"}))
 	}
-	origin := header(req, "origin")
+	origin := httpapi.Header(req, "origin")
 	if origin == "" || !form.AllowsOrigin(origin) {
-		return errorResponse(errorf(http.StatusForbidden, CodeOriginNotAllowed, "this form does not accept posts from this origin",
-			Detail{Field: "origin", Message: "is not an allowed origin of form " + params["form_id"]}))
+		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusForbidden, httpapi.CodeOriginNotAllowed, "this form does not accept posts from this origin",
+			httpapi.Detail{Field: "origin", Message: "is not an allowed origin of form " + params["form_id"]}))
 	}
-	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: map[string]string{
+	return httpapi.Response{StatusCode: http.StatusNoContent, Headers: map[string]string{
 		"access-control-allow-origin":  origin,
 		"access-control-allow-methods": "POST, OPTIONS",
 		"access-control-allow-headers": "content-type, accept",
@@ -252,7 +244,7 @@ const confirmationPage = `<!doctype html>
 <body><h1>Thank you</h1><p>We received your submission.</p></body></html>
 `
 
-func errorPage(e *apiError) string {
+func errorPage(e *httpapi.Error) string {
 	var b strings.Builder
 	b.WriteString(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>We could not accept this</title>
 <style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem}</style></head><body>

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/leadscore/leadscore/shared/httpapi"
 	"github.com/leadscore/leadscore/shared/leadscore"
 )
 
@@ -145,47 +146,47 @@ func TestFormRejections(t *testing.T) {
 		wantCode   string
 		wantFields []string
 	}{
-		{name: "origin not allowed", wantStatus: 403, wantCode: CodeOriginNotAllowed, wantFields: []string{"origin"},
+		{name: "origin not allowed", wantStatus: 403, wantCode: httpapi.CodeOriginNotAllowed, wantFields: []string{"origin"},
 			req: func(t *testing.T) events.APIGatewayV2HTTPRequest {
 				return withHeader(withHeader(load(t, "post-form-multipart.json"), "origin", "https://evil.example"), "accept", "application/json")
 			}},
-		{name: "opaque origin", wantStatus: 403, wantCode: CodeOriginNotAllowed,
+		{name: "opaque origin", wantStatus: 403, wantCode: httpapi.CodeOriginNotAllowed,
 			req: func(t *testing.T) events.APIGatewayV2HTTPRequest {
 				return withHeader(load(t, "post-form-multipart.json"), "origin", "null")
 			}},
-		{name: "referer of another site when Origin is absent", wantStatus: 403, wantCode: CodeOriginNotAllowed,
+		{name: "referer of another site when Origin is absent", wantStatus: 403, wantCode: httpapi.CodeOriginNotAllowed,
 			req: func(t *testing.T) events.APIGatewayV2HTTPRequest {
 				r := withHeader(load(t, "post-form-multipart.json"), "origin", "")
 				return withHeader(r, "referer", "https://evil.example/page")
 			}},
-		{name: "unknown form", wantStatus: 404, wantCode: CodeNotFound, wantFields: []string{"form_id"},
+		{name: "unknown form", wantStatus: 404, wantCode: httpapi.CodeNotFound, wantFields: []string{"form_id"},
 			req: func(t *testing.T) events.APIGatewayV2HTTPRequest {
 				r := load(t, "post-form-multipart.json")
 				r.RawPath, r.PathParameters = "/v1/forms/nope", map[string]string{"form_id": "nope"}
 				return r
 			}},
-		{name: "JSON body", wantStatus: 415, wantCode: CodeUnsupportedMedia,
+		{name: "JSON body", wantStatus: 415, wantCode: httpapi.CodeUnsupportedMedia,
 			req: func(t *testing.T) events.APIGatewayV2HTTPRequest {
 				return withHeader(withBody(load(t, "post-form-multipart.json"), `{"email":"a@b.co"}`, false), "content-type", "application/json")
 			}},
-		{name: "body over the form limit", wantStatus: 413, wantCode: CodePayloadTooLarge,
+		{name: "body over the form limit", wantStatus: 413, wantCode: httpapi.CodePayloadTooLarge,
 			req: func(t *testing.T) events.APIGatewayV2HTTPRequest {
 				r := withBody(load(t, "post-form-urlencoded.json"), "email=a%40b.co&message="+strings.Repeat("x", MaxFormBodyBytes), true)
 				return withHeader(r, "accept", "application/json")
 			}},
-		{name: "bad fields, named as the form names them", wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"company_size", "email"},
+		{name: "bad fields, named as the form names them", wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"company_size", "email"},
 			req: func(t *testing.T) events.APIGatewayV2HTTPRequest {
 				return withHeader(browserForm(t, url.Values{"email": {"not-an-email"}, "company_size": {"51-200"}}), "accept", "application/json")
 			}},
-		{name: "neither email nor anonymous id", wantStatus: 400, wantCode: CodeInvalidRequest, wantFields: []string{"email"},
+		{name: "neither email nor anonymous id", wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"email"},
 			req: func(t *testing.T) events.APIGatewayV2HTTPRequest {
 				return withHeader(browserForm(t, url.Values{"company": {"Acme"}}), "accept", "application/json")
 			}},
-		{name: "multipart without boundary", wantStatus: 400, wantCode: CodeInvalidRequest,
+		{name: "multipart without boundary", wantStatus: 400, wantCode: httpapi.CodeInvalidRequest,
 			req: func(t *testing.T) events.APIGatewayV2HTTPRequest {
 				return withHeader(load(t, "post-form-multipart.json"), "content-type", "multipart/form-data")
 			}},
-		{name: "invalid base64", wantStatus: 400, wantCode: CodeInvalidRequest,
+		{name: "invalid base64", wantStatus: 400, wantCode: httpapi.CodeInvalidRequest,
 			req: func(t *testing.T) events.APIGatewayV2HTTPRequest {
 				r := load(t, "post-form-multipart.json")
 				r.Body = "!!!not base64"

@@ -12,14 +12,21 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/leadscore/leadscore/shared/httpapi"
 	"github.com/leadscore/leadscore/shared/leadscore"
+	"github.com/leadscore/leadscore/shared/mock"
 )
 
-func fuzzHandler() *Handler {
-	return New(Options{APIKey: testKey, Forms: testForms, Now: func() time.Time { return testNow }})
+func fuzzHandler(t testing.TB) *Handler {
+	h, err := New(Options{Queue: &mock.ScoreQueue{}, Rules: &mock.RulesStore{}, APIKey: testKey, Forms: testForms,
+		Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
-func fuzzCall() *call { return &call{log: slog.New(slog.NewJSONHandler(io.Discard, nil))} }
+func fuzzLog() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
 
 func fuzzRequest(body []byte, contentType string, b64 bool) *events.APIGatewayV2HTTPRequest {
 	req := &events.APIGatewayV2HTTPRequest{Headers: map[string]string{"content-type": contentType}, Body: string(body), IsBase64Encoded: b64}
@@ -30,14 +37,14 @@ func fuzzRequest(body []byte, contentType string, b64 bool) *events.APIGatewayV2
 }
 
 // checkRejection: a rejection is a 4xx in the contract's shape.
-func checkRejection(t *testing.T, e *apiError) {
+func checkRejection(t *testing.T, e *httpapi.Error) {
 	if e.Status < 400 || e.Status >= 500 {
 		t.Fatalf("status %d (%s: %s), want a 4xx", e.Status, e.Code, e.Message)
 	}
 	if e.Code == "" || e.Message == "" {
 		t.Fatalf("rejection without code or message: %+v", e)
 	}
-	if _, err := json.Marshal(e.body()); err != nil {
+	if _, err := json.Marshal(e.Body()); err != nil {
 		t.Fatalf("error body does not marshal: %v", err)
 	}
 }
@@ -63,7 +70,7 @@ func checkBatch(t *testing.T, b *batch) {
 		if ev.Email == "" && ev.AnonymousID == "" {
 			t.Fatal("an event with neither email nor anonymous_id was accepted")
 		}
-		if ev.Email != leadscore.NormalizeEmail(ev.Email) || (ev.Email != "" && !validEmail(ev.Email)) {
+		if ev.Email != leadscore.NormalizeEmail(ev.Email) || (ev.Email != "" && !leadscore.ValidEmail(ev.Email)) {
 			t.Fatalf("email %q is not normalized and valid", ev.Email)
 		}
 		if ev.OccurredAt.After(testNow.Add(FutureSkew)) || ev.OccurredAt.Location() != time.UTC {
@@ -84,9 +91,9 @@ func FuzzDecodeEvents(f *testing.F) {
 	f.Add([]byte(`{"events":[{"type":"page_view","email":"A@B.CO","lead":{"company_size":"1e3"}},{"type":1}]}`), "application/vnd.api+json", false)
 	f.Add([]byte(`{"type":"page_view",}`), "application/json", false)
 	f.Add([]byte(`{"type":"page_view","anonymous_id":"a","lead":{"annual_revenue":1e400}}`), "application/json", false)
-	h := fuzzHandler()
+	h := fuzzHandler(f)
 	f.Fuzz(func(t *testing.T, body []byte, contentType string, b64 bool) {
-		b, e := h.prepareEvents(t.Context(), fuzzRequest(body, contentType, b64), fuzzCall())
+		b, _, e := h.prepareEvents(t.Context(), fuzzRequest(body, contentType, b64), fuzzLog())
 		if e != nil {
 			checkRejection(t, e)
 			return
@@ -104,13 +111,13 @@ func FuzzDecodeForm(f *testing.F) {
 	f.Add([]byte("email=a%40b.co&_hp=x"), "application/x-www-form-urlencoded", false, "ebook", "https://www.example.com/x")
 	f.Add([]byte("email=a%40b.co&company_size=51-200&%zz=1"), "application/x-www-form-urlencoded", false, "contact", "//evil.example")
 	f.Add([]byte("--b\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nx@y.io\r\n--b--\r\n"), "multipart/form-data; boundary=b", true, "contact", "javascript:alert(1)")
-	h := fuzzHandler()
+	h := fuzzHandler(f)
 	f.Fuzz(func(t *testing.T, body []byte, contentType string, b64 bool, formID, redirect string) {
 		form, ok := testForms[formID]
 		if !ok {
 			form = testForms["contact"]
 		}
-		p, e := h.prepareForm(t.Context(), fuzzRequest(body, contentType, b64), formID, form, fuzzCall())
+		p, e := h.prepareForm(t.Context(), fuzzRequest(body, contentType, b64), formID, form, fuzzLog())
 		if e != nil {
 			checkRejection(t, e)
 			return

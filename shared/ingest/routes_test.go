@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/leadscore/leadscore/infra/faults"
+	"github.com/leadscore/leadscore/shared/httpapi"
+	"github.com/leadscore/leadscore/shared/mock"
 	lssqs "github.com/leadscore/leadscore/shared/sqs"
 )
 
@@ -56,22 +58,33 @@ func TestRouting(t *testing.T) {
 
 func TestAPIKeyOnEveryPrivateRoute(t *testing.T) {
 	e := newEnv(t)
-	for _, name := range []string{"post-event.json", "get-lead.json", "list-leads-email.json", "list-leads-stage.json",
-		"delete-lead.json", "get-rules.json", "put-rules.json"} {
+	for _, name := range []string{"post-event.json"} {
 		for _, key := range []string{"", "wrong", testKey + "x", strings.ToUpper(testKey)} {
 			resp := e.do(t, withHeader(load(t, name), "x-api-key", key))
-			if resp.StatusCode != http.StatusUnauthorized || decodeError(t, resp).Error != CodeUnauthorized {
+			if resp.StatusCode != http.StatusUnauthorized || decodeError(t, resp).Error != httpapi.CodeUnauthorized {
 				t.Errorf("%s with key %q: status %d, want 401", name, key, resp.StatusCode)
 			}
 		}
 	}
-	// An empty configured key locks every private route (fail closed).
-	locked := New(Options{Queue: e.opts.Queue})
-	resp, _ := locked.Handle(t.Context(), withHeader(load(t, "post-event.json"), "x-api-key", ""))
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("no configured key, no header: status %d, want 401", resp.StatusCode)
-	}
 	e.queueEmpty(t)
+}
+
+// TestNewNamesWhatIsMissing: a deployment without a queue, rules store or
+// API key fails its cold start, naming each, instead of serving requests
+// (an empty key would otherwise lock every private route: fail closed).
+func TestNewNamesWhatIsMissing(t *testing.T) {
+	_, err := New(Options{})
+	if err == nil {
+		t.Fatal("New without dependencies: no error")
+	}
+	for _, want := range []string{"SCORE_QUEUE_URL", "TABLE_NAME", "API_KEY"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	if _, err := New(Options{Queue: &mock.ScoreQueue{}, Rules: &mock.RulesStore{}}); err == nil || !strings.Contains(err.Error(), "API_KEY") {
+		t.Errorf("New without a key: %v, want an error naming API_KEY", err)
+	}
 }
 
 func TestDemoPageOnlyLocal(t *testing.T) {
@@ -89,6 +102,7 @@ func TestDemoPageOnlyLocal(t *testing.T) {
 }
 
 func TestQueueRefusalIs503NamingTheEvents(t *testing.T) {
+	needEmulators(t)
 	var inj *faults.RefusingSQS
 	e := newEnv(t, func(o *Options) {
 		inj = &faults.RefusingSQS{BatchSender: awssqs.NewFromConfig(mustAWSConfig(t)),
@@ -104,15 +118,15 @@ func TestQueueRefusalIs503NamingTheEvents(t *testing.T) {
 		t.Fatalf("status %d body %s; want 503", resp.StatusCode, resp.Body)
 	}
 	var b struct {
-		Error       string     `json:"error"`
-		NotAccepted []Accepted `json:"not_accepted"`
-		Accepted    []Accepted `json:"accepted"`
-		Details     []Detail   `json:"details"`
+		Error       string           `json:"error"`
+		NotAccepted []Accepted       `json:"not_accepted"`
+		Accepted    []Accepted       `json:"accepted"`
+		Details     []httpapi.Detail `json:"details"`
 	}
 	if err := json.Unmarshal([]byte(resp.Body), &b); err != nil {
 		t.Fatal(err)
 	}
-	if b.Error != CodeQueueUnavailable || len(b.NotAccepted) != 1 || b.NotAccepted[0].EventID != "ev-b-2" ||
+	if b.Error != httpapi.CodeQueueUnavailable || len(b.NotAccepted) != 1 || b.NotAccepted[0].EventID != "ev-b-2" ||
 		len(b.Accepted) != 2 || !slices.Contains(fields(b.Details), "events[1].event_id") {
 		t.Fatalf("body %s, want ev-b-2 named as not accepted at events[1] and the other two accepted", resp.Body)
 	}
@@ -128,6 +142,7 @@ func TestQueueRefusalIs503NamingTheEvents(t *testing.T) {
 }
 
 func TestQueueDownIs503WithoutInternals(t *testing.T) {
+	needEmulators(t)
 	e := newEnv(t, func(o *Options) {
 		o.Queue = lssqs.NewQueues(awssqs.NewFromConfig(mustAWSConfig(t)), stack.ScoreQueueURL+"-missing", stack.HandoffQueueURL)
 	})
@@ -136,19 +151,10 @@ func TestQueueDownIs503WithoutInternals(t *testing.T) {
 		t.Fatalf("status %d body %s; want 503", resp.StatusCode, resp.Body)
 	}
 	b := decodeError(t, resp)
-	if strings.Contains(resp.Body, "missing") || strings.Contains(resp.Body, "127.0.0.1") || !strings.Contains(b.text(), "ev-2026-11-22-0001") {
+	if strings.Contains(resp.Body, "missing") || strings.Contains(resp.Body, "127.0.0.1") || !strings.Contains(b.Text(), "ev-2026-11-22-0001") {
 		t.Errorf("503 body %s: want the event id named and no queue URL or SDK text", resp.Body)
 	}
 	if !strings.Contains(e.metrics.String(), MetricEventsNotEnqueued) {
 		t.Errorf("metrics lack %s: %s", MetricEventsNotEnqueued, e.metrics.String())
 	}
-}
-
-func mustAWSConfig(t *testing.T) aws.Config {
-	t.Helper()
-	cfg, err := stack.AWSConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
 }

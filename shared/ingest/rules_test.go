@@ -2,53 +2,38 @@ package ingest
 
 import (
 	"net/http"
-	"slices"
-	"strings"
 	"testing"
+	"time"
+
+	"github.com/leadscore/leadscore/shared/scoring"
 )
 
-func TestPutRulesReportsEveryProblem(t *testing.T) {
-	tests := []struct {
-		name        string
-		body        string
-		contentType string
-		wantStatus  int
-		wantCode    string
-		wantFields  []string
-	}{
-		{name: "two bad rules", contentType: "application/yaml",
-			body:       "fit:\n  - id: Bad Id\n    field: job_title\n    match: {regex: \"(\"}\n    points: 5\n  - id: ok\n    field: company_size\n    match: {gte: lots}\n    points: x\n",
-			wantStatus: 400, wantCode: CodeInvalidRules, wantFields: []string{"fit[0].id", "fit[0].match.regex", "fit[1].match.gte", "fit[1].points"}},
-		{name: "not YAML at all", contentType: "application/json", body: "{\"fit\": [", wantStatus: 400, wantCode: CodeInvalidRules,
-			wantFields: []string{"(document)"}},
-		{name: "empty", contentType: "application/json", body: "", wantStatus: 400, wantCode: CodeInvalidRules},
-		{name: "wrong content type", contentType: "text/plain", body: "fit: []\n", wantStatus: 415, wantCode: CodeUnsupportedMedia},
-		{name: "over 256 KiB", contentType: "application/yaml", body: "# " + strings.Repeat("x", MaxRulesBodyBytes), wantStatus: 413, wantCode: CodePayloadTooLarge},
+// TestRulesCacheTTL: another container publishing new rules is seen once
+// the cached copy is older than RulesTTL, not before, and known types never
+// need the table.
+func TestRulesCacheTTL(t *testing.T) {
+	now := testNow
+	e := newEnv(t, func(o *Options) { o.Now = func() time.Time { return now } })
+	post := func() int {
+		return e.do(t, withBody(load(t, "post-event.json"), `{"type":"trial_extend","anonymous_id":"a"}`, false)).StatusCode
 	}
-	e := newEnv(t)
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			req := withHeader(withBody(load(t, "put-rules.json"), tc.body, false), "content-type", tc.contentType)
-			resp := e.do(t, req)
-			if resp.StatusCode != tc.wantStatus {
-				t.Fatalf("status %d body %s; want %d", resp.StatusCode, resp.Body, tc.wantStatus)
-			}
-			b := decodeError(t, resp)
-			if b.Error != tc.wantCode {
-				t.Errorf("code %q, want %q", b.Error, tc.wantCode)
-			}
-			for _, f := range tc.wantFields {
-				if !slices.Contains(fields(b.Details), f) {
-					t.Errorf("details %v lack %q (body %s)", fields(b.Details), f, resp.Body)
-				}
-			}
-		})
+	if got := post(); got != http.StatusBadRequest {
+		t.Fatalf("undeclared type: %d, want 400", got)
 	}
-	if e.opts.Rules != nil {
-		// Nothing was published: the current rules are still the defaults.
-		resp := e.do(t, load(t, "get-rules.json"))
-		if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `"version":0`) {
-			t.Errorf("after rejected PUTs, GET /v1/rules = %d %s; want version 0", resp.StatusCode, resp.Body)
-		}
+	r, err := scoring.ParseRules(append(scoring.DefaultRulesYAML(), "\nevent_types: [trial_extend]\n"...))
+	if err != nil {
+		t.Fatal(err)
 	}
+	if _, err := e.publisher(t).PublishRules(t.Context(), r); err != nil { // as the api function would
+		t.Fatal(err)
+	}
+	now = now.Add(RulesTTL - time.Second)
+	if got := post(); got != http.StatusBadRequest {
+		t.Errorf("within the TTL: %d, want 400 from the cached rules", got)
+	}
+	now = now.Add(2 * time.Second)
+	if got := post(); got != http.StatusAccepted {
+		t.Errorf("after the TTL: %d, want 202", got)
+	}
+	e.received(t, 1)
 }

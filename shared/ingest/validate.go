@@ -10,27 +10,27 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
+	"github.com/leadscore/leadscore/shared/httpapi"
+	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
-// Limits on one event (README "Limits"). They keep one event far below the
+// Limits on one event (docs/api.md "Limits"). They keep one event far below the
 // SQS message limit and the lead item far below DynamoDB's 400 KB, and they
 // are generous for what a tracker or a form really sends.
 const (
 	MaxEvents         = 100  // events in one POST /v1/events
 	MaxEventIDLen     = 128  // also the pattern's bound
 	MaxTypeLen        = 64   // event type names
-	MaxEmailLen       = 254  // RFC 5321 path limit
 	MaxAnonymousIDLen = 128  // cookie ids (UUIDs, GA client ids) are far shorter
 	MaxAttributeLen   = 256  // each string in "lead"
 	MaxPropertyLen    = 2048 // each string in "properties" (URLs can be long)
 	MaxKeys           = 50   // keys in "lead" and in "properties", each
 	MaxKeyLen         = 64   // a key of "lead" or "properties"
 	// FutureSkew is how far in the future occurred_at may be (client clocks
-	// drift); SCORING.md relies on no event being dated later than that.
+	// drift); docs/scoring.md relies on no event being dated later than that.
 	FutureSkew = 5 * time.Minute
 )
 
@@ -43,7 +43,7 @@ var (
 	leadKeyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 )
 
-// eventFields are the fields of CONTRACT.md "Event"; anything else is
+// eventFields are the fields of docs/api.md "Event"; anything else is
 // reported, because a misspelt "occured_at" would otherwise silently default
 // to the time received and mis-date the event.
 var eventFields = []string{"event_id", "type", "occurred_at", "email", "anonymous_id", "lead", "properties"}
@@ -69,14 +69,14 @@ type normalizer struct {
 	// form makes problem paths the form's field names ("company_size")
 	// rather than the event's ("lead.company_size").
 	form    bool
-	details []Detail
+	details []httpapi.Detail
 	// unknownType is set when a type was not known to rules, so the caller
 	// can refresh stale cached rules and try again before answering 400.
 	unknownType bool
 }
 
 func (n *normalizer) problem(field, format string, args ...any) {
-	n.details = append(n.details, Detail{Field: field, Message: fmt.Sprintf(format, args...)})
+	n.details = append(n.details, httpapi.Detail{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
 func join(prefix, name string) string {
@@ -173,12 +173,12 @@ func (n *normalizer) event(prefix string, raw any) (ev scoring.Event, ok bool) {
 		}
 	}
 
-	if raw := n.str(obj, prefix, "", "email", MaxEmailLen+32); raw != "" {
+	if raw := n.str(obj, prefix, "", "email", leadscore.MaxEmailLen+32); raw != "" {
 		email := strings.ToLower(strings.TrimSpace(raw))
 		switch {
-		case len(email) > MaxEmailLen:
-			n.problem(n.path(prefix, "", "email"), "is longer than %d characters", MaxEmailLen)
-		case !validEmail(email):
+		case len(email) > leadscore.MaxEmailLen:
+			n.problem(n.path(prefix, "", "email"), "is longer than %d characters", leadscore.MaxEmailLen)
+		case !leadscore.ValidEmail(email):
 			// The address itself is not echoed: error bodies get logged by
 			// clients and proxies, and it is personal data.
 			n.problem(n.path(prefix, "", "email"), "is not a valid email address")
@@ -380,49 +380,6 @@ func NewEventID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return "ev_" + hex.EncodeToString(b[:])
-}
-
-// validEmail checks the practical shape of an address (what mail systems
-// accept and people type), not every RFC 5322 corner such as quoted locals.
-func validEmail(s string) bool {
-	at := strings.LastIndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 {
-		return false
-	}
-	local, domain := s[:at], s[at+1:]
-	if len(local) > 64 || len(domain) > 253 {
-		return false
-	}
-	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
-		return false
-	}
-	for _, r := range local {
-		if r <= ' ' || r == 0x7f || strings.ContainsRune("\"(),:;<>@[\\]", r) || unicode.IsSpace(r) || !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	labels := strings.Split(domain, ".")
-	if len(labels) < 2 {
-		return false
-	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for _, r := range l {
-			if r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-				return false
-			}
-		}
-	}
-	tld := labels[len(labels)-1]
-	allDigits := true
-	for _, r := range tld {
-		if !unicode.IsDigit(r) {
-			allDigits = false
-		}
-	}
-	return !allDigits
 }
 
 func printableNoSpace(s string) bool {

@@ -20,7 +20,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/leadscore/leadscore/shared/ingest"
+	lsapi "github.com/leadscore/leadscore/shared/api"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/logging"
 	"github.com/leadscore/leadscore/shared/metrics"
@@ -29,17 +29,18 @@ import (
 
 const apiKey = "rescore-test-key"
 
-// api is the ingest handler over the same table and queues, with the
-// closed-loop routes added as functions/ingest adds them.
-func api(e *env) *ingest.Handler {
-	return ingest.New(ingest.Options{
-		Queue: e.queue, Rules: e.store, Leads: e.store, APIKey: apiKey,
-		Logger: logging.New(io.Discard, "ingest-test", "info"), Metrics: metrics.New(io.Discard, "ingest-test"),
+// api is the api function's handler over the same table and queue, wired
+// as functions/api wires it.
+func api(e *env) *lsapi.Handler {
+	h, err := lsapi.New(lsapi.Options{
+		Leads: e.store, Eraser: e.store, Rules: e.store, Rescores: e.store, Scanner: e.store, Queue: e.queue, APIKey: apiKey,
+		Logger: logging.New(io.Discard, "api-test", "info"), Metrics: metrics.New(io.Discard, "api-test"),
 		Now: func() time.Time { return t0 },
-		Routes: map[string]ingest.RouteFunc{
-			ingest.RescoreProgressRouteKey: ingest.RescoreProgressRoute(e.store, logging.New(io.Discard, "ingest-test", "info")),
-		},
 	})
+	if err != nil {
+		panic(err)
+	}
+	return h
 }
 
 func request(method, path, body, contentType string) events.APIGatewayV2HTTPRequest {
@@ -49,15 +50,15 @@ func request(method, path, body, contentType string) events.APIGatewayV2HTTPRequ
 	return req
 }
 
-// publish PUTs doc through the ingest API and returns the new version; the
+// publish PUTs doc through the API and returns the new version; the
 // answer must say the rescore started.
-func publish(t testing.TB, h *ingest.Handler, doc string) int {
+func publish(t testing.TB, h *lsapi.Handler, doc string) int {
 	t.Helper()
 	resp, err := h.Handle(context.Background(), request("PUT", "/v1/rules", doc, "application/json"))
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("PUT /v1/rules: %d %s %v", resp.StatusCode, resp.Body, err)
 	}
-	var body ingest.PublishedBody
+	var body lsapi.PublishedBody
 	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func publish(t testing.TB, h *ingest.Handler, doc string) int {
 }
 
 // progress reads GET /v1/rules/{version}/rescore.
-func progress(t testing.TB, h *ingest.Handler, v int) (leadscore.RescoreJob, int) {
+func progress(t testing.TB, h *lsapi.Handler, v int) (leadscore.RescoreJob, int) {
 	t.Helper()
 	req := request("GET", "/v1/rules/"+strconv.Itoa(v)+"/rescore", "", "")
 	resp, err := h.Handle(context.Background(), req)

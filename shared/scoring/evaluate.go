@@ -108,27 +108,43 @@ func (s *State) engagement(c *compiled, today, fromDay int32, bd *[]Contribution
 	}
 	for bi := range c.bursts {
 		b := &c.bursts[bi]
-		var v float64
-		events := 0
-		if !s.dead[bi] {
-			bc := &s.bdays[bi]
-			if !bc.ok {
-				bc.day, bc.fired = s.burstDay(c, b)
-				bc.ok = true
-			}
-			if d, ok := bc.day, bc.fired; ok && d >= fromDay {
-				if f := c.decay.factor(today - d); f > 0 {
-					v, events = b.points*f, 1
-				}
-			}
-		}
+		v, events := s.burstValue(c, bi, today, fromDay)
 		addTo(b.group, v)
 		if bd != nil {
 			*bd = append(*bd, Contribution{Rule: b.id, Kind: "burst", Description: b.desc,
 				Points: round2(v), RawPoints: float64(events) * b.points, Events: events, Group: groupName(c, b.group)})
 		}
 	}
-	t.total = ungrouped
+	t.total = applyCaps(c, ungrouped, groups, bd)
+	return t
+}
+
+// burstValue is burst bi's decayed points at today (0 unless it fired on a
+// day >= fromDay) and whether it counts as an event.
+func (s *State) burstValue(c *compiled, bi int, today, fromDay int32) (float64, int) {
+	if s.dead[bi] {
+		return 0, 0
+	}
+	b := &c.bursts[bi]
+	bc := &s.bdays[bi]
+	if !bc.ok {
+		bc.day, bc.fired = s.burstDay(c, b)
+		bc.ok = true
+	}
+	if !bc.fired || bc.day < fromDay {
+		return 0, 0
+	}
+	if f := c.decay.factor(today - bc.day); f > 0 {
+		return b.points * f, 1
+	}
+	return 0, 0
+}
+
+// applyCaps adds the group sums, each capped at its max, to the ungrouped
+// total and caps the result at engagement.max; with bd non-nil it appends a
+// "cap" line for each cap that bit.
+func applyCaps(c *compiled, ungrouped float64, groups []float64, bd *[]Contribution) float64 {
+	total := ungrouped
 	for gi, sum := range groups {
 		g := &c.groups[gi]
 		if sum > g.max {
@@ -137,15 +153,15 @@ func (s *State) engagement(c *compiled, today, fromDay int32, bd *[]Contribution
 			}
 			sum = g.max
 		}
-		t.total += sum
+		total += sum
 	}
-	if c.hasEngMax && t.total > c.engMax {
+	if c.hasEngMax && total > c.engMax {
 		if bd != nil {
-			*bd = append(*bd, Contribution{Rule: "engagement.max", Kind: "cap", Points: round2(c.engMax - t.total)})
+			*bd = append(*bd, Contribution{Rule: "engagement.max", Kind: "cap", Points: round2(c.engMax - total)})
 		}
-		t.total = c.engMax
+		total = c.engMax
 	}
-	return t
+	return total
 }
 
 // ruleSum is the decay-weighted count of rule ri's counting events at today,
@@ -227,7 +243,7 @@ func (s *State) Scores(r *Rules, now time.Time) (Score, []Contribution) {
 }
 
 // Evaluate scores the lead at now, decides its stage per the lifecycle table
-// (SCORING.md section 4), appends the transitions it decides to the history
+// (docs/scoring.md section 4), appends the transitions it decides to the history
 // and returns them. Evaluating again at the same now decides nothing new.
 func (s *State) Evaluate(r *Rules, now time.Time) Result {
 	c := r.c
@@ -235,7 +251,6 @@ func (s *State) Evaluate(r *Rules, now time.Time) Result {
 	score, bd := s.Scores(r, now)
 	s.version = r.Version
 	ev := evaluation{s: s, c: c, version: r.Version, now: now, today: dayOf(now), score: score}
-	start := len(s.history)
 	// Each step makes at most one move; a handful of moves is the most any
 	// table path takes (visitor, lead, sales outcomes...), and the loop ends
 	// at a fixed point, which is what makes a second Evaluate a no-op.
@@ -245,11 +260,10 @@ func (s *State) Evaluate(r *Rules, now time.Time) Result {
 		}
 	}
 	res := Result{Score: score, Breakdown: bd, Stage: s.stage}
-	if start > len(s.history) { // history was trimmed while appending
-		start = 0
-	}
-	if n := len(s.history) - start; n > 0 {
-		res.Transitions = append([]Transition(nil), s.history[start:]...)
+	// The moves are the last entries of the history (counted, not found by
+	// length: a full history stays the same length while it takes them).
+	if n := min(ev.moves, len(s.history)); n > 0 {
+		res.Transitions = append([]Transition(nil), s.history[len(s.history)-n:]...)
 	}
 	res.DueAt = ev.dueAt()
 	return res
@@ -262,11 +276,13 @@ type evaluation struct {
 	now     time.Time
 	today   int32
 	score   Score
+	moves   int
 }
 
 func (ev *evaluation) move(to Stage, reason string) {
 	s := ev.s
 	t := Transition{From: s.stage, To: to, At: ev.now, Reason: reason, RulesVersion: ev.version}
+	ev.moves++
 	s.history = append(s.history, t)
 	if len(s.history) > maxHistory {
 		s.history = append(s.history[:0], s.history[len(s.history)-maxHistory:]...)
@@ -293,7 +309,7 @@ func (ev *evaluation) move(to Stage, reason string) {
 }
 
 // outcomeTarget says where a sales outcome moves a lead in stage from, if
-// anywhere (SCORING.md section 4 table).
+// anywhere (docs/scoring.md section 4 table).
 func outcomeTarget(from Stage, typ string) (Stage, bool) {
 	switch typ {
 	case TypeSalesAccepted:

@@ -36,6 +36,10 @@ func FuzzParseRules(f *testing.F) {
 		s.Apply(typicalEvents(20, 10, 1), r)
 		s.Evaluate(r, benchNow)
 		r.ClosestEventType("page_veiw")
+		r.SegmentEventType("Demo Requested")
+		m := s.AccountMember("ld_1", r, benchNow)
+		m.AccountID = "acct"
+		EvaluateAccount(r, nil, []AccountMember{m}, benchNow)
 	})
 }
 
@@ -51,6 +55,9 @@ func FuzzUnmarshalState(f *testing.F) {
 	s.Apply([]Event{{EventID: "sa", Type: "sales_accepted", OccurredAt: benchNow, Email: "ada@acme.io"},
 		{EventID: "dw", Type: "deal_won", OccurredAt: benchNow.Add(time.Hour)}}, r)
 	s.Evaluate(r, benchNow.Add(2*time.Hour))
+	f.Add(mustMarshal(s))
+	s.Apply([]Event{{EventID: "ac", Type: "page_view", OccurredAt: benchNow, AccountID: "sf-1",
+		Account: map[string]any{"name": "Acme", "company_size": 250.0}, Lead: map[string]any{"industry": "software"}}}, r)
 	f.Add(mustMarshal(s))
 	f.Add([]byte("LS\x01"))
 	f.Fuzz(func(t *testing.T, b []byte) {

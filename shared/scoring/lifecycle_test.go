@@ -2,6 +2,8 @@ package scoring
 
 import (
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -71,6 +73,9 @@ func runStory(t *testing.T, r *Rules, steps []step) *State {
 	return s
 }
 
+// TestLifecycle is one table, a row per line of the lifecycle table and per
+// decision in the README; its length is the rows, kept together so the
+// table reads as the contract does.
 func TestLifecycle(t *testing.T) {
 	r := mustRules(t, lifecycleRules).WithVersion(3)
 	for _, tc := range []struct {
@@ -275,46 +280,10 @@ func TestRebuildKeepsLifecycle(t *testing.T) {
 }
 
 func replace(s, old, new string) string {
-	i := indexOf(s, old)
-	if i < 0 {
+	if !strings.Contains(s, old) {
 		panic("replace: not found: " + old)
 	}
-	return s[:i] + new + s[i+len(old):]
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
-}
-
-func TestMergeStitchesVisitor(t *testing.T) {
-	r := DefaultRules()
-	all := typicalEvents(300, 60, 5)
-	var anon, known []Event
-	for i, e := range all {
-		if i%3 == 0 {
-			e.Email, e.AnonymousID = "", "cookie-1"
-			anon = append(anon, e)
-		} else {
-			known = append(known, e)
-		}
-	}
-	visitor, lead, want := NewState(), NewState(), NewState()
-	visitor.Apply(anon, r)
-	lead.Apply(known, r)
-	want.Apply(all, r)
-	if visitor.Stage() != StageVisitor {
-		t.Errorf("visitor stage %s", visitor.Stage())
-	}
-	lead.Merge(visitor, r)
-	a, b := lead.Evaluate(r, benchNow), want.Evaluate(r, benchNow)
-	if a.Score != b.Score || !slices.Equal(a.Breakdown, b.Breakdown) {
-		t.Errorf("merged %+v, want %+v", a.Score, b.Score)
-	}
+	return strings.Replace(s, old, new, 1)
 }
 
 func TestNewLeadStateStartsAsLead(t *testing.T) {
@@ -338,5 +307,20 @@ func TestNewLeadStateStartsAsLead(t *testing.T) {
 	back := NewState()
 	if err := back.UnmarshalBinary(b); err != nil || back.Stage() != StageMQL || len(back.History()) != 1 {
 		t.Fatalf("round trip: stage %s, history %v, err %v", back.Stage(), back.History(), err)
+	}
+}
+
+// A lead whose history is full (the oldest entries are dropped) still gets
+// the transitions an evaluation decides.
+func TestFullHistoryStillReturnsTransitions(t *testing.T) {
+	r := mustRules(t, lifecycleRules)
+	s := NewLeadState()
+	for i := range maxHistory {
+		s.history = append(s.history, Transition{From: StageLead, To: StageLead, At: at(0), Reason: "filler " + strconv.Itoa(i)})
+	}
+	s.Apply([]Event{person("Director", at(1)), typed("demo_request", at(1))}, r)
+	res := s.Evaluate(r, at(1, 1))
+	if len(res.Transitions) != 1 || res.Transitions[0].To != StageMQL || len(s.History()) != maxHistory {
+		t.Fatalf("transitions %+v, history %d", res.Transitions, len(s.History()))
 	}
 }

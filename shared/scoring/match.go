@@ -57,103 +57,115 @@ func (p *parser) matcher(n *node, path string, lists map[string]*strset) matcher
 	}
 	var m matcher
 	for i, op := range n.keys {
-		v := n.vals[i]
-		opPath := join(path, op)
-		switch op {
-		case "eq":
-			if v.kind != 'v' || v.val == nil {
-				p.add(opPath, "must be a string, number or boolean, got "+typeName(v))
-				continue
-			}
-			m = append(m, scalarOperand(opEq, v.val))
-		case "in":
-			items, ok := p.list(v, opPath)
-			if !ok {
-				continue
-			}
-			o := operand{kind: opIn}
-			var strs []string
-			for j, it := range items {
-				if it.kind != 'v' || it.val == nil {
-					p.add(index(opPath, j), "must be a string, number or boolean, got "+typeName(it))
-					continue
-				}
-				switch x := it.val.(type) {
-				case string:
-					strs = append(strs, x)
-					if f, ok := parseNumber(x); ok {
-						o.nums = append(o.nums, f)
-					}
-				case float64:
-					o.nums = append(o.nums, x)
-				case bool:
-					o.bools = append(o.bools, x)
-				}
-			}
-			o.set = newStrset(strs)
+		if o, ok := p.operand(op, n.vals[i], path, lists); ok {
 			m = append(m, o)
-		case "in_list":
-			s, ok := p.str(v, opPath)
-			if !ok {
-				continue
-			}
-			set, ok := lists[s]
-			if !ok {
-				p.add(opPath, "unknown list "+strconv.Quote(s)+" (declare it under lists)")
-				continue
-			}
-			m = append(m, operand{kind: opIn, set: set})
-		case "prefix", "contains":
-			s, ok := p.str(v, opPath)
-			if !ok {
-				continue
-			}
-			if s == "" {
-				p.add(opPath, "must not be empty")
-				continue
-			}
-			k := opPrefix
-			if op == "contains" {
-				k = opContains
-			}
-			m = append(m, operand{kind: k, str: strings.ToLower(s)})
-		case "regex":
-			s, ok := p.str(v, opPath)
-			if !ok {
-				continue
-			}
-			if len(s) > 4096 {
-				p.add(opPath, "regex longer than 4096 characters")
-				continue
-			}
-			re, err := regexp.Compile(s)
-			if err != nil {
-				p.add(opPath, "bad regex (RE2 syntax): "+err.Error())
-				continue
-			}
-			m = append(m, operand{kind: opRegex, re: re})
-		case "gte", "gt", "lte", "lt":
-			f, ok := p.num(v, opPath)
-			if !ok {
-				continue
-			}
-			k := map[string]opKind{"gte": opGte, "gt": opGt, "lte": opLte, "lt": opLt}[op]
-			m = append(m, operand{kind: k, num: f, hasNum: true})
-		case "exists":
-			b, ok := p.boolean(v, opPath)
-			if !ok {
-				continue
-			}
-			m = append(m, operand{kind: opExists, b: b})
-		default:
-			msg := "unknown operator " + strconv.Quote(op)
-			if s, d := Nearest(op, operatorNames); d <= 2 {
-				msg += " (did you mean " + strconv.Quote(s) + "?)"
-			}
-			p.add(path, msg)
 		}
 	}
 	return m
+}
+
+// operand compiles one operator of the matcher at path.
+func (p *parser) operand(op string, v *node, path string, lists map[string]*strset) (operand, bool) {
+	opPath := join(path, op)
+	switch op {
+	case "eq":
+		if v.kind != 'v' || v.val == nil {
+			p.add(opPath, "must be a string, number or boolean, got "+typeName(v))
+			return operand{}, false
+		}
+		return scalarOperand(opEq, v.val), true
+	case "in":
+		return p.inOperand(v, opPath)
+	case "in_list":
+		s, ok := p.str(v, opPath)
+		if !ok {
+			return operand{}, false
+		}
+		set, ok := lists[s]
+		if !ok {
+			p.add(opPath, "unknown list "+strconv.Quote(s)+" (declare it under lists)")
+			return operand{}, false
+		}
+		return operand{kind: opIn, set: set}, true
+	case "prefix", "contains":
+		s, ok := p.str(v, opPath)
+		if !ok {
+			return operand{}, false
+		}
+		if s == "" {
+			p.add(opPath, "must not be empty")
+			return operand{}, false
+		}
+		k := opPrefix
+		if op == "contains" {
+			k = opContains
+		}
+		return operand{kind: k, str: strings.ToLower(s)}, true
+	case "regex":
+		return p.regexOperand(v, opPath)
+	case "gte", "gt", "lte", "lt":
+		f, ok := p.num(v, opPath)
+		if !ok {
+			return operand{}, false
+		}
+		k := map[string]opKind{"gte": opGte, "gt": opGt, "lte": opLte, "lt": opLt}[op]
+		return operand{kind: k, num: f, hasNum: true}, true
+	case "exists":
+		b, ok := p.boolean(v, opPath)
+		return operand{kind: opExists, b: b}, ok
+	}
+	msg := "unknown operator " + strconv.Quote(op)
+	if s, d := Nearest(op, operatorNames); d <= 2 {
+		msg += " (did you mean " + strconv.Quote(s) + "?)"
+	}
+	p.add(path, msg)
+	return operand{}, false
+}
+
+// inOperand compiles `in: [...]`; a numeric string also matches as a number.
+func (p *parser) inOperand(v *node, opPath string) (operand, bool) {
+	items, ok := p.list(v, opPath)
+	if !ok {
+		return operand{}, false
+	}
+	o := operand{kind: opIn}
+	var strs []string
+	for j, it := range items {
+		if it.kind != 'v' || it.val == nil {
+			p.add(index(opPath, j), "must be a string, number or boolean, got "+typeName(it))
+			continue
+		}
+		switch x := it.val.(type) {
+		case string:
+			strs = append(strs, x)
+			if f, ok := parseNumber(x); ok {
+				o.nums = append(o.nums, f)
+			}
+		case float64:
+			o.nums = append(o.nums, x)
+		case bool:
+			o.bools = append(o.bools, x)
+		}
+	}
+	o.set = newStrset(strs)
+	return o, true
+}
+
+func (p *parser) regexOperand(v *node, opPath string) (operand, bool) {
+	s, ok := p.str(v, opPath)
+	if !ok {
+		return operand{}, false
+	}
+	if len(s) > 4096 {
+		p.add(opPath, "regex longer than 4096 characters")
+		return operand{}, false
+	}
+	re, err := regexp.Compile(s)
+	if err != nil {
+		p.add(opPath, "bad regex (RE2 syntax): "+err.Error())
+		return operand{}, false
+	}
+	return operand{kind: opRegex, re: re}, true
 }
 
 func scalarOperand(k opKind, v any) operand {

@@ -8,9 +8,11 @@ import (
 	"time"
 )
 
-// oracleEngagement computes SCORING.md section 3 directly from the event
+// oracleEngagement computes docs/scoring.md section 3 directly from the event
 // list, with none of the state's machinery (per-day counts, caches, pruning),
-// to check the state against an independent reading of the contract.
+// to check the state against an independent reading of the contract. It is
+// one function on purpose: it reads as section 3 does, clause by clause, and
+// splitting it would share helpers with the code it checks.
 func oracleEngagement(c *compiled, evs []Event, now time.Time) float64 {
 	today := dayOf(now)
 	factor := func(d int32) float64 {

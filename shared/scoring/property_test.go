@@ -171,7 +171,7 @@ func TestOrderAndBatchIndependence(t *testing.T) {
 
 // TestRisingScoresReachSameStage: with no negative points and no sales
 // outcomes, any split of the events evaluated at the same instant ends in
-// the stage the whole set reaches (ARCHITECTURE.md invariant 2).
+// the stage the whole set reaches (docs/architecture.md invariant 2).
 func TestRisingScoresReachSameStage(t *testing.T) {
 	r := mustRules(t, `
 fit: [{id: director, field: job_title, match: {contains: director}, points: 45}]

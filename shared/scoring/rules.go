@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"math"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,13 +16,13 @@ import (
 )
 
 // BuiltinEventTypes are the event types every rules document knows
-// (CONTRACT.md "Event"); a document adds more with `event_types`.
+// (docs/api.md "Event"); a document adds more with `event_types`.
 var BuiltinEventTypes = []string{
 	"page_view", "form_submit", "content_download", "trial_signup", "demo_use",
 	"demo_request", "newsletter_signup", "webinar_register", "webinar_attend",
 	"wishlist_add", "cart_add", "ad_click", "contact_request", "quote_request",
 	"email_open", "email_click", "unsubscribe", "sales_accepted", "sales_rejected",
-	"deal_won", "deal_lost",
+	"deal_won", "deal_lost", TypeTrack,
 }
 
 // Sales outcome event types drive the lifecycle rather than the score.
@@ -95,6 +96,9 @@ type compiled struct {
 	instantOn      map[string]bool
 	nurtureDays    int32
 	expiryDays     int32
+
+	segment  map[string]string // segmentKey(Segment event name) -> event type
+	accounts accountRules
 
 	byType       map[string][]int32
 	eventTypes   []string
@@ -225,9 +229,9 @@ func ParseRules(doc []byte) (r *Rules, err error) {
 // as numbers), including "version", as GET /v1/rules serves it. Parsing it
 // again gives the same rules.
 func (r *Rules) Document() []byte {
-	m := make(map[string]any, len(r.c.tree)+1)
-	for k, v := range r.c.tree {
-		m[k] = v
+	m := maps.Clone(r.c.tree)
+	if m == nil {
+		m = map[string]any{}
 	}
 	m["version"] = r.Version
 	b, err := json.Marshal(m)
@@ -253,19 +257,30 @@ func (r *Rules) WithVersion(v int) *Rules {
 // ingestion sends them on the urgent queue so they are scored at once.
 func (r *Rules) InstantOn(t string) bool { return r.c.instantOn[t] }
 
+// Points maps every lead fit rule, engagement rule and burst id to its
+// points: the published values the signals report compares suggestions
+// with. (Account fit rules: AccountFitPoints.)
+func (r *Rules) Points() map[string]float64 {
+	c := r.c
+	m := make(map[string]float64, len(c.fit)+len(c.eng)+len(c.bursts))
+	for _, f := range c.fit {
+		m[f.id] = f.points
+	}
+	for _, e := range c.eng {
+		m[e.id] = e.points
+	}
+	for _, b := range c.bursts {
+		m[b.id] = b.points
+	}
+	return m
+}
+
 // KnownEventType reports whether t is a built-in type or declared in the
 // document's event_types.
 func (r *Rules) KnownEventType(t string) bool { return r.c.known[t] }
 
 // EventTypes lists every known event type, sorted.
-func (r *Rules) EventTypes() []string {
-	out := make([]string, 0, len(r.c.known))
-	for t := range r.c.known {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
-}
+func (r *Rules) EventTypes() []string { return slices.Sorted(maps.Keys(r.c.known)) }
 
 // ClosestEventType returns the known type nearest to t by edit distance
 // (ties: alphabetical), for "unknown type, did you mean X" answers.
@@ -362,6 +377,11 @@ func (n *node) plain() any {
 type parser struct {
 	probs   []Problem
 	version int
+
+	// What one compile pass shares between sections (see compile.go).
+	lists    map[string]*strset // named lists for in_list: shipped, then the document's
+	ids      map[string]string  // fit, engagement and burst ids -> path where first used
+	groupIdx map[string]int     // engagement group name -> index in compiled.groups
 }
 
 func (p *parser) add(path, msg string) { p.probs = append(p.probs, Problem{Path: path, Message: msg}) }
@@ -417,45 +437,51 @@ func (p *parser) convert(y *yaml.Node, path string, depth int) *node {
 		}
 		return n
 	case yaml.ScalarNode:
-		n := &node{kind: 'v'}
-		switch y.ShortTag() {
-		case "!!null":
-		case "!!bool":
-			b, err := strconv.ParseBool(strings.ToLower(y.Value))
-			if err != nil {
-				n.val = y.Value
-			} else {
-				n.val = b
-			}
-		case "!!int", "!!float":
-			var v any
-			if err := y.Decode(&v); err != nil {
-				p.add(path, "not a number: "+strconv.Quote(y.Value))
-				return n
-			}
-			switch x := v.(type) {
-			case int:
-				n.val, n.isInt = float64(x), true
-			case int64:
-				n.val, n.isInt = float64(x), true
-			case uint64:
-				n.val, n.isInt = float64(x), true
-			case float64:
-				if math.IsNaN(x) || math.IsInf(x, 0) {
-					p.add(path, "must be a finite number")
-					return n
-				}
-				n.val, n.isInt = x, x == math.Trunc(x)
-			default:
-				n.val = y.Value
-			}
-		default:
-			n.val = y.Value
-		}
-		return n
+		return p.scalar(y, path)
 	}
 	p.add(path, "unsupported YAML node")
 	return &node{kind: 'v'}
+}
+
+// scalar converts a YAML scalar: null, a boolean, a finite number (whole
+// numbers flagged so Document writes them back as integers), else a string.
+func (p *parser) scalar(y *yaml.Node, path string) *node {
+	n := &node{kind: 'v'}
+	switch y.ShortTag() {
+	case "!!null":
+	case "!!bool":
+		b, err := strconv.ParseBool(strings.ToLower(y.Value))
+		if err != nil {
+			n.val = y.Value
+		} else {
+			n.val = b
+		}
+	case "!!int", "!!float":
+		var v any
+		if err := y.Decode(&v); err != nil {
+			p.add(path, "not a number: "+strconv.Quote(y.Value))
+			return n
+		}
+		switch x := v.(type) {
+		case int:
+			n.val, n.isInt = float64(x), true
+		case int64:
+			n.val, n.isInt = float64(x), true
+		case uint64:
+			n.val, n.isInt = float64(x), true
+		case float64:
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				p.add(path, "must be a finite number")
+				return n
+			}
+			n.val, n.isInt = x, x == math.Trunc(x)
+		default:
+			n.val = y.Value
+		}
+	default:
+		n.val = y.Value
+	}
+	return n
 }
 
 // ---- typed accessors --------------------------------------------------------
@@ -570,409 +596,6 @@ func (p *parser) list(n *node, path string) ([]*node, bool) {
 var idPattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
 var typePattern = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
 
-// ---- compile -----------------------------------------------------------------
-
-func (p *parser) compile(root *node) *compiled {
-	c := &compiled{
-		instantOn: map[string]bool{},
-		byType:    map[string][]int32{},
-		known:     map[string]bool{},
-		ruleIdx:   map[string]int32{},
-		burstIdx:  map[string]int32{},
-	}
-	if root.kind != 'm' {
-		p.add("", "the document must be a mapping with fit, engagement, mql, ...; got "+typeName(root))
-		return c
-	}
-	p.mapping(root, "", "version", "description", "event_types", "lists", "grades", "fit", "engagement", "mql", "nurture", "expiry")
-	c.tree = root.plain().(map[string]any)
-	delete(c.tree, "version")
-
-	if v := root.get("version"); v != nil {
-		if n, ok := p.integer(v, "version", 0, math.MaxInt32); ok {
-			p.version = n
-		}
-	}
-	if v := root.get("description"); v != nil {
-		p.str(v, "description")
-	}
-
-	for _, t := range BuiltinEventTypes {
-		c.known[t] = true
-	}
-	if v := root.get("event_types"); v != nil {
-		if items, ok := p.list(v, "event_types"); ok {
-			seen := map[string]bool{}
-			for i, it := range items {
-				path := index("event_types", i)
-				s, ok := p.str(it, path)
-				if !ok {
-					continue
-				}
-				if !typePattern.MatchString(s) {
-					p.add(path, "event type "+strconv.Quote(s)+" must match [a-z][a-z0-9_.-]{0,63}")
-					continue
-				}
-				if seen[s] {
-					p.add(path, "duplicate event type "+strconv.Quote(s))
-					continue
-				}
-				seen[s] = true
-				if !c.known[s] {
-					c.eventTypes = append(c.eventTypes, s)
-				}
-				c.known[s] = true
-			}
-		}
-	}
-
-	lists := map[string]*strset{}
-	for name, items := range builtinLists {
-		lists[name] = newStrset(items)
-	}
-	if v := root.get("lists"); v != nil && p.mapping(v, "lists") {
-		for i, name := range v.keys {
-			path := join("lists", name)
-			if !typePattern.MatchString(name) {
-				p.add(path, "list name must match [a-z][a-z0-9_.-]{0,63}")
-			}
-			items, ok := p.list(v.vals[i], path)
-			if !ok {
-				continue
-			}
-			if len(items) > maxListItems {
-				p.add(path, "more than "+strconv.Itoa(maxListItems)+" items")
-				continue
-			}
-			strs := make([]string, 0, len(items))
-			for j, it := range items {
-				if s, ok := p.str(it, index(path, j)); ok {
-					strs = append(strs, s)
-				}
-			}
-			lists[name] = newStrset(strs)
-		}
-	}
-
-	c.grades = []gradeBound{{"A", 80}, {"B", 60}, {"C", 40}, {"D", 20}}
-	if v := root.get("grades"); v != nil && p.mapping(v, "grades") {
-		c.grades = c.grades[:0]
-		for i, name := range v.keys {
-			path := join("grades", name)
-			if name == "" || len(name) > 16 {
-				p.add(path, "grade names are 1 to 16 characters")
-				continue
-			}
-			if f, ok := p.num(v.vals[i], path); ok {
-				c.grades = append(c.grades, gradeBound{name, f})
-			}
-		}
-		// Highest bound first; equal bounds would make a grade unreachable.
-		sort.SliceStable(c.grades, func(i, j int) bool { return c.grades[i].bound > c.grades[j].bound })
-		for i := 1; i < len(c.grades); i++ {
-			if c.grades[i].bound == c.grades[i-1].bound {
-				p.add(join("grades", c.grades[i].name), "same bound as grade "+strconv.Quote(c.grades[i-1].name))
-			}
-		}
-	}
-
-	ids := map[string]string{} // id -> path where first defined
-	claim := func(id, path string) {
-		if first, dup := ids[id]; dup {
-			p.add(path, "duplicate id "+strconv.Quote(id)+" (first used at "+first+")")
-			return
-		}
-		ids[id] = path
-	}
-	ruleID := func(n *node, path string) string {
-		v := n.get("id")
-		if v == nil {
-			p.add(join(path, "id"), "required")
-			return ""
-		}
-		s, ok := p.str(v, join(path, "id"))
-		if !ok {
-			return ""
-		}
-		if !idPattern.MatchString(s) {
-			p.add(join(path, "id"), strconv.Quote(s)+" must be 1 to 64 of a-z, 0-9 and -")
-			return s
-		}
-		claim(s, join(path, "id"))
-		return s
-	}
-	desc := func(n *node, path string) string {
-		if v := n.get("description"); v != nil {
-			s, _ := p.str(v, join(path, "description"))
-			return s
-		}
-		return ""
-	}
-	points := func(n *node, path string) float64 {
-		v := n.get("points")
-		if v == nil {
-			p.add(join(path, "points"), "required")
-			return 0
-		}
-		f, _ := p.num(v, join(path, "points"))
-		return f
-	}
-
-	if v := root.get("fit"); v != nil {
-		if items, ok := p.list(v, "fit"); ok {
-			if len(items) > maxRules {
-				p.add("fit", "more than "+strconv.Itoa(maxRules)+" rules")
-				items = items[:maxRules]
-			}
-			for i, it := range items {
-				path := index("fit", i)
-				if !p.mapping(it, path, "id", "description", "field", "match", "points") {
-					continue
-				}
-				fr := fitRule{id: ruleID(it, path), desc: desc(it, path), points: points(it, path)}
-				if f := it.get("field"); f == nil {
-					p.add(join(path, "field"), "required")
-				} else if s, ok := p.str(f, join(path, "field")); ok {
-					if s == "" {
-						p.add(join(path, "field"), "must not be empty")
-					}
-					fr.field = s
-				}
-				if m := it.get("match"); m == nil {
-					p.add(join(path, "match"), "required")
-				} else {
-					fr.match = p.matcher(m, join(path, "match"), lists)
-				}
-				c.fit = append(c.fit, fr)
-			}
-		}
-	}
-
-	groupIdx := map[string]int{}
-	if e := root.get("engagement"); e != nil && p.mapping(e, "engagement", "decay", "max", "groups", "rules", "bursts") {
-		c.decay = decay{kind: decayNone, zeroAge: math.MaxInt32}
-		if d := e.get("decay"); d != nil && p.mapping(d, "engagement.decay", "half_life_days", "expire_after_days", "none") {
-			if len(d.keys) != 1 {
-				p.add("engagement.decay", "give exactly one of half_life_days, expire_after_days, none")
-			}
-			if v := d.get("half_life_days"); v != nil {
-				if f, ok := p.num(v, "engagement.decay.half_life_days"); ok {
-					if f <= 0 || f > maxDays {
-						p.add("engagement.decay.half_life_days", "must be more than 0 and at most "+strconv.Itoa(maxDays))
-					} else {
-						c.decay = newHalfLife(f)
-					}
-				}
-			}
-			if v := d.get("expire_after_days"); v != nil {
-				if n, ok := p.integer(v, "engagement.decay.expire_after_days", 1, maxDays); ok {
-					c.decay = decay{kind: decayExpire, expire: int32(n), zeroAge: int32(n)}
-				}
-			}
-			if v := d.get("none"); v != nil {
-				if b, ok := p.boolean(v, "engagement.decay.none"); ok && !b {
-					p.add("engagement.decay.none", "must be true (omit it to choose another form)")
-				}
-			}
-		}
-		if v := e.get("max"); v != nil {
-			if f, ok := p.num(v, "engagement.max"); ok {
-				if f < 0 {
-					p.add("engagement.max", "must not be negative")
-				}
-				c.engMax, c.hasEngMax = f, true
-			}
-		}
-		if g := e.get("groups"); g != nil && p.mapping(g, "engagement.groups") {
-			for i, name := range g.keys {
-				path := join("engagement.groups", name)
-				if !idPattern.MatchString(name) {
-					p.add(path, "group name must be 1 to 64 of a-z, 0-9 and -")
-				}
-				gd := groupDef{name: name}
-				if p.mapping(g.vals[i], path, "max", "description") {
-					gd.desc = desc(g.vals[i], path)
-					if v := g.vals[i].get("max"); v == nil {
-						p.add(join(path, "max"), "required")
-					} else if f, ok := p.num(v, join(path, "max")); ok {
-						if f < 0 {
-							p.add(join(path, "max"), "must not be negative")
-						}
-						gd.max = f
-					}
-				}
-				groupIdx[name] = len(c.groups)
-				c.groups = append(c.groups, gd)
-			}
-		}
-		groupRef := func(n *node, path string) int {
-			v := n.get("group")
-			if v == nil {
-				return -1
-			}
-			s, ok := p.str(v, join(path, "group"))
-			if !ok {
-				return -1
-			}
-			gi, ok := groupIdx[s]
-			if !ok {
-				p.add(join(path, "group"), "unknown group "+strconv.Quote(s)+" (declare it under engagement.groups)")
-				return -1
-			}
-			return gi
-		}
-		if v := e.get("rules"); v != nil {
-			if items, ok := p.list(v, "engagement.rules"); ok {
-				if len(items) > maxRules {
-					p.add("engagement.rules", "more than "+strconv.Itoa(maxRules)+" rules")
-					items = items[:maxRules]
-				}
-				for i, it := range items {
-					path := index("engagement.rules", i)
-					if !p.mapping(it, path, "id", "description", "event", "where", "points", "max_per_day", "max_total", "group") {
-						continue
-					}
-					er := engRule{id: ruleID(it, path), desc: desc(it, path), points: points(it, path), group: groupRef(it, path)}
-					if ev := it.get("event"); ev == nil {
-						p.add(join(path, "event"), "required")
-					} else if s, ok := p.str(ev, join(path, "event")); ok {
-						if !c.known[s] {
-							p.add(join(path, "event"), "unknown event type "+strconv.Quote(s)+" (did you mean "+strconv.Quote(closest(s, sortedKeys(c.known)))+"? declare new types in event_types)")
-						}
-						er.event = s
-					}
-					if w := it.get("where"); w != nil && p.mapping(w, join(path, "where")) {
-						for j, field := range w.keys {
-							er.where = append(er.where, cond{field: field, m: p.matcher(w.vals[j], join(join(path, "where"), field), lists)})
-						}
-					}
-					if v := it.get("max_per_day"); v != nil {
-						if n, ok := p.integer(v, join(path, "max_per_day"), 1, math.MaxInt32); ok {
-							er.maxPerDay = uint32(n)
-						}
-					}
-					if v := it.get("max_total"); v != nil {
-						if n, ok := p.integer(v, join(path, "max_total"), 1, math.MaxInt32); ok {
-							er.maxTotal = uint32(n)
-						}
-					}
-					er.dayCap = math.MaxUint32
-					if er.maxPerDay > 0 {
-						er.dayCap = er.maxPerDay
-					}
-					if er.maxTotal > 0 && er.maxTotal < er.dayCap {
-						er.dayCap = er.maxTotal
-					}
-					if er.id != "" {
-						if _, dup := c.ruleIdx[er.id]; !dup {
-							c.ruleIdx[er.id] = int32(len(c.eng))
-						}
-					}
-					c.byType[er.event] = append(c.byType[er.event], int32(len(c.eng)))
-					c.eng = append(c.eng, er)
-				}
-			}
-		}
-		c.burstsOfRule = make([][]int32, len(c.eng))
-		if v := e.get("bursts"); v != nil {
-			if items, ok := p.list(v, "engagement.bursts"); ok {
-				if len(items) > maxRules {
-					p.add("engagement.bursts", "more than "+strconv.Itoa(maxRules)+" bursts")
-					items = items[:maxRules]
-				}
-				for i, it := range items {
-					path := index("engagement.bursts", i)
-					if !p.mapping(it, path, "id", "description", "rule", "min_count", "within_days", "points", "group") {
-						continue
-					}
-					br := burstRule{id: ruleID(it, path), desc: desc(it, path), points: points(it, path), group: groupRef(it, path), rule: -1}
-					if rv := it.get("rule"); rv == nil {
-						p.add(join(path, "rule"), "required")
-					} else if s, ok := p.str(rv, join(path, "rule")); ok {
-						ri, ok := c.ruleIdx[s]
-						if !ok {
-							msg := "no engagement rule " + strconv.Quote(s)
-							if len(c.ruleIdx) > 0 {
-								msg += " (did you mean " + strconv.Quote(closest(s, sortedKeys(c.ruleIdx))) + "?)"
-							}
-							p.add(join(path, "rule"), msg)
-						}
-						br.rule = ri
-						if !ok {
-							br.rule = -1
-						}
-					}
-					if v := it.get("min_count"); v == nil {
-						p.add(join(path, "min_count"), "required")
-					} else if n, ok := p.integer(v, join(path, "min_count"), 1, math.MaxInt32); ok {
-						br.minCount = uint32(n)
-					}
-					if v := it.get("within_days"); v == nil {
-						p.add(join(path, "within_days"), "required")
-					} else if n, ok := p.integer(v, join(path, "within_days"), 1, maxDays); ok {
-						br.withinDays = int32(n)
-					}
-					if br.id != "" {
-						c.burstIdx[br.id] = int32(len(c.bursts))
-					}
-					if br.rule >= 0 {
-						c.burstsOfRule[br.rule] = append(c.burstsOfRule[br.rule], int32(len(c.bursts)))
-					}
-					c.bursts = append(c.bursts, br)
-				}
-			}
-		}
-	} else if e == nil {
-		c.decay = decay{kind: decayNone, zeroAge: math.MaxInt32}
-		c.burstsOfRule = [][]int32{}
-	}
-
-	if m := root.get("mql"); m == nil {
-		p.add("mql", "required (fit_min, engagement_min, instant_on)")
-	} else if p.mapping(m, "mql", "fit_min", "engagement_min", "instant_on") {
-		if v := m.get("fit_min"); v == nil {
-			p.add("mql.fit_min", "required")
-		} else {
-			c.fitMin, _ = p.num(v, "mql.fit_min")
-		}
-		if v := m.get("engagement_min"); v == nil {
-			p.add("mql.engagement_min", "required")
-		} else {
-			c.engMin, _ = p.num(v, "mql.engagement_min")
-		}
-		if v := m.get("instant_on"); v != nil {
-			if items, ok := p.list(v, "mql.instant_on"); ok {
-				for i, it := range items {
-					path := index("mql.instant_on", i)
-					if s, ok := p.str(it, path); ok {
-						if !c.known[s] {
-							p.add(path, "unknown event type "+strconv.Quote(s)+" (did you mean "+strconv.Quote(closest(s, sortedKeys(c.known)))+"?)")
-						} else if isOutcome(s) {
-							p.add(path, strconv.Quote(s)+" is a sales outcome, not a hand-raise")
-						}
-						c.instantOn[s] = true
-					}
-				}
-			}
-		}
-	}
-	if n := root.get("nurture"); n != nil && p.mapping(n, "nurture", "after_days_in_mql") {
-		if v := n.get("after_days_in_mql"); v == nil {
-			p.add("nurture.after_days_in_mql", "required (omit nurture to never nurture)")
-		} else if d, ok := p.integer(v, "nurture.after_days_in_mql", 1, maxDays); ok {
-			c.nurtureDays = int32(d)
-		}
-	}
-	if x := root.get("expiry"); x != nil && p.mapping(x, "expiry", "after_days_inactive") {
-		if v := x.get("after_days_inactive"); v == nil {
-			p.add("expiry.after_days_inactive", "required (omit expiry to never expire)")
-		} else if d, ok := p.integer(v, "expiry.after_days_inactive", 1, maxDays); ok {
-			c.expiryDays = int32(d)
-		}
-	}
-	return c
-}
-
 func newHalfLife(h float64) decay {
 	z := math.Ceil(halfLivesToZero * h)
 	if z > math.MaxInt32-1 {
@@ -993,15 +616,6 @@ func isOutcome(t string) bool {
 		return true
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // gradeOf returns the first grade whose bound fit reaches, else "F".

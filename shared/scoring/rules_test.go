@@ -249,3 +249,16 @@ func TestNearest(t *testing.T) {
 		t.Errorf("a 65-rune string is %d from itself; want no suggestion for strings that long", d)
 	}
 }
+
+func TestPoints(t *testing.T) {
+	p := DefaultRules().Points()
+	for id, want := range map[string]float64{"senior-title": 20, "student": -30, "demo-request": 40, "careers-visit": -15, "pricing-urgency": 20, "invite-sent": 10} {
+		if got, ok := p[id]; !ok || got != want {
+			t.Errorf("points of %s = %v (present %v), want %v", id, got, ok, want)
+		}
+	}
+	// Account fit rules are not lead rules, even with the same id.
+	if p["mid-market"] != 15 || AccountFitPoints(DefaultRules())["mid-market"] != 30 {
+		t.Errorf("mid-market: lead %v, account %v", p["mid-market"], AccountFitPoints(DefaultRules())["mid-market"])
+	}
+}

@@ -54,7 +54,7 @@ type evRef struct {
 	id  string
 }
 
-// after orders events as SCORING.md does: occurred_at, then event_id.
+// after orders events as docs/scoring.md does: occurred_at, then event_id.
 func (e evRef) after(o evRef) bool {
 	if !e.at.Equal(o.at) {
 		return e.at.After(o.at)
@@ -86,6 +86,13 @@ type State struct {
 	mark      evRef    // latest sales outcome consumed; older ones are ignored
 	prunedAt  int32    // last-activity day at the last prune
 	horizon   int64    // days <= horizon are dead (from the last prune)
+
+	// Account membership (docs/scoring.md section 7): the latest non-empty
+	// account_id with its event, and account attribute values.
+	acctID    string
+	acctAt    time.Time
+	acctEv    string
+	acctAttrs []attr // sorted by key, at most maxAccountAttrs
 
 	// Not serialized: binding of rules to compiled indices, and the fit cache.
 	bound     *compiled
@@ -276,6 +283,8 @@ func (s *State) Rebuild(events []Event, r *Rules) {
 	s.last = time.Time{}
 	s.instant = evRef{}
 	s.pending = nil
+	s.acctID, s.acctAt, s.acctEv = "", time.Time{}, ""
+	s.acctAttrs = nil
 	s.prunedAt = math.MinInt32
 	s.horizon = math.MinInt64
 	s.attrGen++
@@ -303,6 +312,9 @@ func (s *State) applyOne(e *Event, c *compiled) {
 		if rule.matches(e.Properties) {
 			s.count(int(ri), day, rule)
 		}
+	}
+	if e.AccountID != "" || len(e.Account) > 0 || len(e.Lead) > 0 {
+		s.applyAccount(e, at)
 	}
 	if c.instantOn[e.Type] {
 		ref := evRef{e.Type, at, e.EventID}
@@ -428,24 +440,6 @@ func searchDay(days []dayCount, day int32) int {
 	return lo
 }
 
-// addDays merges a count for one day (used by Merge).
-func (s *State) addDays(ri int, dc dayCount, rule *engRule) {
-	rd := &s.rules[ri]
-	i := searchDay(rd.days, dc.day)
-	if i == len(rd.days) || rd.days[i].day != dc.day {
-		rd.days = append(rd.days, dayCount{})
-		copy(rd.days[i+1:], rd.days[i:])
-		rd.days[i] = dayCount{dc.day, 0}
-	}
-	// min(min(a,cap)+min(b,cap), cap) = min(a+b, cap): merging capped counts
-	// is exact.
-	rd.days[i].n = uint32(min(uint64(rd.days[i].n)+uint64(dc.n), uint64(rule.dayCap)))
-	if rule.maxTotal > 0 {
-		trimTotal(rd, rule)
-	}
-	s.touch(ri)
-}
-
 // trimTotal drops days after the one on which the max_total-th counting event
 // falls. They can never count again: more events only move that point
 // earlier. This is what keeps a capped rule's data at most max_total days.
@@ -563,41 +557,4 @@ func (s *State) burstDay(c *compiled, b *burstRule) (int32, bool) {
 		}
 	}
 	return 0, false
-}
-
-// Merge stitches a visitor's state into this lead's (identity stitching): the
-// result is the state of the union of both event sets, so it equals applying
-// the visitor's events to the lead. The lead's stage and history are kept; the
-// visitor's are dropped (a visitor never leaves the visitor stage).
-func (s *State) Merge(o *State, r *Rules) {
-	c := r.c
-	s.bind(c)
-	o.bind(c)
-	if o.last.After(s.last) {
-		s.last = o.last
-	}
-	s.identified = s.identified || o.identified
-	for _, a := range o.attrs {
-		s.setAttr(a.key, a.val, a.at, a.id)
-	}
-	for ri := range o.rules {
-		rule := &c.eng[ri]
-		for _, dc := range o.rules[ri].days {
-			s.addDays(ri, dc, rule)
-		}
-	}
-	for bi, d := range o.dead {
-		if d && !s.dead[bi] {
-			s.dead[bi] = true
-			s.burstDead = append(s.burstDead, c.bursts[bi].id)
-		}
-	}
-	if o.instant.typ != "" && (s.instant.typ == "" || o.instant.after(s.instant)) {
-		s.instant = o.instant
-	}
-	for _, p := range o.pending {
-		s.remember(p)
-	}
-	s.needPrune = true
-	s.prune(c)
 }

@@ -1,12 +1,12 @@
 // Package scoring is the product's definition of a lead score and of the
-// lifecycle (../shared/SCORING.md). It is pure: it reads no clock, no
+// lifecycle (docs/scoring.md). It is pure: it reads no clock, no
 // environment and no network; `now` is always an argument. Every function that
 // changes a lead goes through it.
 package scoring
 
 import "time"
 
-// Event is one thing a person did (CONTRACT.md "Event"), after ingestion has
+// Event is one thing a person did (docs/api.md "Event"), after ingestion has
 // validated and normalized it: EventID is always set, Email is trimmed and
 // lower-cased, OccurredAt is UTC.
 type Event struct {
@@ -32,10 +32,10 @@ type Event struct {
 	Properties map[string]any `json:"properties,omitempty"`
 }
 
-// Stage is a lifecycle stage (SCORING.md section 4).
+// Stage is a lifecycle stage (docs/scoring.md section 4).
 type Stage string
 
-// The stages of SCORING.md section 4.
+// The stages of docs/scoring.md section 4.
 const (
 	StageVisitor      Stage = "visitor"
 	StageLead         Stage = "lead"

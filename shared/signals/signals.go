@@ -1,13 +1,16 @@
-// Package signals is the closed-loop report of SCORING.md section 6: which
-// rules and fit attribute values go with won deals, and what point values a
-// model fitted on won/lost history would suggest, with the ranking quality
-// (AUC) of the current rules against the suggestion on held-out leads.
+// Package signals is the closed-loop report of docs/scoring.md section 6:
+// which rules and fit attribute values go with won deals, and what point
+// values a model fitted on won/lost history would suggest, with the ranking
+// quality (AUC) of the current rules against the suggestion on held-out
+// leads.
 //
-// It is pure: no clock, no I/O, no AWS. Callers (GET /v1/reports/signals and
-// the command under infra/) read the leads, turn each into a Lead, and call
-// Build. The report is a pure function of the SET of leads, the published
-// points and the options: the input order does not matter. See README.md for
-// the method and the figures that validate it.
+// Build is pure: no clock, no I/O, no AWS. The report is a pure function of
+// the SET of leads, the published points and the options: the input order
+// does not matter. ReadReport (leads.go) is the one pass over stored leads
+// that GET /v1/reports/signals and the command under infra/report share: it
+// reads through leadscore.LeadScanner, turns each lead into a Lead with
+// LeadFromState, and calls Build. See README.md for the method and the
+// figures that validate it.
 package signals
 
 import (

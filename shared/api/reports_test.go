@@ -1,4 +1,4 @@
-package ingest
+package api
 
 import (
 	"encoding/json"
@@ -8,78 +8,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/leadscore/leadscore/shared/dynamodb"
+	"github.com/leadscore/leadscore/shared/httpapi"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 	"github.com/leadscore/leadscore/shared/signals"
 )
 
-func TestOutcomeFromStageHistory(t *testing.T) {
-	at := func(h int) time.Time { return testNow.Add(time.Duration(h) * time.Hour) }
-	tr := func(from, to scoring.Stage, h int, reason string) scoring.Transition {
-		return scoring.Transition{From: from, To: to, At: at(h), Reason: reason}
-	}
-	tests := []struct {
-		name      string
-		history   []scoring.Transition
-		want      signals.Outcome
-		won, lost time.Time
-	}{
-		{name: "no sales decision", history: []scoring.Transition{tr("visitor", "lead", 0, "identified by email"), tr("lead", "mql", 1, "fit 50 >= 40 and engagement 60 >= 50")}, want: signals.Open},
-		{name: "accepted only", history: []scoring.Transition{tr("mql", "sql", 2, "sales_accepted")}, want: signals.Open},
-		{name: "won", history: []scoring.Transition{tr("mql", "sql", 2, "sales_accepted"), tr("sql", "customer", 3, "deal_won")}, want: signals.Won, won: at(3)},
-		{name: "lost", history: []scoring.Transition{tr("mql", "sql", 2, "sales_accepted"), tr("sql", "nurture", 4, "deal_lost")}, want: signals.Lost, lost: at(4)},
-		{name: "rejected", history: []scoring.Transition{tr("mql", "disqualified", 2, "sales_rejected")}, want: signals.Rejected, lost: at(2)},
-		{name: "nurtured on a timer is not lost", history: []scoring.Transition{tr("mql", "nurture", 2, "no sales decision in 14 days")}, want: signals.Open},
-		{name: "rejected then accepted again", history: []scoring.Transition{tr("mql", "disqualified", 2, "sales_rejected"), tr("disqualified", "sql", 5, "sales_accepted")}, want: signals.Open, lost: at(2)},
-		{name: "lost then won later", history: []scoring.Transition{tr("sql", "nurture", 2, "deal_lost"), tr("nurture", "sql", 5, "sales_accepted"), tr("sql", "customer", 6, "deal_won")}, want: signals.Won, won: at(6), lost: at(2)},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			o, won, lost := Outcome(tc.history)
-			if o != tc.want || !won.Equal(tc.won) || !lost.Equal(tc.lost) {
-				t.Fatalf("Outcome = %s won %s lost %s; want %s won %s lost %s", o, won, lost, tc.want, tc.won, tc.lost)
-			}
-		})
-	}
-}
-
-func TestCurrentPointsListsEveryRule(t *testing.T) {
-	pts, err := CurrentPoints(scoring.DefaultRules())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for id, want := range map[string]float64{"senior-title": 20, "student": -30, "demo-request": 40, "careers-visit": -15, "pricing-urgency": 20} {
-		if got, ok := pts[id]; !ok || got != want {
-			t.Errorf("points of %s = %v (present %v), want %v", id, got, ok, want)
-		}
-	}
-	yaml, err := scoring.ParseRules([]byte("fit:\n  - id: big\n    field: company_size\n    match: {gte: 1000}\n    points: 7\nmql: {fit_min: 40, engagement_min: 50}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pts, err := CurrentPoints(yaml); err != nil || pts["big"] != 7 {
-		t.Fatalf("points of a YAML document: %v %v", pts, err)
-	}
-}
-
 // seedOutcomeLeads writes n leads through the store, each with a form (fit
 // attributes), and for decided ones the sales events, evaluated one step at
 // a time as the score function would. Every second lead asked for a demo;
 // most of those are won, most of the others lost or rejected.
-func seedOutcomeLeads(t *testing.T, store *dynamodb.Store, n, open int) {
+func seedOutcomeLeads(t *testing.T, e *env, n, open int) {
 	t.Helper()
 	r := scoring.DefaultRules()
 	base := testNow.Add(-30 * 24 * time.Hour)
 	for i := range n + open {
 		email := fmt.Sprintf("buyer%03d@example.com", i)
 		id := leadscore.LeadID(email)
-		rec, err := store.ReadLead(t.Context(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
+		rec := e.readLead(t, id)
 		rec.Email = email
 		title := "Director of IT"
 		if i%3 == 0 {
@@ -96,7 +42,7 @@ func seedOutcomeLeads(t *testing.T, store *dynamodb.Store, n, open int) {
 			steps[0] = append(steps[0], mk(2, "demo_request", 1))
 		}
 		if i < n {
-			// Sales rejects a lead before accepting it (SCORING.md: from
+			// Sales rejects a lead before accepting it (docs/scoring.md: from
 			// lead, mql or nurture); won and lost deals go through sql.
 			switch won := (demo && i%10 != 0) || (!demo && i%5 == 1); {
 			case won:
@@ -113,31 +59,20 @@ func seedOutcomeLeads(t *testing.T, store *dynamodb.Store, n, open int) {
 			res = rec.State.Evaluate(r, evs[0].OccurredAt.Add(time.Duration(k)*time.Minute))
 		}
 		rec.View = leadscore.BuildView(id, email, rec.State, res, 0, testNow)
-		if err := store.WriteLead(t.Context(), rec, testNow); err != nil {
-			t.Fatal(err)
-		}
+		e.writeLead(t, rec)
 	}
 }
 
-func signalsEnv(t *testing.T) (*env, *dynamodb.Store) {
-	var store *dynamodb.Store
-	e := newEnv(t, func(o *Options) {
-		store = o.Rules.(*dynamodb.Store)
-		o.Routes = map[string]RouteFunc{SignalsReportRouteKey: SignalsReportRoute(store, store, func() time.Time { return testNow }, ReportOptions{}, o.Logger)}
-	})
-	return e, store
-}
-
-func getReport(t *testing.T, e *env) SignalsBody {
+func getReport(t *testing.T, e *env) signals.LeadsReport {
 	t.Helper()
-	req := events.APIGatewayV2HTTPRequest{RawPath: "/v1/reports/signals", RouteKey: SignalsReportRouteKey,
+	req := httpapi.Request{RawPath: "/v1/reports/signals", RouteKey: SignalsReportRouteKey,
 		Headers: map[string]string{"x-api-key": testKey}}
 	req.RequestContext.HTTP.Method = "GET"
 	resp := e.do(t, req)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /v1/reports/signals: %d %s", resp.StatusCode, resp.Body)
 	}
-	var body SignalsBody
+	var body signals.LeadsReport
 	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
 		t.Fatalf("report %s: %v", resp.Body, err)
 	}
@@ -150,11 +85,14 @@ func getReport(t *testing.T, e *env) SignalsBody {
 }
 
 func TestSignalsReportFromStoredOutcomes(t *testing.T) {
-	e, store := signalsEnv(t)
-	seedOutcomeLeads(t, store, 80, 10)
+	e := newEnv(t)
+	seedOutcomeLeads(t, e, 80, 10)
 	// A visitor never identified: not a lead, not in the report.
 	vid := leadscore.VisitorID("cookie-1")
-	store.RecordEvents(t.Context(), vid, []scoring.Event{{EventID: "v1", Type: "page_view", OccurredAt: testNow, AnonymousID: "cookie-1"}}, testNow)
+	visitor := e.readLead(t, vid)
+	visitor.State.Apply([]scoring.Event{{EventID: "v1", Type: "page_view", OccurredAt: testNow, AnonymousID: "cookie-1"}}, scoring.DefaultRules())
+	visitor.View = leadscore.BuildView(vid, "", visitor.State, visitor.State.Evaluate(scoring.DefaultRules(), testNow), 0, testNow)
+	e.writeLead(t, visitor)
 
 	body := getReport(t, e)
 	if body.LeadsRead != 90 || body.Leads != 90 || body.Truncated {
@@ -187,8 +125,8 @@ func TestSignalsReportFromStoredOutcomes(t *testing.T) {
 }
 
 func TestSignalsReportSaysWhenOutcomesAreTooFew(t *testing.T) {
-	e, store := signalsEnv(t)
-	seedOutcomeLeads(t, store, 12, 3)
+	e := newEnv(t)
+	seedOutcomeLeads(t, e, 12, 3)
 	body := getReport(t, e)
 	if body.Outcomes != 12 || body.Model != nil || !strings.Contains(body.Message, "not enough") {
 		t.Fatalf("with 12 outcomes: model %v message %q; want no model and a not-enough-data message", body.Model, body.Message)
@@ -196,13 +134,13 @@ func TestSignalsReportSaysWhenOutcomesAreTooFew(t *testing.T) {
 }
 
 func TestSignalsReportIsBounded(t *testing.T) {
-	_, store := signalsEnv(t)
-	seedOutcomeLeads(t, store, 0, 25)
-	body, err := BuildSignalsReport(t.Context(), store, scoring.DefaultRules(), testNow, ReportOptions{MaxLeads: 10})
+	e := newEnv(t)
+	seedOutcomeLeads(t, e, 0, 25)
+	body, err := signals.ReadReport(t.Context(), e.opts.Scanner, scoring.DefaultRules(), testNow, signals.ReadOptions{MaxLeads: 10})
 	if err != nil || body.LeadsRead != 10 || !body.Truncated {
 		t.Fatalf("bounded at 10: read %d truncated %v (%v)", body.LeadsRead, body.Truncated, err)
 	}
-	body, err = BuildSignalsReport(t.Context(), store, scoring.DefaultRules(), testNow, ReportOptions{MaxLeads: 25})
+	body, err = signals.ReadReport(t.Context(), e.opts.Scanner, scoring.DefaultRules(), testNow, signals.ReadOptions{MaxLeads: 25})
 	if err != nil || body.LeadsRead != 25 || body.Truncated {
 		t.Fatalf("bounded at exactly the lead count: read %d truncated %v (%v); want 25, not truncated", body.LeadsRead, body.Truncated, err)
 	}

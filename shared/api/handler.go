@@ -1,0 +1,127 @@
+// Package api is the private half of the HTTP API (API Gateway HTTP API,
+// payload format 2.0), every route behind the API key: lead reads, the
+// rules, erasure, the bulk rescore's progress and the signals report
+// (docs/api.md "HTTP API"). Ingestion is shared/ingest's, in another
+// function with a smaller role (docs/architecture.md, the least-privilege
+// invariant).
+//
+// It depends only on the leadscore interfaces; functions/api wires the
+// DynamoDB and SQS implementations.
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/leadscore/leadscore/shared/httpapi"
+	"github.com/leadscore/leadscore/shared/leadscore"
+	"github.com/leadscore/leadscore/shared/metrics"
+	"github.com/leadscore/leadscore/shared/signals"
+)
+
+// MaxRulesBodyBytes caps the body of PUT /v1/rules (docs/api.md caps every
+// body at 256 KiB).
+const MaxRulesBodyBytes = 256 * 1024
+
+// Options are a Handler's dependencies. All but Report, Logger, Metrics and
+// Now are required: New refuses to build a handler without them.
+type Options struct {
+	Leads  leadscore.LeadReader
+	Eraser leadscore.LeadEraser
+	Rules  leadscore.RulesStore
+	// Rescores and Queue start the bulk rescore of a version PUT /v1/rules
+	// publishes (the job item, then its first page message on the score
+	// queue) and answer its progress.
+	Rescores leadscore.RescoreStore
+	Queue    leadscore.ScoreQueue
+	// Scanner reads every lead for the signals report.
+	Scanner leadscore.LeadScanner
+	// APIKey guards every route.
+	APIKey string
+	// Report bounds the signals report (zero: signals' defaults).
+	Report  signals.ReadOptions
+	Logger  *slog.Logger
+	Metrics *metrics.Recorder
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Handler answers the API routes. Build it once per process.
+type Handler struct {
+	leads    leadscore.LeadReader
+	eraser   leadscore.LeadEraser
+	rules    leadscore.RulesStore
+	rescores leadscore.RescoreStore
+	queue    leadscore.ScoreQueue
+	scanner  leadscore.LeadScanner
+	report   signals.ReadOptions
+	now      func() time.Time
+	router   *httpapi.Router
+}
+
+// New returns a Handler, or an error naming every missing dependency, so a
+// deployment without a table or queue fails its cold start rather than the
+// first request that needs them.
+func New(o Options) (*Handler, error) {
+	var missing []error
+	need := func(ok bool, what string) {
+		if !ok {
+			missing = append(missing, errors.New("api: no "+what))
+		}
+	}
+	need(o.Leads != nil, "lead reader (Options.Leads; TABLE_NAME)")
+	need(o.Eraser != nil, "lead eraser (Options.Eraser; TABLE_NAME)")
+	need(o.Rules != nil, "rules store (Options.Rules; TABLE_NAME)")
+	need(o.Rescores != nil, "rescore store (Options.Rescores; TABLE_NAME)")
+	need(o.Queue != nil, "score queue for the rescore (Options.Queue; SCORE_QUEUE_URL)")
+	need(o.Scanner != nil, "lead scanner for the signals report (Options.Scanner; TABLE_NAME)")
+	need(o.APIKey != "", "API key (Options.APIKey; API_KEY)")
+	if err := errors.Join(missing...); err != nil {
+		return nil, err
+	}
+	h := &Handler{leads: o.Leads, eraser: o.Eraser, rules: o.Rules, rescores: o.Rescores, queue: o.Queue,
+		scanner: o.Scanner, report: o.Report, now: o.Now}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	m := o.Metrics
+	if m == nil {
+		m = metrics.New(io.Discard, "api")
+	}
+	r, err := httpapi.NewRouter(h.routes(), httpapi.Config{APIKey: o.APIKey, Logger: o.Logger, Metrics: m})
+	if err != nil {
+		return nil, err
+	}
+	h.router = r
+	return h, nil
+}
+
+// Route keys of the routes other packages' tests and tools name.
+const (
+	RescoreProgressRouteKey = "GET /v1/rules/{version}/rescore"
+	SignalsReportRouteKey   = "GET /v1/reports/signals"
+)
+
+// routes are the API's routes of docs/api.md, all behind the API key. To
+// add one: a line here, its HttpApi event under ApiFunction in
+// template.yaml, and a sample request events/api-*.json.
+func (h *Handler) routes() []httpapi.Route {
+	return []httpapi.Route{
+		{Method: "GET", Path: "/v1/leads/{lead_id}", Handle: h.getLead},
+		{Method: "GET", Path: "/v1/leads", Handle: h.listLeads},
+		{Method: "DELETE", Path: "/v1/leads/{lead_id}", Handle: h.deleteLead},
+		{Method: "GET", Path: "/v1/rules", Handle: h.getRules},
+		{Method: "PUT", Path: "/v1/rules", Handle: h.putRules},
+		{Method: "GET", Path: "/v1/rules/{version}/rescore", Handle: h.rescoreProgress},
+		{Method: "GET", Path: "/v1/reports/signals", Handle: h.signalsReport},
+	}
+}
+
+// Handle answers one request (lambda.Start(h.Handle)). It never returns an
+// error: every failure is an HTTP answer, and a 5xx never carries internals.
+func (h *Handler) Handle(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	return h.router.Handle(ctx, req)
+}

@@ -1,0 +1,166 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/leadscore/leadscore/shared/httpapi"
+
+	"github.com/leadscore/leadscore/shared/leadscore"
+	"github.com/leadscore/leadscore/shared/scoring"
+)
+
+// Page sizes of GET /v1/leads?stage=.
+const (
+	DefaultLeadsLimit = 50
+	MaxLeadsLimit     = 100
+	maxCursorLen      = 2048
+)
+
+// leadIDPattern is what leadscore.LeadID and VisitorID produce; anything else
+// cannot exist, so it is answered without a table read.
+var leadIDPattern = regexp.MustCompile(`^(ld|vi)_[0-9a-f]{24}$`)
+
+var stages = []string{string(scoring.StageVisitor), string(scoring.StageLead), string(scoring.StageMQL), string(scoring.StageSQL),
+	string(scoring.StageCustomer), string(scoring.StageNurture), string(scoring.StageDisqualified), string(scoring.StageExpired)}
+
+// LeadsPage is the answer to GET /v1/leads?stage=.
+type LeadsPage struct {
+	Leads []leadscore.LeadView `json:"leads"`
+	// Cursor fetches the next page; null on the last one.
+	Cursor *string `json:"cursor"`
+}
+
+func (h *Handler) getLead(ctx context.Context, c *httpapi.Call) httpapi.Response {
+	id := c.Params["lead_id"]
+	if !leadIDPattern.MatchString(id) {
+		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "malformed lead_id",
+			httpapi.Detail{Field: "lead_id", Message: "must be ld_ or vi_ followed by 24 hex digits"}))
+	}
+	return h.leadResponse(ctx, id, c)
+}
+
+// leadResponse reads one lead. A visitor stitched into a lead answers with
+// that lead, where its activity now lives.
+func (h *Handler) leadResponse(ctx context.Context, id string, c *httpapi.Call) httpapi.Response {
+	c.Annotate("lead_id", id)
+	lead, err := h.leads.Lead(ctx, id)
+	if err == nil && lead.MergedInto != "" && lead.MergedInto != id {
+		lead, err = h.leads.Lead(ctx, lead.MergedInto)
+	}
+	switch {
+	case errors.Is(err, leadscore.ErrNotFound):
+		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusNotFound, httpapi.CodeNotFound, "no such lead"))
+	case err != nil:
+		c.Log.Error("reading lead failed", "error", err.Error())
+		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
+	}
+	return httpapi.JSON(http.StatusOK, view(lead))
+}
+
+func view(l *leadscore.Lead) leadscore.LeadView {
+	v := l.View
+	if v.LeadID == "" {
+		v.LeadID = l.ID
+	}
+	if v.Attributes == nil {
+		v.Attributes = map[string]any{}
+	}
+	if v.StageHistory == nil {
+		v.StageHistory = []scoring.Transition{}
+	}
+	if v.Breakdown == nil {
+		v.Breakdown = []scoring.Contribution{}
+	}
+	return v
+}
+
+func (h *Handler) listLeads(ctx context.Context, c *httpapi.Call) httpapi.Response {
+	q := httpapi.Query(c.Req)
+	email, hasEmail := q["email"]
+	stage, hasStage := q["stage"]
+	switch {
+	case hasEmail && hasStage:
+		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "use either email or stage, not both",
+			httpapi.Detail{Field: "email", Message: "cannot be combined with stage"}))
+	case hasEmail:
+		// A "+" left unescaped in a query string arrives as a space, and an
+		// address never holds one: ada+news@example.com is what was meant.
+		e := leadscore.NormalizeEmail(strings.ReplaceAll(strings.TrimSpace(email[0]), " ", "+"))
+		if !leadscore.ValidEmail(e) || len(e) > leadscore.MaxEmailLen {
+			return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "malformed email",
+				httpapi.Detail{Field: "email", Message: "is not a valid email address"}))
+		}
+		return h.leadResponse(ctx, leadscore.LeadID(e), c)
+	case hasStage:
+		return h.leadsByStage(ctx, stage[0], q, c)
+	default:
+		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "give email= or stage=",
+			httpapi.Detail{Field: "stage", Message: "email or stage is required"}))
+	}
+}
+
+func (h *Handler) leadsByStage(ctx context.Context, stage string, q url.Values, c *httpapi.Call) httpapi.Response {
+	var details []httpapi.Detail
+	if !slices.Contains(stages, stage) {
+		details = append(details, httpapi.Detail{Field: "stage", Message: "must be one of " + strings.Join(stages, ", ")})
+	}
+	limit := DefaultLeadsLimit
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxLeadsLimit {
+			details = append(details, httpapi.Detail{Field: "limit", Message: fmt.Sprintf("must be a whole number from 1 to %d", MaxLeadsLimit)})
+		}
+		limit = n
+	}
+	cursor := q.Get("cursor")
+	if len(cursor) > maxCursorLen {
+		details = append(details, httpapi.Detail{Field: "cursor", Message: "is not a cursor this API returned"})
+	}
+	if len(details) > 0 {
+		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "the query has problems; see details", details...))
+	}
+	leads, next, err := h.leads.LeadsByStage(ctx, scoring.Stage(stage), limit, cursor)
+	if err != nil {
+		if cursor != "" && !errors.Is(err, context.DeadlineExceeded) {
+			// The likeliest cause with a cursor is a cursor the store could
+			// not decode; the store's text is not passed on.
+			c.Log.Warn("listing leads with a cursor failed", "error", err.Error())
+			return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "the cursor is not valid",
+				httpapi.Detail{Field: "cursor", Message: "is not a cursor this API returned"}))
+		}
+		c.Log.Error("listing leads failed", "error", err.Error())
+		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
+	}
+	page := LeadsPage{Leads: make([]leadscore.LeadView, 0, len(leads))}
+	for _, l := range leads {
+		page.Leads = append(page.Leads, view(l))
+	}
+	if next != "" {
+		page.Cursor = &next
+	}
+	return httpapi.JSON(http.StatusOK, page)
+}
+
+// deleteLead erases a lead (privacy request). Erasing is idempotent: a lead
+// already gone answers 204 too, since "nothing is stored" is what was asked.
+func (h *Handler) deleteLead(ctx context.Context, c *httpapi.Call) httpapi.Response {
+	id := c.Params["lead_id"]
+	if !leadIDPattern.MatchString(id) {
+		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "malformed lead_id",
+			httpapi.Detail{Field: "lead_id", Message: "must be ld_ or vi_ followed by 24 hex digits"}))
+	}
+	c.Annotate("lead_id", id)
+	if err := h.eraser.EraseLead(ctx, id); err != nil && !errors.Is(err, leadscore.ErrNotFound) {
+		c.Log.Error("erasing lead failed", "error", err.Error())
+		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
+	}
+	return httpapi.Response{StatusCode: http.StatusNoContent, Headers: map[string]string{"cache-control": "no-store"}}
+}
