@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -27,11 +26,11 @@ func main() {
 	cfg, err := config.Load(os.Getenv, config.EnvTableName, config.EnvScoreQueueURL, config.EnvAPIKey)
 	log := logging.New(os.Stdout, os.Getenv(config.EnvFunctionName), os.Getenv(config.EnvLogLevel))
 	if err != nil {
-		fail(log, "loading configuration failed", err)
+		logging.InitFailed(log, "loading configuration failed", err)
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK(log)))
 	if err != nil {
-		fail(log, "loading AWS SDK configuration failed", err)
+		logging.InitFailed(log, "loading AWS SDK configuration failed", err)
 	}
 	store := dynamodb.New(awsddb.NewFromConfig(awsCfg), cfg.TableName)
 	h, err := api.New(api.Options{
@@ -47,14 +46,7 @@ func main() {
 		Metrics: metrics.New(os.Stdout, cfg.FunctionName),
 	})
 	if err != nil {
-		fail(log, "building the handler failed", err)
+		logging.InitFailed(log, "building the handler failed", err)
 	}
 	lambda.Start(h.Handle)
-}
-
-// fail logs why the function cannot start and exits, so Lambda reports an
-// init error naming it rather than failing every request.
-func fail(log *slog.Logger, msg string, err error) {
-	log.Error(msg, "error", err.Error())
-	os.Exit(1)
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -19,22 +18,24 @@ import (
 )
 
 func main() {
+	log := logging.New(os.Stdout, os.Getenv(config.EnvFunctionName), os.Getenv(config.EnvLogLevel))
 	cfg, err := config.Load(os.Getenv, config.EnvHandoffQueueURL)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		logging.InitFailed(log, "loading configuration failed", err)
 	}
-	log := logging.New(os.Stdout, cfg.FunctionName, cfg.LogLevel)
-	aws, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK(log)))
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK(log)))
 	if err != nil {
-		log.Error("loading the AWS configuration failed", "error", err.Error())
-		os.Exit(1)
+		logging.InitFailed(log, "loading the AWS configuration failed", err)
 	}
-	queues := sqs.NewQueues(awssqs.NewFromConfig(aws), cfg.ScoreQueueURL, cfg.HandoffQueueURL)
-	h, err := handoff.New(handoff.Options{Config: cfg, Visibility: queues, Log: log, Metrics: metrics.New(os.Stdout, cfg.FunctionName)})
+	queues := sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, cfg.HandoffQueueURL)
+	h, err := handoff.New(handoff.Options{
+		Config:     cfg,
+		Visibility: queues,
+		Logger:     log,
+		Metrics:    metrics.New(os.Stdout, cfg.FunctionName),
+	})
 	if err != nil {
-		log.Error("handoff configuration is invalid", "error", err.Error())
-		os.Exit(1)
+		logging.InitFailed(log, "handoff configuration is invalid", err)
 	}
 	lambda.Start(h.Handle)
 }

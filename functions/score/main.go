@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -21,27 +20,34 @@ import (
 )
 
 func main() {
-	cfg, err := config.Load(os.Getenv, config.EnvTableName, config.EnvHandoffQueueURL)
+	log := logging.New(os.Stdout, os.Getenv(config.EnvFunctionName), os.Getenv(config.EnvLogLevel))
+	// SCORE_QUEUE_URL carries the bulk rescore's messages.
+	cfg, err := config.Load(os.Getenv, config.EnvTableName, config.EnvScoreQueueURL, config.EnvHandoffQueueURL)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	log := logging.New(os.Stdout, cfg.FunctionName, cfg.LogLevel)
-	// AWS_ENDPOINT_URL_DYNAMODB and _SQS, set by the local stack, are read
-	// by the SDK itself.
-	aws, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK(log)))
-	if err != nil {
-		log.Error("loading the AWS configuration failed", "error", err.Error())
-		os.Exit(1)
+		logging.InitFailed(log, "loading configuration failed", err)
 	}
 	retention, err := config.EventRetention(os.Getenv)
 	if err != nil {
-		log.Error("event retention is invalid", "error", err.Error())
-		os.Exit(1)
+		logging.InitFailed(log, "event retention is invalid", err)
 	}
-	store := dynamodb.New(awsdynamodb.NewFromConfig(aws), cfg.TableName)
+	// AWS_ENDPOINT_URL_DYNAMODB and _SQS, set by the local stack, are read
+	// by the SDK itself.
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK(log)))
+	if err != nil {
+		logging.InitFailed(log, "loading the AWS configuration failed", err)
+	}
+	store := dynamodb.New(awsdynamodb.NewFromConfig(awsCfg), cfg.TableName)
 	store.EventRetention = retention
-	queues := sqs.NewQueues(awssqs.NewFromConfig(aws), cfg.ScoreQueueURL, cfg.HandoffQueueURL)
-	h := &score.Handler{Store: store, Rules: store, Handoff: queues, Eraser: store, Log: log, Metrics: metrics.New(os.Stdout, cfg.FunctionName)}
+	queues := sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, cfg.HandoffQueueURL)
+	h, err := score.New(score.Options{
+		Store: store, Rules: store, Rescore: store, Eraser: store,
+		Handoff: queues, Queue: queues,
+		Usage:   dynamodb.MeterInvocation,
+		Logger:  log,
+		Metrics: metrics.New(os.Stdout, cfg.FunctionName),
+	})
+	if err != nil {
+		logging.InitFailed(log, "building the score handler failed", err)
+	}
 	lambda.Start(h.Handle)
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"time"
 
@@ -25,27 +24,23 @@ func main() {
 	cfg, err := config.Load(os.Getenv, config.EnvTableName, config.EnvScoreQueueURL)
 	log := logging.New(os.Stdout, os.Getenv(config.EnvFunctionName), os.Getenv(config.EnvLogLevel))
 	if err != nil {
-		fail(log, "loading configuration failed", err)
+		logging.InitFailed(log, "loading configuration failed", err)
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK(log)))
 	if err != nil {
-		fail(log, "loading AWS SDK configuration failed", err)
+		logging.InitFailed(log, "loading AWS SDK configuration failed", err)
 	}
-	h := &sweep.Handler{
+	h, err := sweep.New(sweep.Options{
 		Due:     dynamodb.New(awsddb.NewFromConfig(awsCfg), cfg.TableName),
 		Queue:   sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
-		Log:     log,
+		Logger:  log,
 		Metrics: metrics.New(os.Stdout, cfg.FunctionName),
 		// A tenth of the template's 60 s timeout: one more page and its
 		// SendMessageBatch calls take far less.
 		Margin: 6 * time.Second,
+	})
+	if err != nil {
+		logging.InitFailed(log, "building the sweep handler failed", err)
 	}
 	lambda.Start(h.Handle)
-}
-
-// fail logs why the function cannot start and exits, so Lambda reports an
-// init error naming it rather than failing every request.
-func fail(log *slog.Logger, msg string, err error) {
-	log.Error(msg, "error", err.Error())
-	os.Exit(1)
 }

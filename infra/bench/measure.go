@@ -74,36 +74,11 @@ func buildHost(ctx context.Context, root, folder, out string) error {
 // functionEnv is the function's template environment resolved for the
 // emulators (as the local stack does), with webhooks to hookURL.
 func functionEnv(st *emulators.Stack, fn template.Function, hookURL string) (map[string]string, error) {
-	res := st.Resolver()
-	params := map[string]string{
+	return st.FunctionEnv(fn, map[string]string{
 		"ApiKey": "bench-api-key", "WebhookUrlSales": hookURL + "/sales", "WebhookUrlNurture": hookURL + "/nurture",
 		"WebhookSecret": "bench-webhook-secret-0123456789", "LogLevel": "info",
 		"Forms": `{"contact":{"type":"form_submit","allowed_origins":["http://localhost:*"]}}`,
-	}
-	for name, p := range st.Template.Parameters {
-		if _, ok := params[name]; !ok {
-			d, _ := res.String(p.Default)
-			params[name] = d
-		}
-	}
-	for k, v := range params {
-		res.Refs[k] = v
-	}
-	env := map[string]string{}
-	for k, v := range fn.Env {
-		s, err := res.String(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s environment %s: %w", fn.LogicalID, k, err)
-		}
-		env[k] = s
-	}
-	for k, v := range st.Env() {
-		if _, set := env[k]; !set {
-			env[k] = v
-		}
-	}
-	env["LEADSCORE_LOCAL"] = "1"
-	return env, nil
+	})
 }
 
 // coldInits starts the binary n times (one process each, as n cold starts)
@@ -230,38 +205,7 @@ func measureFunctions(ctx context.Context, root string, inits int, log io.Writer
 		if fig.InitMs, fig.InitRSSKB, err = coldInits(ctx, fn, bin, env, inits); err != nil {
 			return nil, err
 		}
-		var payload []byte
-		var check func(resp []byte) error
-		now := time.Now().UTC()
-		switch folder {
-		case "ingest":
-			payload, _ = json.Marshal(ingestRequest(100, 20, "bench-api-key", now))
-			fig.BatchNote = "one POST /v1/events of 100 events"
-			check = func(resp []byte) error {
-				var r events.APIGatewayV2HTTPResponse
-				if err := json.Unmarshal(resp, &r); err != nil || r.StatusCode != http.StatusAccepted {
-					return fmt.Errorf("want a 202, got %.300s", resp)
-				}
-				return nil
-			}
-		case "score":
-			payload, _ = json.Marshal(scoreBatch(100, 20, st.QueueARNs[emulators.ScoreQueueID], now))
-			fig.BatchNote = "100 events of 20 leads against the emulators"
-			check = noFailures
-		case "handoff":
-			before := delivered.Load()
-			payload, _ = json.Marshal(handoffBatch(100, st.QueueARNs[emulators.HandoffQueueID], now))
-			fig.BatchNote = "100 MQL transitions to an httptest receiver"
-			check = func(resp []byte) error {
-				if err := noFailures(resp); err != nil {
-					return err
-				}
-				if got := delivered.Load() - before; got != 100 {
-					return fmt.Errorf("the receiver got %d webhooks, want 100", got)
-				}
-				return nil
-			}
-		}
+		payload, check := sampleBatch(folder, st, &delivered, &fig)
 		if payload != nil {
 			fmt.Fprintf(log, ", %s", fig.BatchNote)
 			var fnOut bytes.Buffer
@@ -279,6 +223,43 @@ func measureFunctions(ctx context.Context, root string, inits int, log io.Writer
 	}
 	slices.SortFunc(out, func(a, b FunctionFigures) int { return strings.Compare(a.LogicalID, b.LogicalID) })
 	return out, nil
+}
+
+// sampleBatch is the 100-message invocation a function's memory is
+// measured with (nil for a function without one), and the check of its
+// answer; it names the batch in fig.BatchNote.
+func sampleBatch(folder string, st *emulators.Stack, delivered *atomic.Int64, fig *FunctionFigures) (payload []byte, check func(resp []byte) error) {
+	now := time.Now().UTC()
+	switch folder {
+	case "ingest":
+		payload, _ = json.Marshal(ingestRequest(100, 20, "bench-api-key", now))
+		fig.BatchNote = "one POST /v1/events of 100 events"
+		check = func(resp []byte) error {
+			var r events.APIGatewayV2HTTPResponse
+			if err := json.Unmarshal(resp, &r); err != nil || r.StatusCode != http.StatusAccepted {
+				return fmt.Errorf("want a 202, got %.300s", resp)
+			}
+			return nil
+		}
+	case "score":
+		payload, _ = json.Marshal(scoreBatch(100, 20, st.QueueARNs[emulators.ScoreQueueID], now))
+		fig.BatchNote = "100 events of 20 leads against the emulators"
+		check = noFailures
+	case "handoff":
+		before := delivered.Load()
+		payload, _ = json.Marshal(handoffBatch(100, st.QueueARNs[emulators.HandoffQueueID], now))
+		fig.BatchNote = "100 MQL transitions to an httptest receiver"
+		check = func(resp []byte) error {
+			if err := noFailures(resp); err != nil {
+				return err
+			}
+			if got := delivered.Load() - before; got != 100 {
+				return fmt.Errorf("the receiver got %d webhooks, want 100", got)
+			}
+			return nil
+		}
+	}
+	return payload, check
 }
 
 // noFailures checks an SQS batch response reports no failed message.

@@ -14,13 +14,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/leadscore/leadscore/infra/faults"
+	"github.com/leadscore/leadscore/shared/dynamodb"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
 // TestHotLeadsUnderConcurrentWorkers runs 8 score workers at once on
 // batches that all touch the same 10 leads, so nearly every lead write
-// races another (ARCHITECTURE.md invariant 2: concurrent writers are
+// races another (docs/architecture.md invariant 2: concurrent writers are
 // serialized by the conditional write on version, with retry). No update
 // may be lost: every event is counted, every lead equals a from-scratch
 // scoring, and each lead's version is exactly the number of writes that
@@ -55,8 +56,8 @@ func TestHotLeadsUnderConcurrentWorkers(t *testing.T) {
 	}
 	close(batches)
 
-	meter := &leadscore.CapacityMeter{}
-	ctx := leadscore.WithMeter(context.Background(), meter)
+	meter := &dynamodb.CapacityMeter{}
+	ctx := dynamodb.WithMeter(context.Background(), meter)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	retries := 0
@@ -124,7 +125,7 @@ func TestHotLeadsUnderConcurrentWorkers(t *testing.T) {
 		}
 		ref := scoring.NewState()
 		ref.Apply(hist, rules)
-		if msg := compareScores(rec.View, ref.Evaluate(rules, rec.View.EvaluatedAt), ref); msg != "" {
+		if msg := compareScores(viewOf(t, w.rawDDB, &rec.Lead), ref.Evaluate(rules, rec.EvaluatedAt), ref); msg != "" {
 			t.Errorf("lead %d: lost update? %s", l, msg)
 		}
 	}

@@ -1,4 +1,4 @@
-// Package chaos holds the end-to-end fault tests of ARCHITECTURE.md's
+// Package chaos holds the end-to-end fault tests of docs/architecture.md's
 // invariants: the real ingest, score, sweep and handoff handlers against
 // DynamoDB Local and the SQS emulator, with faults injected by infra/faults,
 // queues driven the way Lambda's event source mapping drives them, and a

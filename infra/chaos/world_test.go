@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -25,11 +26,13 @@ import (
 
 	"github.com/leadscore/leadscore/infra/emulators"
 	"github.com/leadscore/leadscore/infra/faults"
+	"github.com/leadscore/leadscore/infra/wire"
 	"github.com/leadscore/leadscore/shared/api"
 	"github.com/leadscore/leadscore/shared/config"
 	"github.com/leadscore/leadscore/shared/dynamodb"
 	"github.com/leadscore/leadscore/shared/handoff"
 	"github.com/leadscore/leadscore/shared/ingest"
+	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/logging"
 	"github.com/leadscore/leadscore/shared/metrics"
 	"github.com/leadscore/leadscore/shared/score"
@@ -47,11 +50,11 @@ const (
 	webhookSecret = "chaos-test-webhook-secret-0123456789"
 	// Function labels: the template's logical ids, so recorded calls can be
 	// checked against each function's policy.
-	fnIngest  = "IngestFunction"
-	fnAPI     = "ApiFunction"
-	fnScore   = "ScoreFunction"
-	fnSweep   = "SweepFunction"
-	fnHandoff = "HandoffFunction"
+	fnIngest  = wire.IngestFunction
+	fnAPI     = wire.APIFunction
+	fnScore   = wire.ScoreFunction
+	fnSweep   = wire.SweepFunction
+	fnHandoff = wire.HandoffFunction
 )
 
 // clock is the simulated time every handler reads. It only moves forward,
@@ -163,6 +166,7 @@ type world struct {
 
 func newWorld(t testing.TB, fc faults.Config, receiverFailRate float64, start time.Time) *world {
 	t.Helper()
+	emulators.Need(t)
 	ctx := context.Background()
 	if err := stack.Reset(ctx); err != nil {
 		t.Fatal(err)
@@ -192,53 +196,25 @@ func newWorld(t testing.TB, fc faults.Config, receiverFailRate float64, start ti
 	w.raw = awssqs.NewFromConfig(cfg)
 	w.rawDDB = dynamodb.New(awsdynamodb.NewFromConfig(cfg), stack.TableName)
 
-	store := func(fn string) *dynamodb.Store {
-		return dynamodb.New(&faults.DynamoDB{Client: awsdynamodb.NewFromConfig(cfg), In: w.inj, Label: fn}, stack.TableName)
-	}
-	queues := func(fn string) *sqs.Queues {
-		return sqs.NewQueuesFrom(&faults.SQS{Client: awssqs.NewFromConfig(cfg), In: w.inj, Label: fn}, stack.ScoreQueueURL, stack.HandoffQueueURL)
-	}
-	logger := func(fn string) (fnWriter, *metrics.Recorder) {
-		return fnWriter{w.logs, fn}, metrics.New(io.Discard, fn)
-	}
-
-	il, im := logger(fnIngest)
-	is := store(fnIngest)
-	ih, err := ingest.New(ingest.Options{Queue: queues(fnIngest), Rules: is, APIKey: apiKey,
-		Logger: logging.New(il, fnIngest, "debug"), Metrics: im, Now: w.clock.Now})
+	hs, err := wire.Build(wire.Deps{
+		Table: stack.TableName, ScoreQueueURL: stack.ScoreQueueURL, HandoffQueueURL: stack.HandoffQueueURL,
+		DynamoDB: func(fn string) dynamodb.API {
+			return &faults.DynamoDB{Client: awsdynamodb.NewFromConfig(cfg), In: w.inj, Label: fn}
+		},
+		SQS:     func(fn string) sqs.API { return &faults.SQS{Client: awssqs.NewFromConfig(cfg), In: w.inj, Label: fn} },
+		Logger:  func(fn string) *slog.Logger { return logging.New(fnWriter{w.logs, fn}, fn, "debug") },
+		Metrics: func(fn string) *metrics.Recorder { return metrics.New(io.Discard, fn) },
+		Now:     w.clock.Now,
+		APIKey:  apiKey,
+		Webhooks: config.Config{WebhookURLSales: w.srv.URL + "/sales", WebhookURLNurture: w.srv.URL + "/nurture",
+			WebhookSecret: webhookSecret, Local: true},
+		EventRetention:   400 * 24 * time.Hour,
+		HandoffRetryBase: time.Second,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.ingest = ih
-
-	al, am := logger(fnAPI)
-	as := store(fnAPI)
-	ah, err := api.New(api.Options{Leads: as, Eraser: as, Rules: as, Rescores: as, Scanner: as, Queue: queues(fnAPI),
-		APIKey: apiKey, Logger: logging.New(al, fnAPI, "debug"), Metrics: am, Now: w.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.api = ah
-
-	sl, sm := logger(fnScore)
-	ss := store(fnScore)
-	ss.EventRetention = 400 * 24 * time.Hour
-	w.score = &score.Handler{Store: ss, Rules: ss, Handoff: queues(fnScore), Eraser: ss,
-		Log: logging.New(sl, fnScore, "debug"), Metrics: sm, Now: w.clock.Now}
-
-	wl, wm := logger(fnSweep)
-	w.sweep = &sweep.Handler{Due: store(fnSweep), Queue: queues(fnSweep), Log: logging.New(wl, fnSweep, "debug"), Metrics: wm}
-
-	hl, hm := logger(fnHandoff)
-	hq := queues(fnHandoff)
-	h, err := handoff.New(handoff.Options{
-		Config: config.Config{WebhookURLSales: w.srv.URL + "/sales", WebhookURLNurture: w.srv.URL + "/nurture",
-			WebhookSecret: webhookSecret, HandoffQueueURL: stack.HandoffQueueURL, Local: true},
-		Visibility: hq, Log: logging.New(hl, fnHandoff, "debug"), Metrics: hm, RetryBase: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.handoff = h
+	w.ingest, w.api, w.score, w.sweep, w.handoff = hs.Ingest, hs.API, hs.Score, hs.Sweep, hs.Handoff
 	return w
 }
 
@@ -290,7 +266,7 @@ type pump struct {
 func (p *pump) once(ctx context.Context) (int, error) {
 	out, err := p.w.raw.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
 		QueueUrl: aws.String(p.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 6,
-		//lint:ignore SA1019 the emulator returns ApproximateReceiveCount only for AttributeNames: [All] (ARCHITECTURE.md); AWS accepts both.
+		//lint:ignore SA1019 the emulator returns ApproximateReceiveCount only for AttributeNames: [All] (docs/architecture.md); AWS accepts both.
 		AttributeNames:        []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll},
 		MessageAttributeNames: []string{"All"},
 	})
@@ -414,3 +390,14 @@ func jsonBody(v any) []byte {
 }
 
 func newRand() *rand.Rand { return rand.New(rand.NewPCG(5, 6)) }
+
+// viewOf is l's API view, computed as the API computes it: with the rules
+// version l was last evaluated with.
+func viewOf(t testing.TB, rules leadscore.RulesStore, l *leadscore.Lead) leadscore.LeadView {
+	t.Helper()
+	v, err := leadscore.NewRulesCache(rules).View(context.Background(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

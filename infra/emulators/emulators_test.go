@@ -1,14 +1,11 @@
 package emulators_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -21,19 +18,7 @@ import (
 
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	var err error
-	stack, err = emulators.Start(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting emulators:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	stack.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
 
 func clients(t *testing.T) (*dynamodb.Client, *sqs.Client) {
 	t.Helper()
@@ -45,6 +30,7 @@ func clients(t *testing.T) (*dynamodb.Client, *sqs.Client) {
 }
 
 func TestTableFromTemplate(t *testing.T) {
+	emulators.Need(t)
 	ddb, _ := clients(t)
 	out, err := ddb.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(stack.TableName)})
 	if err != nil {
@@ -59,7 +45,7 @@ func TestTableFromTemplate(t *testing.T) {
 	want := map[string][]string{"due-index": {"due_shard", "due_at"}, "stage-index": {"list_stage", "list_engagement"}}
 	for name, keys := range want {
 		if fmt.Sprint(got[name]) != fmt.Sprint(keys) {
-			t.Errorf("index %s keys = %v, want %v (docs/DESIGN.md)", name, got[name], keys)
+			t.Errorf("index %s keys = %v, want %v (docs/design.md)", name, got[name], keys)
 		}
 	}
 	ttl, err := ddb.DescribeTimeToLive(t.Context(), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(stack.TableName)})
@@ -72,6 +58,7 @@ func TestTableFromTemplate(t *testing.T) {
 }
 
 func TestPutGetRoundTrip(t *testing.T) {
+	emulators.Need(t)
 	ddb, _ := clients(t)
 	item := map[string]ddbtypes.AttributeValue{
 		"pk":      &ddbtypes.AttributeValueMemberS{Value: "LEAD#ld_1"},
@@ -95,6 +82,7 @@ func TestPutGetRoundTrip(t *testing.T) {
 }
 
 func TestSendReceiveRoundTrip(t *testing.T) {
+	emulators.Need(t)
 	_, q := clients(t)
 	body := `{"kind":"event","lead_id":"ld_1"}`
 	if _, err := q.SendMessage(t.Context(), &sqs.SendMessageInput{QueueUrl: aws.String(stack.ScoreQueueURL), MessageBody: aws.String(body)}); err != nil {
@@ -115,6 +103,7 @@ func TestSendReceiveRoundTrip(t *testing.T) {
 }
 
 func TestQueuesFromTemplate(t *testing.T) {
+	emulators.Need(t)
 	_, q := clients(t)
 	tests := []struct {
 		queue, dlq     string
@@ -159,6 +148,7 @@ func TestQueuesFromTemplate(t *testing.T) {
 // TestRedriveToDLQ relies on the emulator moving a message to the DLQ on the
 // receive after maxReceiveCount receives, as AWS does.
 func TestRedriveToDLQ(t *testing.T) {
+	emulators.Need(t)
 	_, q := clients(t)
 	if err := stack.Reset(t.Context()); err != nil {
 		t.Fatalf("Reset: %v", err)
@@ -197,6 +187,7 @@ func TestRedriveToDLQ(t *testing.T) {
 }
 
 func TestResetEmptiesTableAndQueues(t *testing.T) {
+	emulators.Need(t)
 	ddb, q := clients(t)
 	key := map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "X"}, "sk": &ddbtypes.AttributeValueMemberS{Value: "Y"}}
 	if _, err := ddb.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(stack.TableName), Item: key}); err != nil {
@@ -225,6 +216,7 @@ func TestResetEmptiesTableAndQueues(t *testing.T) {
 }
 
 func TestEnvNamesTheStack(t *testing.T) {
+	emulators.Need(t)
 	env := stack.Env()
 	for k, want := range map[string]string{
 		"TABLE_NAME": stack.TableName, "SCORE_QUEUE_URL": stack.ScoreQueueURL, "HANDOFF_QUEUE_URL": stack.HandoffQueueURL,
@@ -239,6 +231,7 @@ func TestEnvNamesTheStack(t *testing.T) {
 // TestStopLeavesNoProcess starts a second stack and checks that Stop kills
 // both emulator processes.
 func TestStopLeavesNoProcess(t *testing.T) {
+	emulators.Need(t)
 	st, err := emulators.Start(t.Context())
 	if err != nil {
 		t.Fatal(err)

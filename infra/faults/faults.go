@@ -24,7 +24,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -123,13 +123,8 @@ func (in *Injector) Faults() map[string]int {
 // Summary is Faults as one sorted line, for t.Logf.
 func (in *Injector) Summary() string {
 	f := in.Faults()
-	keys := make([]string, 0, len(f))
-	for k := range f {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	s := ""
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(f)) {
 		s += fmt.Sprintf("%s=%d ", k, f[k])
 	}
 	return s

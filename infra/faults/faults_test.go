@@ -1,10 +1,8 @@
 package faults
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,17 +24,7 @@ var (
 
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) {
-	st, err := emulators.Start(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the emulators:", err)
-		os.Exit(1)
-	}
-	stack = st
-	code := m.Run()
-	st.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
 
 func clients(t *testing.T) (*dynamodb.Client, *sqs.Client) {
 	t.Helper()
@@ -53,6 +41,7 @@ func item(pk string) map[string]ddbtypes.AttributeValue {
 }
 
 func TestFaultsReachTheSDKRetryerAndTheService(t *testing.T) {
+	emulators.Need(t)
 	ddb, sq := clients(t)
 	tests := []struct {
 		name      string
@@ -111,6 +100,7 @@ func TestFaultsReachTheSDKRetryerAndTheService(t *testing.T) {
 }
 
 func TestKillFailsEveryCallAfterTheBudget(t *testing.T) {
+	emulators.Need(t)
 	ddb, _ := clients(t)
 	d := &DynamoDB{Client: ddb, In: New(Config{}), Label: "Test"}
 	ctx, kill := WithKill(t.Context(), 2)

@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	mrand "math/rand/v2"
 	"net"
@@ -171,33 +172,12 @@ type MQLCounts struct {
 	Unexpected int `json:"unexpected"`
 }
 
+// run is one load run: check the options, start the webhook receiver (and
+// the local stack with -stack), generate the journeys, send them, wait for
+// the predicted MQLs' webhooks, then measure.
 func run(ctx context.Context, o options) (*Result, error) {
-	if o.events <= 0 || o.events > 1_000_000 {
-		return nil, fmt.Errorf("-events %d: must be 1..1000000", o.events)
-	}
-	if o.batch <= 0 || o.batch > 25 {
-		// 25 leads' steps stay under the API's 100 events per request.
-		return nil, fmt.Errorf("-batch %d: must be 1..25", o.batch)
-	}
-	if o.concurrency <= 0 || o.concurrency > 1024 {
-		return nil, fmt.Errorf("-c %d: must be 1..1024", o.concurrency)
-	}
-	for name, v := range map[string]float64{"-hand-raisers": o.wl.HandRaiserShare, "-duplicates": o.wl.DuplicateShare, "-anonymous": o.wl.AnonymousShare} {
-		if v < 0 || v > 1 {
-			return nil, fmt.Errorf("%s %v: must be a share between 0 and 1", name, v)
-		}
-	}
-	if o.rate < 0 {
-		return nil, fmt.Errorf("-rate %v: must be 0 (unpaced) or more", o.rate)
-	}
-	if !o.stack && !isLoopback(o.url) && !o.allowRemote {
-		return nil, fmt.Errorf("-url %s is not a loopback address; add -allow-remote to drive it", o.url)
-	}
-	if o.secret == "" {
-		o.secret = "local-dev-webhook-secret"
-		if o.stack {
-			o.secret = randomHex(16)
-		}
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	runID := randomHex(4)
 	o.wl.Events, o.wl.RunID = o.events, runID
@@ -213,28 +193,15 @@ func run(ctx context.Context, o options) (*Result, error) {
 	hookURL := "http://" + ln.Addr().String()
 
 	res := &Result{Batch: o.batch, Rate: o.rate, Target: o.url, Command: strings.Join(append([]string{"go run ./infra/load"}, os.Args[1:]...), " "), Stack: o.stack, Concurrency: o.concurrency, Errors: map[string]int{}}
-	var st *localStack
-	if o.stack {
-		root, err := template.RepoRoot()
-		if err != nil {
-			return nil, err
-		}
-		logPath := filepath.Join(root, "build", "load", "stack.log")
-		fmt.Fprintf(os.Stderr, "starting the local stack (build, emulators, functions); its output goes to %s ...\n", logPath)
-		st, err = startStack(ctx, o.apiKey, o.secret, hookURL, o.logLevel, logPath, o.stackSQS, o.batching)
-		if err != nil {
-			return nil, err
-		}
+	st, err := o.startTarget(ctx, res, hookURL)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
 		defer func() {
 			fmt.Fprintln(os.Stderr, "stopping the local stack ...")
 			st.stop()
 		}()
-		o.url = st.APIURL
-		res.StackSQS = o.stackSQS
-		res.Batching = o.batching
-		res.Target = st.APIURL + " (local stack, -stack)"
-	} else {
-		fmt.Fprintf(os.Stderr, "webhook receiver on %s (point WEBHOOK_URL_SALES there to measure speed to lead)\n", hookURL)
 	}
 
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency, MaxConnsPerHost: o.concurrency}}
@@ -267,10 +234,87 @@ func run(ctx context.Context, o options) (*Result, error) {
 	res.Truncated = sendCtx.Err() != nil && ctx.Err() == nil
 	stopBar()
 
-	// Drain: the predicted MQLs' webhooks, and (with -stack) empty queues.
+	if err := drain(ctx, o, res, journeys, d, recv, st); err != nil {
+		return nil, err
+	}
+	res.LoadAvg[1] = loadAvg()
+	res.tally(d, recv)
+	res.measureSpeedToLead(journeys, d, recv, rules, runID)
+	if st != nil {
+		if err := res.readCost(ctx, st); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// check refuses options out of range, and picks the webhook secret.
+func (o *options) check() error {
+	if o.events <= 0 || o.events > 1_000_000 {
+		return fmt.Errorf("-events %d: must be 1..1000000", o.events)
+	}
+	if o.batch <= 0 || o.batch > 25 {
+		// 25 leads' steps stay under the API's 100 events per request.
+		return fmt.Errorf("-batch %d: must be 1..25", o.batch)
+	}
+	if o.concurrency <= 0 || o.concurrency > 1024 {
+		return fmt.Errorf("-c %d: must be 1..1024", o.concurrency)
+	}
+	for name, v := range map[string]float64{"-hand-raisers": o.wl.HandRaiserShare, "-duplicates": o.wl.DuplicateShare, "-anonymous": o.wl.AnonymousShare} {
+		if v < 0 || v > 1 {
+			return fmt.Errorf("%s %v: must be a share between 0 and 1", name, v)
+		}
+	}
+	if o.rate < 0 {
+		return fmt.Errorf("-rate %v: must be 0 (unpaced) or more", o.rate)
+	}
+	if !o.stack && !isLoopback(o.url) && !o.allowRemote {
+		return fmt.Errorf("-url %s is not a loopback address; add -allow-remote to drive it", o.url)
+	}
+	if o.secret == "" {
+		o.secret = "local-dev-webhook-secret"
+		if o.stack {
+			o.secret = randomHex(16)
+		}
+	}
+	return nil
+}
+
+// startTarget starts the local stack with -stack and points the run at it;
+// without, it only says where the receiver listens.
+func (o *options) startTarget(ctx context.Context, res *Result, hookURL string) (*localStack, error) {
+	if !o.stack {
+		fmt.Fprintf(os.Stderr, "webhook receiver on %s (point WEBHOOK_URL_SALES there to measure speed to lead)\n", hookURL)
+		return nil, nil
+	}
+	root, err := template.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(root, "build", "load", "stack.log")
+	fmt.Fprintf(os.Stderr, "starting the local stack (build, emulators, functions); its output goes to %s ...\n", logPath)
+	st, err := startStack(ctx, o.apiKey, o.secret, hookURL, o.logLevel, logPath, o.stackSQS, o.batching)
+	if err != nil {
+		return nil, err
+	}
+	o.url = st.APIURL
+	res.StackSQS = o.stackSQS
+	res.Batching = o.batching
+	res.Target = st.APIURL + " (local stack, -stack)"
+	return st, nil
+}
+
+// drain waits for the predicted MQLs' webhooks and, with -stack, for empty
+// queues, up to -drain.
+func drain(ctx context.Context, o options, res *Result, journeys []*Journey, d *driver, recv *Receiver, st *localStack) error {
 	drainStart := time.Now()
 	deadline := time.After(o.drain)
-drain:
+	defer func() {
+		res.DrainedIn = time.Since(drainStart).Seconds()
+		if !o.quiet {
+			fmt.Fprintln(os.Stderr)
+		}
+	}()
 	for ctx.Err() == nil {
 		arrived := 0
 		for _, j := range journeys {
@@ -286,13 +330,14 @@ drain:
 		}
 		backlog := 0
 		if st != nil {
+			var err error
 			if backlog, err = st.backlog(ctx); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		res.Backlog = backlog
 		if arrived == res.MQL.Predicted && backlog == 0 {
-			break
+			return nil
 		}
 		if !o.quiet {
 			fmt.Fprintf(os.Stderr, "\rdraining: %d/%d predicted MQL webhooks, %d messages queued   ", arrived, res.MQL.Predicted, backlog)
@@ -300,18 +345,17 @@ drain:
 		select {
 		case <-deadline:
 			fmt.Fprintln(os.Stderr, "\ndrain timed out")
-			break drain
+			return nil
 		case <-ctx.Done():
-			break drain
+			return nil
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-	res.DrainedIn = time.Since(drainStart).Seconds()
-	if !o.quiet {
-		fmt.Fprintln(os.Stderr)
-	}
-	res.LoadAvg[1] = loadAvg()
+	return nil
+}
 
+// tally copies the driver's and the receiver's counts into the result.
+func (res *Result) tally(d *driver, recv *Receiver) {
 	res.Requests, res.Accepted, res.Unique, res.Throttled = d.requests.Load(), d.accepted.Load(), d.unique.Load(), d.throttled.Load()
 	if res.SendSeconds > 0 {
 		res.EventsPerS = float64(res.Accepted) / res.SendSeconds
@@ -319,14 +363,15 @@ drain:
 	res.PostLatency = quantiles(d.latency.all())
 	res.Webhooks = recv.Counts()
 	d.mu.Lock()
-	for k, v := range d.errs {
-		res.Errors[k] = v
-	}
+	maps.Copy(res.Errors, d.errs)
 	d.mu.Unlock()
 
-	// Speed to lead: predicted MQLs from their qualifying POST; an MQL the
-	// prediction did not expect counts as unexpected, from the lead's last
-	// POST before it arrived.
+}
+
+// measureSpeedToLead times the predicted MQLs from their qualifying POST to
+// their webhook; an MQL the prediction did not expect counts as
+// unexpected.
+func (res *Result) measureSpeedToLead(journeys []*Journey, d *driver, recv *Receiver, rules *scoring.Rules, runID string) {
 	var speeds, toDecision, toWebhook []time.Duration
 	byTrigger := map[string][]time.Duration{}
 	byLead := map[string]*Journey{}
@@ -362,23 +407,26 @@ drain:
 		res.ByTrigger[k] = quantiles(v)
 	}
 
-	if st != nil {
-		ops, err := st.meter(ctx)
-		if err != nil {
-			return nil, err
-		}
-		c := costOf(ops)
-		res.Cost = &c
-		res.ScoreEMF = map[string]float64{}
-		for _, m := range []string{"DynamoDBCapacityUnits", "EventsScored", "DuplicateEvents", "Transitions", "LeadWriteConflicts", "MessagesFailed", "HandoffSendFailures"} {
-			res.ScoreEMF[m] = st.emf.Sum("ScoreFunction", m)
-		}
-		if n := st.emf.Invocations("ScoreFunction"); n > 0 {
-			res.ScoreEMF["Batches"] = float64(n)
-			res.ScoreEMF["MeanBatchLatencyMs"] = math.Round(st.emf.Sum("ScoreFunction", "BatchLatency") / float64(n))
-		}
+}
+
+// readCost reads the local stack's request meter and the score function's
+// metrics.
+func (res *Result) readCost(ctx context.Context, st *localStack) error {
+	ops, err := st.meter(ctx)
+	if err != nil {
+		return err
 	}
-	return res, nil
+	c := costOf(ops)
+	res.Cost = &c
+	res.ScoreEMF = map[string]float64{}
+	for _, m := range []string{"DynamoDBCapacityUnits", "EventsScored", "DuplicateEvents", "Transitions", "LeadWriteConflicts", "MessagesFailed", "HandoffSendFailures"} {
+		res.ScoreEMF[m] = st.emf.Sum("ScoreFunction", m)
+	}
+	if n := st.emf.Invocations("ScoreFunction"); n > 0 {
+		res.ScoreEMF["Batches"] = float64(n)
+		res.ScoreEMF["MeanBatchLatencyMs"] = math.Round(st.emf.Sum("ScoreFunction", "BatchLatency") / float64(n))
+	}
+	return nil
 }
 
 // fetchRules reads the published rules, so the MQL prediction uses what the
@@ -562,20 +610,7 @@ const maxThrottleRetries = 8
 // errors; the step's POST time stays the first attempt's, so throttling
 // counts against speed to lead.
 func (d *driver) post(ctx context.Context, group []*Journey) {
-	var evs []*scoring.Event
-	unique := 0
-	d.mu.Lock()
-	steps := make([]Step, len(group))
-	for i, j := range group {
-		steps[i] = j.Steps[len(d.sent[j])]
-	}
-	d.mu.Unlock()
-	for _, s := range steps {
-		evs = append(evs, s.Events...)
-		if !s.Resend {
-			unique += len(s.Events)
-		}
-	}
+	evs, unique := d.nextEvents(group)
 	d.wait(ctx, len(evs))
 	now := time.Now().UTC()
 	for _, e := range evs {
@@ -597,21 +632,11 @@ func (d *driver) post(ctx context.Context, group []*Journey) {
 	d.mu.Unlock()
 	d.sentEvents.Add(int64(len(evs)))
 	for attempt := 0; ; attempt++ {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, d.url+"/v1/events", bytes.NewReader(body))
-		req.Header.Set("x-api-key", d.apiKey)
-		req.Header.Set("content-type", "application/json")
-		start := time.Now()
-		resp, err := d.client.Do(req)
-		d.requests.Add(1)
-		if err != nil {
-			if ctx.Err() == nil {
-				d.fail("transport: " + shortErr(err))
-			}
+		status, rb, ok := d.attempt(ctx, body)
+		if !ok {
 			return
 		}
-		rb, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusTooManyRequests {
+		if status == http.StatusTooManyRequests {
 			d.throttled.Add(1)
 			if attempt == maxThrottleRetries {
 				d.fail("HTTP 429 after retries")
@@ -626,30 +651,75 @@ func (d *driver) post(ctx context.Context, group []*Journey) {
 				return
 			}
 		}
-		d.latency.add(time.Since(start))
-		if resp.StatusCode != http.StatusAccepted {
-			var e struct {
-				Error string `json:"error"`
-			}
-			_ = json.Unmarshal(rb, &e)
-			d.fail(fmt.Sprintf("HTTP %d %s", resp.StatusCode, e.Error))
-			return
-		}
-		var ok struct {
-			Accepted []struct {
-				EventID string `json:"event_id"`
-				LeadID  string `json:"lead_id"`
-			} `json:"accepted"`
-		}
-		if err := json.Unmarshal(rb, &ok); err != nil {
-			d.fail("unreadable 202")
-			return
-		}
-		d.accepted.Add(int64(len(ok.Accepted)))
-		if len(ok.Accepted) == len(evs) {
-			d.unique.Add(int64(unique))
-		}
+		d.record(status, rb, len(evs), unique)
 		return
+	}
+}
+
+// nextEvents are the events of each journey's next step, and how many of
+// them are not resends.
+func (d *driver) nextEvents(group []*Journey) (evs []*scoring.Event, unique int) {
+	d.mu.Lock()
+	steps := make([]Step, len(group))
+	for i, j := range group {
+		steps[i] = j.Steps[len(d.sent[j])]
+	}
+	d.mu.Unlock()
+	for _, s := range steps {
+		evs = append(evs, s.Events...)
+		if !s.Resend {
+			unique += len(s.Events)
+		}
+	}
+	return evs, unique
+}
+
+// attempt POSTs body once and returns the answer's status and body; ok is
+// false when there is no answer (the failure is counted).
+func (d *driver) attempt(ctx context.Context, body []byte) (status int, rb []byte, ok bool) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, d.url+"/v1/events", bytes.NewReader(body))
+	req.Header.Set("x-api-key", d.apiKey)
+	req.Header.Set("content-type", "application/json")
+	start := time.Now()
+	resp, err := d.client.Do(req)
+	d.requests.Add(1)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.fail("transport: " + shortErr(err))
+		}
+		return 0, nil, false
+	}
+	rb, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		d.latency.add(time.Since(start))
+	}
+	return resp.StatusCode, rb, true
+}
+
+// record counts a final answer: accepted events, or the error.
+func (d *driver) record(status int, rb []byte, sent, unique int) {
+	if status != http.StatusAccepted {
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(rb, &e)
+		d.fail(fmt.Sprintf("HTTP %d %s", status, e.Error))
+		return
+	}
+	var ok struct {
+		Accepted []struct {
+			EventID string `json:"event_id"`
+			LeadID  string `json:"lead_id"`
+		} `json:"accepted"`
+	}
+	if err := json.Unmarshal(rb, &ok); err != nil {
+		d.fail("unreadable 202")
+		return
+	}
+	d.accepted.Add(int64(len(ok.Accepted)))
+	if len(ok.Accepted) == sent {
+		d.unique.Add(int64(unique))
 	}
 }
 
@@ -732,15 +802,8 @@ func printReport(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "  %-26s %s\n", "Lambda invocations", strings.Join(invocations(c.Ops), ", "))
 	}
 	if len(r.ScoreEMF) > 0 {
-		keys := slices.Sorted(func(yield func(string) bool) {
-			for k := range r.ScoreEMF {
-				if !yield(k) {
-					return
-				}
-			}
-		})
 		var parts []string
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(r.ScoreEMF)) {
 			parts = append(parts, fmt.Sprintf("%s %s", k, trimFloat(r.ScoreEMF[k])))
 		}
 		fmt.Fprintf(w, "  %-26s %s\n", "score function (EMF)", strings.Join(parts, ", "))
@@ -760,10 +823,7 @@ func printReport(w io.Writer, r *Result) {
 }
 
 func mapLine(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
+	keys := slices.Collect(maps.Keys(m))
 	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
 	parts := make([]string, len(keys))
 	for i, k := range keys {

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/leadscore/leadscore/infra/localapi"
 	"github.com/leadscore/leadscore/infra/template"
 )
 
@@ -101,37 +102,7 @@ func startStack(ctx context.Context, apiKey, secret, hookURL, logLevel, logPath 
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
 	up := make(chan struct{})
-	go func() {
-		defer close(s.exited)
-		defer logFile.Close()
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		signalled := false
-		for sc.Scan() {
-			line := sc.Bytes()
-			_, _ = logFile.Write(append(line, '\n'))
-			if s.emf.AddLine(line) {
-				continue
-			}
-			if signalled {
-				continue
-			}
-			s.mu.Lock()
-			if m := bannerSQS.FindSubmatch(line); m != nil {
-				s.sqsURL = string(m[1])
-			}
-			if m := bannerQueue.FindSubmatch(line); m != nil {
-				s.queues[string(m[1])] = string(m[2])
-			}
-			s.mu.Unlock()
-			if bannerEnd.Match(line) {
-				signalled = true
-				close(up)
-			}
-		}
-		_, _ = io.Copy(io.Discard, out)
-		_ = s.cmd.Wait()
-	}()
+	go s.follow(out, logFile, up)
 	select {
 	case <-up:
 		return s, nil
@@ -144,6 +115,41 @@ func startStack(ctx context.Context, apiKey, secret, hookURL, logLevel, logPath 
 		s.stop()
 		return nil, ctx.Err()
 	}
+}
+
+// follow copies the stack's output to its log file, feeds the score
+// function's metrics to s.emf, reads the SQS endpoint and the queues from
+// its banner, and closes up at the banner's end.
+func (s *localStack) follow(out io.Reader, logFile *os.File, up chan<- struct{}) {
+	defer close(s.exited)
+	defer logFile.Close()
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	signalled := false
+	for sc.Scan() {
+		line := sc.Bytes()
+		_, _ = logFile.Write(append(line, '\n'))
+		if s.emf.AddLine(line) {
+			continue
+		}
+		if signalled {
+			continue
+		}
+		s.mu.Lock()
+		if m := bannerSQS.FindSubmatch(line); m != nil {
+			s.sqsURL = string(m[1])
+		}
+		if m := bannerQueue.FindSubmatch(line); m != nil {
+			s.queues[string(m[1])] = string(m[2])
+		}
+		s.mu.Unlock()
+		if bannerEnd.Match(line) {
+			signalled = true
+			close(up)
+		}
+	}
+	_, _ = io.Copy(io.Discard, out)
+	_ = s.cmd.Wait()
 }
 
 // stop asks the stack to stop (SIGINT, as Ctrl-C does: it stops its
@@ -164,7 +170,7 @@ func (s *localStack) stop() {
 // resetMeter zeroes the request meter and the EMF sums, so the figures
 // cover the load only.
 func (s *localStack) resetMeter(ctx context.Context) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, s.invokeURL+"/local/requests", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, s.invokeURL+localapi.RequestsPath, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("resetting the request meter: %w", err)
@@ -185,9 +191,7 @@ func (s *localStack) meter(ctx context.Context) ([]OpStats, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("reading the request meter: %s", resp.Status)
 	}
-	var doc struct {
-		Requests []OpStats `json:"requests"`
-	}
+	var doc localapi.Requests
 	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
 		return nil, fmt.Errorf("reading the request meter: %w", err)
 	}

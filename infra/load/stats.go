@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/url"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/leadscore/leadscore/infra/localapi"
 )
 
 // Percentile returns the p-th percentile (0 < p <= 100) of xs by the
@@ -174,33 +177,15 @@ func (e *EMF) Reset() {
 	e.mu.Unlock()
 }
 
-// OpStats mirror infra/localstack's request meter answer.
-type OpStats struct {
-	Service           string             `json:"service"`
-	Caller            string             `json:"caller"`
-	Op                string             `json:"op"`
-	Requests          int                `json:"requests"`
-	Errors            int                `json:"errors"`
-	ConditionalFailed int                `json:"conditional_failed"`
-	CapacityUnits     float64            `json:"capacity_units"`
-	ByIndex           map[string]float64 `json:"by_index,omitempty"`
-	EmptyReceives     int                `json:"empty_receives"`
-	// BilledRequests are SQS's 64 KB chunks; BilledMs and MemoryMB a
-	// function's invocations (service "lambda").
-	BilledRequests int     `json:"billed_requests,omitempty"`
-	BilledMs       float64 `json:"billed_ms,omitempty"`
-	MemoryMB       int     `json:"memory_mb,omitempty"`
-}
+// OpStats are the local stack's request counts of one caller and operation.
+type OpStats = localapi.OpStats
 
 // indexSplit is "table 1, due-index 2" for an operation's units.
 func indexSplit(by map[string]float64) string {
 	if len(by) == 0 {
 		return ""
 	}
-	keys := make([]string, 0, len(by))
-	for k := range by {
-		keys = append(keys, k)
-	}
+	keys := slices.Collect(maps.Keys(by))
 	sort.Slice(keys, func(i, j int) bool { return keys[i] == "table" || keys[j] != "table" && keys[i] < keys[j] })
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {

@@ -187,13 +187,22 @@ func (g *generator) event(typ string, props map[string]any) *scoring.Event {
 
 func pv(url string) map[string]any { return map[string]any{"url": url} }
 
-// journey builds one person's steps: a persona's funnel, then some resent
-// steps.
+// journey builds one person's steps: a persona's funnel, identified on
+// the way, then some resent steps.
 func (g *generator) journey(n int) *Journey {
 	persona := g.persona()
 	email, lead := g.profile(n, persona)
 	j := &Journey{Persona: persona, Email: email, LeadID: leadscore.LeadID(leadscore.NormalizeEmail(email)), MQLStep: -1}
-	one := func(e *scoring.Event) Step { return Step{Events: []*scoring.Event{e}} }
+	steps := g.funnel(persona)
+	steps = g.identify(steps, persona, n, email, lead)
+	j.Steps = g.withResends(steps)
+	return j
+}
+
+func one(e *scoring.Event) Step { return Step{Events: []*scoring.Event{e}} }
+
+// funnel is a persona's steps, without identity.
+func (g *generator) funnel(persona string) []Step {
 	var steps []Step
 	switch persona {
 	case PersonaHandRaiser:
@@ -254,6 +263,12 @@ func (g *generator) journey(n int) *Journey {
 		}
 	}
 
+	return steps
+}
+
+// identify puts the email, the cookie and the lead attributes on the steps'
+// events.
+func (g *generator) identify(steps []Step, persona string, n int, email string, lead map[string]any) []Step {
 	// Identity: an anonymous start identifies on a form (newsletter or an
 	// ebook), which stitches the cookie's history into the lead; otherwise
 	// every event names the email, and the lead attributes come with the
@@ -284,7 +299,12 @@ func (g *generator) journey(n int) *Journey {
 			}
 		}
 	}
-	// Resends: a client retrying a request it thinks failed, a little later.
+	return steps
+}
+
+// withResends adds resends: a client retrying a request it thinks failed,
+// a little later.
+func (g *generator) withResends(steps []Step) []Step {
 	var out []Step
 	var pending []Step
 	for _, s := range steps {
@@ -297,8 +317,7 @@ func (g *generator) journey(n int) *Journey {
 			pending = append(pending, Step{Events: s.Events, Resend: true})
 		}
 	}
-	j.Steps = append(out, pending...)
-	return j
+	return append(out, pending...)
 }
 
 func isForm(typ string) bool {

@@ -9,9 +9,7 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
@@ -34,8 +32,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/leadscore/leadscore/infra/emulators"
+	"github.com/leadscore/leadscore/infra/localapi"
 	"github.com/leadscore/leadscore/infra/runtimeapi"
 	"github.com/leadscore/leadscore/infra/template"
+	"github.com/leadscore/leadscore/shared/webhook"
 )
 
 // Local defaults, documented in the README.
@@ -71,42 +71,29 @@ var (
 	batching       = batchingFlag{}
 )
 
+// run is the local stack from start to Ctrl-C: load the template, listen,
+// build the functions, start the emulators, the webhook receiver and the
+// functions' runtimes, serve the HTTP API and the Invoke API, run the event
+// sources and schedules, print the banner and wait. Everything started is
+// stopped in reverse order on return.
 func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, verbose, metered bool) error {
 	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	root, err := template.RepoRoot()
+	repo, err := loadRepo()
 	if err != nil {
 		return err
 	}
-	tmpl, err := template.Load(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		return err
-	}
-	targets, err := template.RepoBuildTargets(root)
-	if err != nil {
-		return err
-	}
-	fns, err := tmpl.Functions()
-	if err != nil {
-		return err
-	}
-
 	// Listen first: a taken port should fail before anything starts.
-	apiLn, err := net.Listen("tcp", addr)
+	apiLn, invokeLn, err := listen(addr, invokeAddr)
 	if err != nil {
-		return fmt.Errorf("HTTP API address %s: %w (set -addr)", addr, err)
+		return err
 	}
 	defer apiLn.Close()
-	invokeLn, err := net.Listen("tcp", invokeAddr)
-	if err != nil {
-		return fmt.Errorf("invoke address %s: %w (set -invoke-addr)", invokeAddr, err)
-	}
 	defer invokeLn.Close()
 
-	binaries, err := buildAll(ctx, root, fns, targets)
+	binaries, err := buildAll(ctx, repo.root, repo.fns, repo.targets)
 	if err != nil {
 		return err
 	}
-
 	fmt.Println("starting DynamoDB Local and the SQS emulator ...")
 	var emuLog io.Writer
 	if verbose {
@@ -118,104 +105,194 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 	}
 	defer st.Stop()
 
-	// Webhooks go to a printing receiver unless the user points them elsewhere.
-	secret := envOr("WEBHOOK_SECRET", DefaultWebhookSecret)
-	var receiver *http.Server
-	salesURL, nurtureURL := os.Getenv("WEBHOOK_URL_SALES"), os.Getenv("WEBHOOK_URL_NURTURE")
-	if salesURL == "" || nurtureURL == "" {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return fmt.Errorf("webhook receiver: %w", err)
-		}
-		base := "http://" + ln.Addr().String()
-		receiver = &http.Server{Handler: webhookReceiver(os.Stdout, secret), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = receiver.Serve(ln) }()
-		defer receiver.Close()
-		if salesURL == "" {
-			salesURL = base + "/sales"
-		}
-		if nurtureURL == "" {
-			nurtureURL = base + "/nurture"
-		}
+	hooks, err := startWebhooks()
+	if err != nil {
+		return err
 	}
-
+	defer hooks.close()
 	var meter *requestMeter
 	if metered {
 		meter = newRequestMeter()
 		defer meter.close()
 	}
-
-	resolver := st.Resolver()
 	params := map[string]string{
 		"ApiKey":            envOr("API_KEY", DefaultAPIKey),
-		"WebhookUrlSales":   salesURL,
-		"WebhookUrlNurture": nurtureURL,
-		"WebhookSecret":     secret,
+		"WebhookUrlSales":   hooks.salesURL,
+		"WebhookUrlNurture": hooks.nurtureURL,
+		"WebhookSecret":     hooks.secret,
 		"Forms":             envOr("FORMS", DefaultForms),
 		"LogLevel":          envOr("LOG_LEVEL", "info"),
 	}
-	for name, p := range tmpl.Parameters {
-		if _, ok := params[name]; !ok {
-			d, _ := resolver.String(p.Default)
-			params[name] = d
-		}
-	}
-	for k, v := range params {
-		resolver.Refs[k] = v
-	}
-
-	runtimes := map[string]invoker{}
-	var all []*runtimeapi.Runtime
-	defer func() {
-		var wg sync.WaitGroup
-		for _, rt := range all {
-			wg.Add(1)
-			go func() { defer wg.Done(); rt.Stop() }()
-		}
-		wg.Wait()
-	}()
-	sources, err := tmpl.SQSSources()
+	fns, err := startFunctions(ctx, repo, st, meter, binaries, params)
+	defer fns.stop()
 	if err != nil {
 		return err
 	}
-	if sources, err = applyBatching(sources, batching); err != nil {
+
+	routes, err := repo.tmpl.Routes()
+	if err != nil {
 		return err
 	}
-	// Two environments per event source (-sqs-concurrency): enough to see
-	// concurrent writers without loading a laptop. Each source brings its
-	// own, as each event source mapping scales on its own in Lambda, so the
-	// urgent score queue's batches never wait behind the score queue's.
-	perSource := max(sqsConcurrency, 1)
+	api := &http.Server{
+		Handler: newThrottle(repo.tmpl, newRouter(routes),
+			&apiHandler{router: newRouter(routes), functions: fns.byID, log: log, now: time.Now, newID: newID}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() { _ = api.Serve(apiLn) }()
+	defer api.Close()
+	invokeSrv := &http.Server{Handler: invokeMux(fns.byID, repo.targets, meter), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = invokeSrv.Serve(invokeLn) }()
+	defer invokeSrv.Close()
+
+	pollCtx, cancelPolls := context.WithCancel(ctx)
+	wait, schedules, err := startTriggers(pollCtx, log, repo.tmpl, st, meter, fns)
+	defer func() { cancelPolls(); wait() }()
+	if err != nil {
+		return err
+	}
+
+	printBanner(os.Stdout, banner{
+		api: "http://" + apiLn.Addr().String(), invoke: "http://" + invokeLn.Addr().String(),
+		st: st, salesURL: hooks.salesURL, nurtureURL: hooks.nurtureURL, apiKey: params["ApiKey"],
+		routes: routes, sources: fns.sources, schedules: schedules, runtimes: fns.all,
+	})
+	<-ctx.Done()
+	fmt.Println("\nstopping ...")
+	return nil
+}
+
+// listen opens the HTTP API's and the Invoke API's addresses.
+func listen(addr, invokeAddr string) (api, invoke net.Listener, err error) {
+	api, err = net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("HTTP API address %s: %w (set -addr)", addr, err)
+	}
+	invoke, err = net.Listen("tcp", invokeAddr)
+	if err != nil {
+		api.Close()
+		return nil, nil, fmt.Errorf("invoke address %s: %w (set -invoke-addr)", invokeAddr, err)
+	}
+	return api, invoke, nil
+}
+
+// repo is the template and the build targets of the checkout.
+type repo struct {
+	root    string
+	tmpl    *template.Template
+	targets map[string]string // function logical id -> functions/<folder>
+	fns     []template.Function
+}
+
+func loadRepo() (*repo, error) {
+	root, err := template.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := template.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	targets, err := template.RepoBuildTargets(root)
+	if err != nil {
+		return nil, err
+	}
+	fns, err := tmpl.Functions()
+	if err != nil {
+		return nil, err
+	}
+	return &repo{root: root, tmpl: tmpl, targets: targets, fns: fns}, nil
+}
+
+// webhooks are where the handoff function delivers: the user's receivers
+// (WEBHOOK_URL_SALES, WEBHOOK_URL_NURTURE), else a printing receiver.
+type webhooks struct {
+	secret, salesURL, nurtureURL string
+	receiver                     *http.Server
+}
+
+func startWebhooks() (*webhooks, error) {
+	w := &webhooks{secret: envOr("WEBHOOK_SECRET", DefaultWebhookSecret),
+		salesURL: os.Getenv("WEBHOOK_URL_SALES"), nurtureURL: os.Getenv("WEBHOOK_URL_NURTURE")}
+	if w.salesURL != "" && w.nurtureURL != "" {
+		return w, nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("webhook receiver: %w", err)
+	}
+	base := "http://" + ln.Addr().String()
+	w.receiver = &http.Server{Handler: webhookReceiver(os.Stdout, w.secret), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = w.receiver.Serve(ln) }()
+	if w.salesURL == "" {
+		w.salesURL = base + "/sales"
+	}
+	if w.nurtureURL == "" {
+		w.nurtureURL = base + "/nurture"
+	}
+	return w, nil
+}
+
+func (w *webhooks) close() {
+	if w.receiver != nil {
+		w.receiver.Close()
+	}
+}
+
+// functions are the running functions' runtimes.
+type functions struct {
+	byID    map[string]invoker
+	all     []*runtimeapi.Runtime
+	sources []template.SQSSource
+	// perSource is the environments (and pollers) per event source.
+	perSource int
+}
+
+// stop stops every runtime, in parallel.
+func (f *functions) stop() {
+	var wg sync.WaitGroup
+	for _, rt := range f.all {
+		wg.Add(1)
+		go func() { defer wg.Done(); rt.Stop() }()
+	}
+	wg.Wait()
+}
+
+// startFunctions starts one runtime per function of the template, with its
+// environment resolved for the emulators (through the meter's proxies when
+// metered). Two environments per event source (-sqs-concurrency): enough to
+// see concurrent writers without loading a laptop. Each source brings its
+// own, as each event source mapping scales on its own in Lambda, so the
+// urgent score queue's batches never wait behind the score queue's.
+func startFunctions(ctx context.Context, r *repo, st *emulators.Stack, meter *requestMeter, binaries, params map[string]string) (*functions, error) {
+	f := &functions{byID: map[string]invoker{}, perSource: max(sqsConcurrency, 1)}
+	sources, err := r.tmpl.SQSSources()
+	if err != nil {
+		return f, err
+	}
+	if sources, err = applyBatching(sources, batching); err != nil {
+		return f, err
+	}
+	f.sources = sources
 	concurrency := map[string]int{}
 	for _, s := range sources {
-		concurrency[s.Function] += perSource
+		concurrency[s.Function] += f.perSource
 	}
-	for _, fn := range fns {
-		env := map[string]string{}
-		for k, v := range fn.Env {
-			s, err := resolver.String(v)
-			if err != nil {
-				return fmt.Errorf("%s environment %s: %w", fn.LogicalID, k, err)
-			}
-			env[k] = s
+	for _, fn := range r.fns {
+		env, err := st.FunctionEnv(fn, params)
+		if err != nil {
+			return f, err
 		}
-		for k, v := range st.Env() {
-			if _, set := env[k]; !set {
-				env[k] = v
-			}
-		}
-		env["LEADSCORE_LOCAL"] = "1"
 		if meter != nil {
 			for name, target := range map[string]string{"dynamodb": st.DynamoDBEndpoint, "sqs": st.SQSEndpoint} {
 				u, err := meter.proxy(name, fn.LogicalID, target)
 				if err != nil {
-					return err
+					return f, err
 				}
 				env["AWS_ENDPOINT_URL_"+strings.ToUpper(name)] = u
 			}
 		}
 		n := concurrency[fn.LogicalID]
-		if len(fnRoutes(tmpl, fn.LogicalID)) > 0 {
+		if len(fnRoutes(r.tmpl, fn.LogicalID)) > 0 {
 			n = 4
 		}
 		rt, err := runtimeapi.Start(ctx, runtimeapi.Function{
@@ -229,26 +306,19 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 			Observe:     observer(meter, fn.LogicalID, fn.MemorySize),
 		})
 		if err != nil {
-			return err
+			return f, err
 		}
-		all = append(all, rt)
-		runtimes[fn.LogicalID] = rt
+		f.all = append(f.all, rt)
+		f.byID[fn.LogicalID] = rt
 	}
+	return f, nil
+}
 
-	routes, err := tmpl.Routes()
-	if err != nil {
-		return err
-	}
-	api := &http.Server{
-		Handler: newThrottle(tmpl, newRouter(routes),
-			&apiHandler{router: newRouter(routes), functions: runtimes, log: log, now: time.Now, newID: newID}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	go func() { _ = api.Serve(apiLn) }()
-	defer api.Close()
-
+// invokeMux serves the Lambda Invoke API (make invoke) by logical id or
+// by the function's folder name, and the request meter when metered.
+func invokeMux(byID map[string]invoker, targets map[string]string, meter *requestMeter) http.Handler {
 	byName := map[string]invoker{}
-	for id, rt := range runtimes {
+	for id, rt := range byID {
 		byName[id] = rt
 		if short, ok := targets[id]; ok {
 			byName[short] = rt
@@ -257,58 +327,52 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 	mux := http.NewServeMux()
 	mux.Handle("POST /2015-03-31/functions/{name}/invocations", &invokeHandler{functions: byName})
 	if meter != nil {
-		mux.Handle("/local/requests", meter)
+		mux.Handle(localapi.RequestsPath, meter)
 	}
-	invokeSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = invokeSrv.Serve(invokeLn) }()
-	defer invokeSrv.Close()
+	return mux
+}
 
+// startTriggers runs the SQS event sources' pollers and the schedules'
+// timers until ctx ends; wait waits for them to return.
+func startTriggers(ctx context.Context, log *slog.Logger, tmpl *template.Template, st *emulators.Stack, meter *requestMeter,
+	fns *functions) (wait func(), schedules []template.Schedule, err error) {
 	var wg sync.WaitGroup
-	pollCtx, cancelPolls := context.WithCancel(ctx)
-	defer func() { cancelPolls(); wg.Wait() }()
+	wait = wg.Wait
 	pollClient := st.SQS()
 	if meter != nil {
 		// The event source mapping's receives and deletes are SQS requests
 		// the account pays for too.
 		u, err := meter.proxy("sqs", "EventSourceMapping", st.SQSEndpoint)
 		if err != nil {
-			return err
+			return wait, nil, err
 		}
 		cfg, err := st.AWSConfig(ctx)
 		if err != nil {
-			return err
+			return wait, nil, err
 		}
 		pollClient = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(u) })
 	}
-	for _, s := range sources {
-		p := &poller{source: s, queueURL: st.QueueURLs[s.Queue], queueARN: st.QueueARNs[s.Queue], client: pollClient, fn: runtimes[s.Function], log: log}
-		for range perSource {
+	for _, s := range fns.sources {
+		p := &poller{source: s, queueURL: st.QueueURLs[s.Queue], queueARN: st.QueueARNs[s.Queue], client: pollClient, fn: fns.byID[s.Function], log: log}
+		for range fns.perSource {
 			wg.Add(1)
-			go func() { defer wg.Done(); p.run(pollCtx) }()
+			go func() { defer wg.Done(); p.run(ctx) }()
 		}
 	}
-	schedules, err := tmpl.Schedules()
+	schedules, err = tmpl.Schedules()
 	if err != nil {
-		return err
+		return wait, nil, err
 	}
 	for _, s := range schedules {
 		if s.Every == 0 {
 			log.Warn("schedule is not a rate(); invoke it by hand", "function", s.Function, "expression", s.Expression)
 			continue
 		}
-		sc := &scheduler{schedule: s, fn: runtimes[s.Function], log: log, now: time.Now}
+		sc := &scheduler{schedule: s, fn: fns.byID[s.Function], log: log, now: time.Now}
 		wg.Add(1)
-		go func() { defer wg.Done(); sc.run(pollCtx) }()
+		go func() { defer wg.Done(); sc.run(ctx) }()
 	}
-
-	printBanner(os.Stdout, banner{
-		api: "http://" + apiLn.Addr().String(), invoke: "http://" + invokeLn.Addr().String(),
-		st: st, salesURL: salesURL, nurtureURL: nurtureURL, apiKey: params["ApiKey"],
-		routes: routes, sources: sources, schedules: schedules, runtimes: all,
-	})
-	<-ctx.Done()
-	fmt.Println("\nstopping ...")
-	return nil
+	return wait, schedules, nil
 }
 
 func fnRoutes(t *template.Template, id string) []template.Route {
@@ -414,7 +478,7 @@ func webhookReceiver(w io.Writer, secret string) http.Handler {
 			} `json:"lead"`
 		}
 		_ = json.Unmarshal(body, &h)
-		verified := verifySignature(secret, req.Header.Get("X-Timestamp"), req.Header.Get("X-Signature"), body)
+		verified := webhook.Verify(secret, req.Header.Get("X-Timestamp"), req.Header.Get("X-Signature"), body, time.Now(), webhook.DefaultMaxAge) == nil
 		mu.Lock()
 		fmt.Fprintf(w, "webhook %s: %s lead_id=%s transition_id=%s signature_verified=%v\n",
 			req.URL.Path, h.Type, h.Lead.LeadID, h.TransitionID, verified)
@@ -425,22 +489,6 @@ func webhookReceiver(w io.Writer, secret string) http.Handler {
 		}
 		rw.WriteHeader(http.StatusNoContent)
 	})
-}
-
-// verifySignature checks X-Signature as CONTRACT.md defines it:
-// sha256=hex(HMAC-SHA256(secret, X-Timestamp + "." + body)).
-func verifySignature(secret, timestamp, signature string, body []byte) bool {
-	hexSig, ok := strings.CutPrefix(signature, "sha256=")
-	if !ok || timestamp == "" {
-		return false
-	}
-	got, err := hex.DecodeString(hexSig)
-	if err != nil {
-		return false
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(timestamp + "." + string(body)))
-	return hmac.Equal(got, mac.Sum(nil))
 }
 
 func envOr(name, def string) string {

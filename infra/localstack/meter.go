@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/leadscore/leadscore/infra/localapi"
 )
 
 // requestMeter stands between the functions (and the SQS event sources) and
@@ -22,7 +24,7 @@ import (
 // and service, so every DynamoDB and SQS request is counted by who made it
 // and which operation it was, and DynamoDB's consumed capacity is summed
 // from the responses. The load tool (infra/load) reads the counts at
-// GET /local/requests on the invoke address, and zeroes them with DELETE, to
+// localapi.RequestsPath on the invoke address, and zeroes them with DELETE, to
 // report request units and SQS requests per accepted event.
 type requestMeter struct {
 	mu      sync.Mutex
@@ -32,34 +34,8 @@ type requestMeter struct {
 
 type meterKey struct{ service, caller, op string }
 
-// OpStats are one caller's requests of one operation. Field names are the
-// JSON the load tool reads.
-type OpStats struct {
-	Service  string `json:"service"`
-	Caller   string `json:"caller"`
-	Op       string `json:"op"`
-	Requests int    `json:"requests"`
-	// Errors are non-2xx answers; ConditionalFailed is the part of them that
-	// were ConditionalCheckFailedException, which DynamoDB bills (one write
-	// unit per KB of the item) although DynamoDB Local reports no capacity.
-	Errors            int `json:"errors"`
-	ConditionalFailed int `json:"conditional_failed"`
-	// CapacityUnits sums ConsumedCapacity.CapacityUnits of the responses;
-	// ByIndex splits it into "table" and each index's name.
-	CapacityUnits float64            `json:"capacity_units"`
-	ByIndex       map[string]float64 `json:"by_index,omitempty"`
-	// EmptyReceives counts SQS ReceiveMessage answers with no message (idle
-	// long polls, which an event source mapping also pays for).
-	EmptyReceives int `json:"empty_receives"`
-	// BilledRequests is what SQS bills: every 64 KB chunk of a request's
-	// or answer's payload counts as one request.
-	BilledRequests int `json:"billed_requests,omitempty"`
-	// Lambda invocations (service "lambda", op "Invoke"): the billed
-	// duration summed (each invocation rounded up to a millisecond) and
-	// the function's configured memory.
-	BilledMs float64 `json:"billed_ms,omitempty"`
-	MemoryMB int     `json:"memory_mb,omitempty"`
-}
+// OpStats are one caller's requests of one operation.
+type OpStats = localapi.OpStats
 
 func newRequestMeter() *requestMeter {
 	return &requestMeter{stats: map[meterKey]*OpStats{}}
@@ -160,7 +136,7 @@ func (m *requestMeter) record(service, caller string, resp *http.Response) {
 
 type opKey struct{}
 
-// itemKind names what a DynamoDB request touches, from docs/DESIGN.md's key
+// itemKind names what a DynamoDB request touches, from docs/design.md's key
 // layout: " lead", " event", " rules", " rescore" by the sort or partition
 // key prefix, " index <name>" for index queries.
 func itemKind(body []byte) string {
@@ -280,7 +256,7 @@ func (m *requestMeter) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return a.Op < b.Op
 		})
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"requests": out})
+		_ = json.NewEncoder(w).Encode(localapi.Requests{Requests: out})
 	default:
 		http.Error(w, "GET or DELETE", http.StatusMethodNotAllowed)
 	}

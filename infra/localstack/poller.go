@@ -83,7 +83,7 @@ func (p *poller) gather(ctx context.Context) ([]sqstypes.Message, error) {
 			QueueUrl:            aws.String(p.queueURL),
 			MaxNumberOfMessages: int32(want),
 			WaitTimeSeconds:     wait,
-			//lint:ignore SA1019 the emulator returns ApproximateReceiveCount only for AttributeNames: [All] (ARCHITECTURE.md); AWS accepts both.
+			//lint:ignore SA1019 the emulator returns ApproximateReceiveCount only for AttributeNames: [All] (docs/architecture.md); AWS accepts both.
 			AttributeNames:        []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll},
 			MessageAttributeNames: []string{"All"},
 		})

@@ -14,14 +14,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -255,12 +256,7 @@ func (r *Runtime) spawn() (*environment, error) {
 		"TZ=:UTC",
 		"PATH=" + os.Getenv("PATH"),
 	}
-	keys := make([]string, 0, len(fn.Env))
-	for k := range fn.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(fn.Env)) {
 		env = append(env, k+"="+fn.Env[k])
 	}
 	e.cmd = exec.Command(fn.Binary)
@@ -492,10 +488,4 @@ func newID() string {
 	_, _ = rand.Read(b[:])
 	s := hex.EncodeToString(b[:])
 	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
-}
-
-// IsFunctionError reports whether err is a *FunctionError.
-func IsFunctionError(err error) bool {
-	var fe *FunctionError
-	return errors.As(err, &fe)
 }

@@ -51,9 +51,11 @@ type Options struct {
 
 // Handler answers the API routes. Build it once per process.
 type Handler struct {
-	leads    leadscore.LeadReader
-	eraser   leadscore.LeadEraser
-	rules    leadscore.RulesStore
+	leads  leadscore.LeadReader
+	eraser leadscore.LeadEraser
+	rules  leadscore.RulesStore
+	// views gives the rules version each lead's view is computed with.
+	views    *leadscore.RulesCache
 	rescores leadscore.RescoreStore
 	queue    leadscore.ScoreQueue
 	scanner  leadscore.LeadScanner
@@ -87,6 +89,7 @@ func New(o Options) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.views = leadscore.NewRulesCache(o.Rules)
 	m := o.Metrics
 	if m == nil {
 		m = metrics.New(io.Discard, "api")

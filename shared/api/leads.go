@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,11 +63,21 @@ func (h *Handler) leadResponse(ctx context.Context, id string, c *httpapi.Call) 
 		c.Log.Error("reading lead failed", "error", err.Error())
 		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
 	}
-	return httpapi.JSON(http.StatusOK, view(lead))
+	v, err := h.view(ctx, lead)
+	if err != nil {
+		c.Log.Error("computing the lead's view failed", "error", err.Error())
+		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
+	}
+	return httpapi.JSON(http.StatusOK, v)
 }
 
-func view(l *leadscore.Lead) leadscore.LeadView {
-	v := l.View
+// view is the lead as the API shows it: computed from its stored state with
+// the rules version it was last evaluated with (the store scores nothing).
+func (h *Handler) view(ctx context.Context, l *leadscore.Lead) (leadscore.LeadView, error) {
+	v, err := h.views.View(ctx, l)
+	if err != nil {
+		return leadscore.LeadView{}, err
+	}
 	if v.LeadID == "" {
 		v.LeadID = l.ID
 	}
@@ -79,7 +90,7 @@ func view(l *leadscore.Lead) leadscore.LeadView {
 	if v.Breakdown == nil {
 		v.Breakdown = []scoring.Contribution{}
 	}
-	return v
+	return v, nil
 }
 
 func (h *Handler) listLeads(ctx context.Context, c *httpapi.Call) httpapi.Response {
@@ -141,8 +152,18 @@ func (h *Handler) leadsByStage(ctx context.Context, stage string, q url.Values, 
 	}
 	page := LeadsPage{Leads: make([]leadscore.LeadView, 0, len(leads))}
 	for _, l := range leads {
-		page.Leads = append(page.Leads, view(l))
+		v, err := h.view(ctx, l)
+		if err != nil {
+			c.Log.Error("computing a lead's view failed", "error", err.Error())
+			return httpapi.ErrorResponse(httpapi.StoreUnavailable())
+		}
+		page.Leads = append(page.Leads, v)
 	}
+	// The stage index orders leads by engagement band, not by exact
+	// engagement (a key that changed on every lead write cost more than the
+	// event record: docs/performance.md), so the page is put in exact order
+	// here; across pages the order is by band.
+	slices.SortStableFunc(page.Leads, func(a, b leadscore.LeadView) int { return cmp.Compare(b.Score.Engagement, a.Score.Engagement) })
 	if next != "" {
 		page.Cursor = &next
 	}

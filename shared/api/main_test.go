@@ -21,7 +21,6 @@ import (
 	"github.com/leadscore/leadscore/shared/logging"
 	"github.com/leadscore/leadscore/shared/metrics"
 	"github.com/leadscore/leadscore/shared/mock"
-	"github.com/leadscore/leadscore/shared/scoring"
 	lssqs "github.com/leadscore/leadscore/shared/sqs"
 )
 
@@ -70,7 +69,7 @@ type env struct {
 	logs    *bytes.Buffer
 	metrics *bytes.Buffer
 	store   *dynamodb.Store  // nil over mocks
-	leads   *mock.Leads      // nil over the emulators
+	leads   *mock.Store      // nil over the emulators
 	queue   *mock.ScoreQueue // nil over the emulators
 	sqs     *awssqs.Client   // nil over mocks
 }
@@ -85,7 +84,7 @@ func newEnv(t *testing.T, tweak ...func(*Options)) *env {
 		Now:     func() time.Time { return testNow },
 	}
 	if stack == nil {
-		e.leads, e.queue = &mock.Leads{}, &mock.ScoreQueue{}
+		e.leads, e.queue = &mock.Store{}, &mock.ScoreQueue{}
 		e.opts.Leads, e.opts.Eraser, e.opts.Scanner = e.leads, e.leads, e.leads
 		e.opts.Rules, e.opts.Rescores, e.opts.Queue = &mock.RulesStore{}, &mock.RescoreStore{}, e.queue
 	} else {
@@ -174,10 +173,9 @@ func (e *env) readLead(t *testing.T, id string) *leadscore.LeadRecord {
 		}
 		return rec
 	}
-	rec := &leadscore.LeadRecord{}
-	rec.ID, rec.State = id, scoring.NewState()
-	if strings.HasPrefix(id, leadscore.LeadIDPrefix) {
-		rec.State = scoring.NewLeadState()
+	rec, err := e.leads.ReadLead(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return rec
 }
@@ -191,6 +189,7 @@ func (e *env) writeLead(t *testing.T, rec *leadscore.LeadRecord) {
 		}
 		return
 	}
-	l := rec.Lead
-	e.leads.Put(&l)
+	if err := e.leads.WriteLead(t.Context(), rec, testNow); err != nil {
+		t.Fatal(err)
+	}
 }

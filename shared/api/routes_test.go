@@ -50,7 +50,7 @@ func TestNewNamesWhatIsMissing(t *testing.T) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
 	}
-	leads := &mock.Leads{}
+	leads := &mock.Store{}
 	_, err = New(Options{Leads: leads, Eraser: leads, Scanner: leads, Rules: &mock.RulesStore{}, Rescores: &mock.RescoreStore{}, APIKey: testKey})
 	if err == nil || !strings.Contains(err.Error(), "SCORE_QUEUE_URL") || strings.Contains(err.Error(), "API_KEY") {
 		t.Errorf("New without a queue: %v, want an error naming only the queue", err)

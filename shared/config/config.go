@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// The environment variables of CONTRACT.md "Configuration".
+// The environment variables of docs/api.md "Configuration".
 const (
 	EnvTableName     = "TABLE_NAME"
 	EnvScoreQueueURL = "SCORE_QUEUE_URL"

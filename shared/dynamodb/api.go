@@ -2,11 +2,7 @@ package dynamodb
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,60 +14,12 @@ import (
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
-// ErrBadCursor is returned by LeadsByStage and DueLeads for a cursor they
-// did not issue (or issued for another stage or shard).
-var ErrBadCursor = errors.New("cursor is not valid")
-
-// pageCursor is the opaque cursor: the index's LastEvaluatedKey.
-type pageCursor struct {
-	PK   string `json:"p"`
-	SK   string `json:"s"`
-	Part string `json:"k"` // the index partition (stage or due shard)
-	Sort string `json:"n"` // the index sort key, a number
-}
-
-func encodeCursor(key map[string]types.AttributeValue, partAttr, sortAttr string) string {
-	if len(key) == 0 {
-		return ""
-	}
-	c := pageCursor{PK: str(key, attrPK), SK: str(key, attrSK), Part: str(key, partAttr)}
-	if n, ok := key[sortAttr].(*types.AttributeValueMemberN); ok {
-		c.Sort = n.Value
-	}
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(cursor, partAttr, sortAttr, wantPart string) (map[string]types.AttributeValue, error) {
-	if cursor == "" {
-		return nil, nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return nil, fmt.Errorf("%w: not base64url", ErrBadCursor)
-	}
-	var c pageCursor
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadCursor, err)
-	}
-	if c.Part != wantPart || !strings.HasPrefix(c.PK, leadPrefix) || c.SK != leadSK {
-		return nil, fmt.Errorf("%w: it belongs to another listing", ErrBadCursor)
-	}
-	if _, err := strconv.ParseFloat(c.Sort, 64); err != nil {
-		return nil, fmt.Errorf("%w: sort key %q is not a number", ErrBadCursor, c.Sort)
-	}
-	return map[string]types.AttributeValue{
-		attrPK: sAttr(c.PK), attrSK: sAttr(c.SK), partAttr: sAttr(c.Part),
-		sortAttr: &types.AttributeValueMemberN{Value: c.Sort},
-	}, nil
-}
-
 // LeadsByStage lists the leads in stage, highest engagement first
 // (LeadReader). It reads the stage index, and fetches the items the index
 // does not project with one BatchGetItem, so it works whatever the index's
 // projection (KEYS_ONLY is the cheap one for writes).
 func (s *Store) LeadsByStage(ctx context.Context, stage scoring.Stage, limit int, cursor string) ([]*leadscore.Lead, string, error) {
-	start, err := decodeCursor(cursor, attrStage, attrEngagement, string(stage))
+	start, err := indexStart(cursor, attrStage, attrEngagement, string(stage))
 	if err != nil {
 		return nil, "", err
 	}
@@ -113,13 +61,12 @@ func (s *Store) LeadsByStage(ctx context.Context, stage scoring.Stage, limit int
 		if _, ok := it[attrVersion]; !ok {
 			continue // erased between the query and the read
 		}
-		rec, err := s.decodeLead(ctx, it, false)
+		rec, err := decodeLead(it, false)
 		if err != nil {
 			return nil, "", err
 		}
 		leads = append(leads, &rec.Lead)
 	}
-	sortPage(leads)
 	return leads, encodeCursor(out.LastEvaluatedKey, attrStage, attrEngagement), nil
 }
 
@@ -172,8 +119,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 // (leadscore.DueFinder), from the sparse due index: its cost follows due
 // work, not table size.
 func (s *Store) DueLeads(ctx context.Context, shard int, now time.Time, limit int, cursor string) ([]string, string, float64, error) {
-	part := leadscore.DueShardKey(shard)
-	start, err := decodeCursor(cursor, attrDueShard, attrDueAt, part)
+	part := DueShardKey(shard)
+	start, err := indexStart(cursor, attrDueShard, attrDueAt, part)
 	if err != nil {
 		return nil, "", 0, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/leadscore/leadscore/infra/emulators"
 	"github.com/leadscore/leadscore/infra/faults"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
@@ -154,6 +155,7 @@ func TestEraseLeadBeforeItsFirstWriteStillBlocksIt(t *testing.T) {
 // attempt managed, the second finishes the job (the tombstone keeps the
 // visitor ids until the end).
 func TestEraseLeadCanBeRepeatedAfterDyingHalfway(t *testing.T) {
+	emulators.Need(t)
 	cfg, err := stack.AWSConfig(t.Context())
 	if err != nil {
 		t.Fatal(err)

@@ -60,7 +60,7 @@ func (s *Store) recordEvent(ctx context.Context, subjectID string, ev scoring.Ev
 		rec.Err = fmt.Errorf("record event %s of %s: %w", ev.EventID, subjectID, err)
 		return rec
 	}
-	leadscore.MeterFrom(ctx).Add("RecordEventDuplicate", 1)
+	MeterFrom(ctx).Add("RecordEventDuplicate", 1)
 	old := ccf.Item
 	if old == nil {
 		// Not every DynamoDB implementation returns the old item on a

@@ -3,6 +3,7 @@ package dynamodb
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,11 +24,11 @@ func unixTime(sec int64) time.Time {
 	return time.Unix(sec, 0).UTC()
 }
 
-// decodeLead turns a lead item into a record. The view is not stored: it is
-// a pure function of the state, the rules version and the evaluation time
-// (scoring.State.Scores), so the item stays small, and every write costs
-// fewer units. full decodes the write path's ring too.
-func (s *Store) decodeLead(ctx context.Context, item map[string]types.AttributeValue, full bool) (*leadscore.LeadRecord, error) {
+// decodeLead turns a lead item into a record: what is stored, nothing
+// computed (leadscore.View computes the API's view from the state, the
+// rules version and the evaluation time). full decodes the write path's
+// ring too.
+func decodeLead(item map[string]types.AttributeValue, full bool) (*leadscore.LeadRecord, error) {
 	pk := str(item, attrPK)
 	id := strings.TrimPrefix(pk, leadPrefix)
 	rec := &leadscore.LeadRecord{Exists: true}
@@ -61,14 +62,8 @@ func (s *Store) decodeLead(ctx context.Context, item map[string]types.AttributeV
 		if err != nil {
 			return nil, fmt.Errorf("lead %s: %w", id, err)
 		}
-		rules, err := s.rulesVersion(ctx, int(rv))
-		if err != nil {
-			return nil, fmt.Errorf("lead %s: %w", id, err)
-		}
-		at := time.Unix(0, evaluated).UTC()
-		score, breakdown := rec.State.Scores(rules, at)
-		rec.View = leadscore.BuildView(id, rec.Email, rec.State,
-			scoring.Result{Score: score, Breakdown: breakdown, Stage: rec.State.Stage()}, int(rv), at)
+		rec.RulesVersion = int(rv)
+		rec.EvaluatedAt = time.Unix(0, evaluated).UTC()
 	}
 	if ss, ok := item[attrVisitors].(*types.AttributeValueMemberSS); ok {
 		rec.Visitors = append([]string(nil), ss.Value...)
@@ -88,10 +83,10 @@ func (s *Store) decodeLead(ctx context.Context, item map[string]types.AttributeV
 			if err != nil {
 				return nil, fmt.Errorf("lead %s: outbox entry %s: %w", id, tid, err)
 			}
-			// The body carries the lead as it is now: a re-sent transition
-			// shows the freshest view, under the same transition_id.
+			// The body is left empty: the evaluation that sends it fills in
+			// the lead as it is then, under the same transition_id.
 			rec.Outbox = append(rec.Outbox, leadscore.Handoff{TransitionID: tid, Type: str(m.Value, "type"),
-				OccurredAt: at.UTC(), RulesVersion: int(rv), Lead: rec.View})
+				OccurredAt: at.UTC(), RulesVersion: int(rv)})
 		}
 		slices.SortFunc(rec.Outbox, func(a, b leadscore.Handoff) int {
 			if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
@@ -103,7 +98,7 @@ func (s *Store) decodeLead(ctx context.Context, item map[string]types.AttributeV
 	if !full {
 		return rec, nil
 	}
-	if err := rec.Applied.UnmarshalBinary(bin(item, attrApplied)); err != nil {
+	if rec.Applied, err = decodeRing(bin(item, attrApplied)); err != nil {
 		return nil, fmt.Errorf("lead %s: %w", id, err)
 	}
 	return rec, nil
@@ -129,8 +124,7 @@ func encodeLead(rec *leadscore.LeadRecord, version int64) (map[string]types.Attr
 		item[attrEvaluatedAt] = nAttr(rec.View.EvaluatedAt.UnixNano())
 	}
 	if rec.Applied.Len() > 0 {
-		ring, _ := rec.Applied.MarshalBinary()
-		item[attrApplied] = &types.AttributeValueMemberB{Value: ring}
+		item[attrApplied] = &types.AttributeValueMemberB{Value: encodeRing(&rec.Applied)}
 	}
 	if len(rec.Visitors) > 0 {
 		item[attrVisitors] = &types.AttributeValueMemberSS{Value: rec.Visitors}
@@ -150,7 +144,7 @@ func encodeLead(rec *leadscore.LeadRecord, version int64) (map[string]types.Attr
 		item[attrNextDue] = nAttr(rec.DueAt.Unix())
 	}
 	if !rec.IndexDueAt.IsZero() {
-		item[attrDueShard] = sAttr(leadscore.DueShardKey(leadscore.DueShard(rec.ID)))
+		item[attrDueShard] = sAttr(DueShardKey(DueShard(rec.ID)))
 		item[attrDueAt] = nAttr(rec.IndexDueAt.Unix())
 	}
 	// Visitors (no email, never identified) stay out of the stage listing.
@@ -179,7 +173,7 @@ func (s *Store) Lead(ctx context.Context, id string) (*leadscore.Lead, error) {
 	if len(out.Item) == 0 || isTombstone(out.Item) {
 		return nil, leadscore.ErrNotFound
 	}
-	rec, err := s.decodeLead(ctx, out.Item, false)
+	rec, err := decodeLead(out.Item, false)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +208,7 @@ func (s *Store) readLead(ctx context.Context, id string, consistent bool) (*lead
 		rec.State = newState(id)
 		return rec, nil
 	}
-	return s.decodeLead(ctx, out.Item, true)
+	return decodeLead(out.Item, true)
 }
 
 // WriteLead writes the whole lead item in one PutItem conditioned on the
@@ -243,7 +237,7 @@ func (s *Store) WriteLead(ctx context.Context, rec *leadscore.LeadRecord, now ti
 	if err != nil {
 		rec.IndexDueAt = prevDue
 		if isConditionFailed(err) {
-			leadscore.MeterFrom(ctx).Add("WriteLeadConflict", 0)
+			MeterFrom(ctx).Add("WriteLeadConflict", 0)
 			return fmt.Errorf("write lead %s at version %d: %w", rec.ID, rec.Version, leadscore.ErrConflict)
 		}
 		return fmt.Errorf("write lead %s at version %d: %w", rec.ID, rec.Version, err)
@@ -251,6 +245,7 @@ func (s *Store) WriteLead(ctx context.Context, rec *leadscore.LeadRecord, now ti
 	meter(ctx, "WriteLead", out.ConsumedCapacity)
 	rec.Version++
 	rec.Exists = true
+	rec.RulesVersion, rec.EvaluatedAt = rec.View.RulesVersion, rec.View.EvaluatedAt
 	return nil
 }
 
@@ -265,16 +260,8 @@ func (s *Store) MarkSent(ctx context.Context, rec *leadscore.LeadRecord, transit
 		return nil
 	}
 	sent := map[string]bool{}
-	names := map[string]string{"#outbox": attrOutbox, "#version": attrVersion}
-	var removes []string
-	for i, tid := range transitionIDs {
-		if sent[tid] {
-			continue
-		}
+	for _, tid := range transitionIDs {
 		sent[tid] = true
-		n := "#t" + strconv.Itoa(i)
-		names[n] = tid
-		removes = append(removes, "#outbox."+n)
 	}
 	var remaining []leadscore.Handoff
 	for _, h := range rec.Outbox {
@@ -283,16 +270,51 @@ func (s *Store) MarkSent(ctx context.Context, rec *leadscore.LeadRecord, transit
 		}
 	}
 	due := leadscore.IndexDue(time.Time{}, rec.DueAt, len(remaining), now)
+	done, err := s.markSentAtVersion(ctx, rec, sent, due)
+	if err != nil || done {
+		if done {
+			rec.Version++
+			rec.Outbox = remaining
+			rec.IndexDueAt = due
+		}
+		return err
+	}
+	// Someone wrote the lead since: remove only the entries, keep the due
+	// time (the sweep's look costs less than guessing theirs).
+	if err := s.markSentOnly(ctx, rec.ID, sent); err != nil {
+		return err
+	}
+	rec.Outbox = remaining
+	return nil
+}
+
+// outboxRemovals names the outbox entries of sent as expression attribute
+// names (transition ids are not valid in an expression's text) and returns
+// the REMOVE paths.
+func outboxRemovals(sent map[string]bool, names map[string]string) []string {
+	var removes []string
+	for i, tid := range slices.Sorted(maps.Keys(sent)) {
+		n := "#t" + strconv.Itoa(i)
+		names[n] = tid
+		removes = append(removes, "#outbox."+n)
+	}
+	return removes
+}
+
+// markSentAtVersion removes the sent entries and sets the due index entry
+// to due, if the lead is still at rec's version. done is false when it is
+// not (the condition failed).
+func (s *Store) markSentAtVersion(ctx context.Context, rec *leadscore.LeadRecord, sent map[string]bool, due time.Time) (done bool, err error) {
+	names := map[string]string{"#outbox": attrOutbox, "#version": attrVersion, "#due": attrDueAt, "#shard": attrDueShard}
+	removes := outboxRemovals(sent, names)
 	values := map[string]types.AttributeValue{":one": nAttr(1), ":v": nAttr(rec.Version)}
 	set := "SET #version = #version + :one"
 	if due.IsZero() {
-		names["#due"], names["#shard"] = attrDueAt, attrDueShard
 		removes = append(removes, "#due", "#shard")
 	} else {
-		names["#due"], names["#shard"] = attrDueAt, attrDueShard
 		set += ", #due = :due, #shard = :shard"
 		values[":due"] = nAttr(due.Unix())
-		values[":shard"] = sAttr(leadscore.DueShardKey(leadscore.DueShard(rec.ID)))
+		values[":shard"] = sAttr(DueShardKey(DueShard(rec.ID)))
 	}
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: leadKey(rec.ID),
@@ -304,27 +326,21 @@ func (s *Store) MarkSent(ctx context.Context, rec *leadscore.LeadRecord, transit
 	})
 	if err == nil {
 		meter(ctx, "MarkSent", out.ConsumedCapacity)
-		rec.Version++
-		rec.Outbox = remaining
-		rec.IndexDueAt = due
-		return nil
+		return true, nil
 	}
-	if !isConditionFailed(err) {
-		return fmt.Errorf("mark %d transitions of lead %s sent: %w", len(sent), rec.ID, err)
+	if isConditionFailed(err) {
+		return false, nil
 	}
-	// Someone wrote the lead since: remove only the entries, keep the due
-	// time (the sweep's look costs less than guessing theirs).
-	names = map[string]string{"#outbox": attrOutbox, "#version": attrVersion, "#pk": attrPK}
-	removes = removes[:0]
-	i := 0
-	for tid := range sent {
-		n := "#t" + strconv.Itoa(i)
-		i++
-		names[n] = tid
-		removes = append(removes, "#outbox."+n)
-	}
-	out, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: leadKey(rec.ID),
+	return false, fmt.Errorf("mark %d transitions of lead %s sent: %w", len(sent), rec.ID, err)
+}
+
+// markSentOnly removes the sent entries whatever the version, and bumps
+// it: a writer holding an older copy of the outbox cannot put them back.
+func (s *Store) markSentOnly(ctx context.Context, id string, sent map[string]bool) error {
+	names := map[string]string{"#outbox": attrOutbox, "#version": attrVersion, "#pk": attrPK}
+	removes := outboxRemovals(sent, names)
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: leadKey(id),
 		UpdateExpression:          aws.String("SET #version = #version + :one REMOVE " + strings.Join(removes, ", ")),
 		ConditionExpression:       aws.String("attribute_exists(#pk) AND attribute_exists(#outbox)"),
 		ExpressionAttributeNames:  names,
@@ -335,31 +351,12 @@ func (s *Store) MarkSent(ctx context.Context, rec *leadscore.LeadRecord, transit
 		if isConditionFailed(err) {
 			// Erased meanwhile, or the other writer's outbox is empty:
 			// nothing left to mark.
-			rec.Outbox = remaining
 			return nil
 		}
-		return fmt.Errorf("mark %d transitions of lead %s sent: %w", len(sent), rec.ID, err)
+		return fmt.Errorf("mark %d transitions of lead %s sent: %w", len(sent), id, err)
 	}
 	meter(ctx, "MarkSent", out.ConsumedCapacity)
-	rec.Outbox = remaining
 	return nil
-}
-
-// rulesVersion returns rules version v for computing views: versions are
-// immutable, so they are cached for the life of the process.
-func (s *Store) rulesVersion(ctx context.Context, v int) (*scoring.Rules, error) {
-	if v == 0 {
-		return scoring.DefaultRules(), nil
-	}
-	if r, ok := s.rulesCache.Load(v); ok {
-		return r.(*scoring.Rules), nil
-	}
-	r, err := s.Rules(ctx, v)
-	if err != nil {
-		return nil, err
-	}
-	s.rulesCache.Store(v, r)
-	return r, nil
 }
 
 // newState is the state of a lead never written: a lead keyed by email

@@ -1,12 +1,8 @@
 package dynamodb
 
 import (
-	"cmp"
 	"math"
-	"slices"
 	"strconv"
-
-	"github.com/leadscore/leadscore/shared/leadscore"
 )
 
 // ListingStep is the width, in engagement points, of the bands the
@@ -24,9 +20,9 @@ import (
 // that leaves every indexed attribute as it was costs the index nothing.
 //
 // The listing stays highest engagement first: across pages by band, and
-// exactly within each page (LeadsByStage sorts the page it read by the
-// exact engagement). Engagement decays between writes anyway, so the
-// stored order was already a snapshot (docs/design.md, "Table").
+// exactly within each page (the API sorts the page it read by the exact
+// engagement of each lead's view). Engagement decays between writes anyway,
+// so the stored order was already a snapshot (docs/design.md, "Table").
 const ListingStep = 25
 
 // ListingKey is the stage-index sort key of a lead with engagement e: e
@@ -34,12 +30,4 @@ const ListingStep = 25
 func ListingKey(e float64) string {
 	band := math.Floor(e/ListingStep) * ListingStep
 	return strconv.FormatFloat(band, 'f', -1, 64)
-}
-
-// sortPage orders one page of a stage listing by exact engagement, highest
-// first; leads with equal engagement keep the index's order.
-func sortPage(leads []*leadscore.Lead) {
-	slices.SortStableFunc(leads, func(a, b *leadscore.Lead) int {
-		return cmp.Compare(b.View.Score.Engagement, a.View.Score.Engagement)
-	})
 }

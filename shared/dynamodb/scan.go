@@ -2,11 +2,10 @@ package dynamodb
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,7 +18,7 @@ import (
 	"github.com/leadscore/leadscore/shared/leadscore"
 )
 
-// Bulk rescore items (docs/DESIGN.md "rescore job", README.md here):
+// Bulk rescore items (docs/design.md "rescore job", README.md here):
 //
 //	RESCORE#<v> / #JOB         started_at, pages, cursor, leads_enqueued, scan_complete, finished_at, superseded_by
 //	RESCORE#<v> / #DONE#<nn>   leads_done, one of DoneShards counters
@@ -148,56 +147,25 @@ func (s *Store) RescoreJob(ctx context.Context, version int) (*leadscore.Rescore
 		return nil, fmt.Errorf("rescore of rules version %d: %w", version, leadscore.ErrNotFound)
 	}
 	job.LeadsDone = done
-	job.LeadsLeft = max(0, job.LeadsEnqueued-done)
+	// A page's messages are sent before the page is recorded, so a crash
+	// between the two resends them rather than losing them; a worker can
+	// therefore finish leads of a page not counted yet. Every lead done was
+	// enqueued, so the count shown is at least done (and still never falls).
+	job.LeadsEnqueued = max(job.LeadsEnqueued, done)
+	job.LeadsLeft = job.LeadsEnqueued - done
 	return job, nil
-}
-
-// scanCursor is the opaque cursor of a lead scan: Scan's LastEvaluatedKey,
-// which may be any item of a lead's partition (the filter applies after the
-// Limit).
-type scanCursor struct {
-	PK string `json:"p"`
-	SK string `json:"s"`
-}
-
-func encodeScanCursor(key map[string]types.AttributeValue) string {
-	if len(key) == 0 {
-		return ""
-	}
-	b, _ := json.Marshal(scanCursor{PK: str(key, attrPK), SK: str(key, attrSK)})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeScanCursor(cursor string) (map[string]types.AttributeValue, error) {
-	if cursor == "" {
-		return nil, nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return nil, fmt.Errorf("%w: not base64url", ErrBadCursor)
-	}
-	var c scanCursor
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadCursor, err)
-	}
-	if c.PK == "" || c.SK == "" {
-		return nil, fmt.Errorf("%w: it is not a scan position", ErrBadCursor)
-	}
-	return map[string]types.AttributeValue{attrPK: sAttr(c.PK), attrSK: sAttr(c.SK)}, nil
 }
 
 // scanLeadItems reads identified lead items after cursor until at least
 // want of them, the table's end, or maxScanCalls calls. Visitors (ids vi_)
 // and every other item kind are filtered out by DynamoDB.
 func (s *Store) scanLeadItems(ctx context.Context, cursor string, want int, projection string, names map[string]string) ([]map[string]types.AttributeValue, string, error) {
-	start, err := decodeScanCursor(cursor)
+	start, err := scanStart(cursor)
 	if err != nil {
 		return nil, "", err
 	}
 	allNames := map[string]string{"#pk": attrPK, "#sk": attrSK}
-	for k, v := range names {
-		allNames[k] = v
-	}
+	maps.Copy(allNames, names)
 	var items []map[string]types.AttributeValue
 	for call := 0; call < maxScanCalls; call++ {
 		in := &dynamodb.ScanInput{
@@ -222,7 +190,7 @@ func (s *Store) scanLeadItems(ctx context.Context, cursor string, want int, proj
 			break
 		}
 	}
-	return items, encodeScanCursor(start), nil
+	return items, encodeCursor(start, "", ""), nil
 }
 
 // ScanLeadIDs returns identified lead ids after cursor (RescoreStore). The
@@ -251,7 +219,7 @@ func (s *Store) ScanLeads(ctx context.Context, cursor string, limit int) ([]*lea
 	}
 	leads := make([]*leadscore.Lead, 0, len(items))
 	for _, it := range items {
-		rec, err := s.decodeLead(ctx, it, false)
+		rec, err := decodeLead(it, false)
 		if err != nil {
 			return nil, "", err
 		}

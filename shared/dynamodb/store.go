@@ -1,8 +1,8 @@
-// Package dynamodb is the single table of docs/DESIGN.md. It implements the
+// Package dynamodb is the single table of docs/design.md. It implements the
 // leadscore store interfaces: the API's readers (LeadReader, LeadEraser,
 // RulesStore), the sweep's DueFinder and the score function's ScoreStore.
 // Every call asks for the consumed capacity and adds it to the
-// leadscore.CapacityMeter in the context, so cost per event is measurable
+// CapacityMeter in the context, so cost per event is measurable
 // (README.md in this folder has the cost model).
 package dynamodb
 
@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,7 +35,7 @@ type API interface {
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
-// Index names and key prefixes of docs/DESIGN.md.
+// Index names and key prefixes of docs/design.md.
 const (
 	DueIndex   = "due-index"
 	StageIndex = "stage-index"
@@ -84,8 +83,6 @@ type Store struct {
 	// Concurrency bounds the parallel calls of one operation (event record
 	// puts, erasure batches).
 	Concurrency int
-
-	rulesCache sync.Map // rules version -> *scoring.Rules
 }
 
 var (
@@ -124,7 +121,7 @@ func meter(ctx context.Context, op string, cc *types.ConsumedCapacity) {
 	if cc != nil {
 		units = aws.ToFloat64(cc.CapacityUnits)
 	}
-	leadscore.MeterFrom(ctx).Add(op, units)
+	MeterFrom(ctx).Add(op, units)
 }
 
 func meterAll(ctx context.Context, op string, ccs []types.ConsumedCapacity) {
@@ -132,7 +129,7 @@ func meterAll(ctx context.Context, op string, ccs []types.ConsumedCapacity) {
 	for _, cc := range ccs {
 		units += aws.ToFloat64(cc.CapacityUnits)
 	}
-	leadscore.MeterFrom(ctx).Add(op, units)
+	MeterFrom(ctx).Add(op, units)
 }
 
 func isConditionFailed(err error) bool {

@@ -1,5 +1,5 @@
 // Package handoff is the handoff function's handler: it delivers each
-// transition on the handoff queue as a signed webhook POST (CONTRACT.md
+// transition on the handoff queue as a signed webhook POST (docs/api.md
 // "Handoff webhooks"), backing off a failing receiver by stretching the
 // message's visibility, until the redrive policy parks it in the DLQ.
 package handoff
@@ -61,7 +61,7 @@ type Handler struct {
 type Options struct {
 	Config     config.Config
 	Visibility Visibility
-	Log        *slog.Logger
+	Logger     *slog.Logger
 	Metrics    *metrics.Recorder
 	// Client overrides the HTTP client (tests); its redirect policy and
 	// timeout are replaced by the handler's own.
@@ -86,9 +86,17 @@ func RouteFor(cfg config.Config) map[string]string {
 	return urls
 }
 
-// New checks the webhook URLs (https, unless the local stack) and returns
-// a Handler. Call it once per process.
+// New checks the webhook URLs (https, unless the local stack) and the
+// dependencies (Logger and Metrics are required; Visibility is optional)
+// and returns a Handler. Call it once per process: a bad configuration
+// fails the cold start.
 func New(o Options) (*Handler, error) {
+	if o.Logger == nil {
+		return nil, errors.New("handoff: Options.Logger is nil")
+	}
+	if o.Metrics == nil {
+		return nil, errors.New("handoff: Options.Metrics is nil")
+	}
 	urls := RouteFor(o.Config)
 	for kind, u := range urls {
 		p, err := url.Parse(u)
@@ -115,7 +123,7 @@ func New(o Options) (*Handler, error) {
 		now = time.Now
 	}
 	return &Handler{client: c, urls: urls, secret: []byte(o.Config.WebhookSecret), queueURL: o.Config.HandoffQueueURL,
-		visibility: o.Visibility, log: o.Log, metrics: o.Metrics, now: now, retryBase: o.RetryBase}, nil
+		visibility: o.Visibility, log: o.Logger, metrics: o.Metrics, now: now, retryBase: o.RetryBase}, nil
 }
 
 // RetryDelay is the visibility given to a message after its n-th failed

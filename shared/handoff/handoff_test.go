@@ -67,7 +67,7 @@ func newReceiver(t *testing.T, fail int) *receiver {
 
 func newHandler(t *testing.T, cfg config.Config, vis Visibility) *Handler {
 	t.Helper()
-	h, err := New(Options{Config: cfg, Visibility: vis, Log: logging.New(io.Discard, "handoff-test", "debug"),
+	h, err := New(Options{Config: cfg, Visibility: vis, Logger: logging.New(io.Discard, "handoff-test", "debug"),
 		Metrics: metrics.New(io.Discard, "handoff-test"), RetryBase: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +81,7 @@ func newHandler(t *testing.T, cfg config.Config, vis Visibility) *Handler {
 // third receive delivers it, with the same transition_id and a valid
 // signature every time.
 func TestFailingWebhookIsRetriedWithBackoffUntilDelivered(t *testing.T) {
+	emulators.Need(t)
 	ctx := t.Context()
 	if err := stack.Reset(ctx); err != nil {
 		t.Fatal(err)
@@ -97,7 +98,7 @@ func TestFailingWebhookIsRetriedWithBackoffUntilDelivered(t *testing.T) {
 	var failures, receives int
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && len(rcv.got) < 3; {
 		res, err := client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(stack.HandoffQueueURL),
-			//lint:ignore SA1019 local-aws-sqs returns ApproximateReceiveCount only through AttributeNames (ARCHITECTURE.md)
+			//lint:ignore SA1019 local-aws-sqs returns ApproximateReceiveCount only through AttributeNames (docs/architecture.md)
 			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
 		if err != nil {
 			t.Fatal(err)
@@ -206,7 +207,7 @@ func TestNewRequiresHTTPSOutsideLocal(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := New(Options{Config: c.cfg})
+			_, err := New(Options{Config: c.cfg, Logger: logging.New(io.Discard, "handoff-test", "debug"), Metrics: metrics.New(io.Discard, "handoff-test")})
 			if (err == nil) != c.ok {
 				t.Fatalf("New: %v, want ok=%v", err, c.ok)
 			}

@@ -23,7 +23,7 @@ func FuzzHandleMessage(f *testing.F) {
 	f.Add(`null`)
 	f.Add(`{"transition_id":"tr","type":"lead.sql","lead":{"lead_id":"ld","attributes":{"a":[1,{"b":null}]},"breakdown":[{"rule":"x","points":1e308}]}}`)
 	f.Add(`{"transition_id":"tr","type":"x","occurred_at":"not a time","lead":{"lead_id":"ld"}}`)
-	h, err := New(Options{Config: config.Config{}, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: metrics.New(io.Discard, "fuzz")})
+	h, err := New(Options{Config: config.Config{}, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: metrics.New(io.Discard, "fuzz")})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/leadscore/leadscore/shared/config"
@@ -77,9 +76,8 @@ type Handler struct {
 	now     func() time.Time
 	router  *httpapi.Router
 
-	rulesMu      sync.Mutex
-	cachedRules  *scoring.Rules
-	rulesFetched time.Time
+	// rulesCache holds the rules event types are validated with.
+	rulesCache *leadscore.RulesCache
 }
 
 // New returns a Handler, or an error naming the missing dependency (a
@@ -107,6 +105,7 @@ func New(o Options) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.rulesCache = &leadscore.RulesCache{Store: o.Rules, TTL: RulesTTL, Now: h.now}
 	if h.forms == nil {
 		h.forms = map[string]config.Form{}
 	}
@@ -147,26 +146,19 @@ func notFound() httpapi.Response {
 // needs it (refresh is true when an event named a type the cached rules do
 // not know): an event of a known type never costs a table read.
 func (h *Handler) currentRules(ctx context.Context, refresh bool, log *slog.Logger) *scoring.Rules {
-	h.rulesMu.Lock()
-	defer h.rulesMu.Unlock()
-	if h.cachedRules == nil {
-		h.cachedRules = scoring.DefaultRules()
-	}
-	if !refresh || (!h.rulesFetched.IsZero() && h.now().Sub(h.rulesFetched) < RulesTTL) {
-		return h.cachedRules
+	if !refresh {
+		return h.rulesCache.Cached()
 	}
 	rctx, cancel := context.WithTimeout(ctx, rulesReadTimeout)
 	defer cancel()
-	r, err := h.rules.CurrentRules(rctx)
+	r, err := h.rulesCache.Current(rctx)
 	if err != nil {
 		// Validation falls back to the rules it has: an outage of the table
-		// must not stop events from being accepted.
-		// Trying again only after RulesTTL keeps a stream of unknown types
-		// from turning into a stream of table reads.
+		// must not stop events from being accepted. The cache tries again
+		// only after RulesTTL, so a stream of unknown types does not turn
+		// into a stream of table reads.
 		log.Warn("reading current rules failed; validating with the cached rules", "error", err.Error())
-		h.rulesFetched = h.now()
-		return h.cachedRules
+		return h.rulesCache.Cached()
 	}
-	h.cachedRules, h.rulesFetched = r, h.now()
 	return r
 }

@@ -1,34 +1,33 @@
 package leadscore
 
-import (
-	"context"
-	"fmt"
-	"hash/fnv"
-	"time"
-)
+import "time"
 
-// DueShards is how many partitions the due index is spread over, so that the
-// sweep's queries and the score function's writes never meet on one hot
-// partition key.
-const DueShards = 16
+// OutboxResend is how soon the sweep must look at a lead whose outbox is not
+// empty: the send that should have emptied it has failed or died.
+const OutboxResend = time.Minute
 
-// DueShard is the due-index partition of a lead.
-func DueShard(leadID string) int {
-	h := fnv.New32a()
-	h.Write([]byte(leadID))
-	return int(h.Sum32() % DueShards)
-}
-
-// DueShardKey is the stored partition key value of shard i.
-func DueShardKey(i int) string {
-	return fmt.Sprintf("DUE#%02d", i)
-}
-
-// DueFinder finds leads whose due time has come, through the sparse due
-// index (never a scan: ARCHITECTURE.md invariant 4).
-type DueFinder interface {
-	// DueLeads returns up to limit ids of leads in shard whose due time is at
-	// or before now, and a cursor for the next page ("" when there is none).
-	// consumed is the read capacity the query used.
-	DueLeads(ctx context.Context, shard int, now time.Time, limit int, cursor string) (ids []string, next string, consumed float64, err error)
+// IndexDue is the due_at to store (zero: leave the due index). scoringDue is
+// Result.DueAt. A stored due time that is still ahead and not later than
+// what is wanted is kept: evaluating a lead early is harmless (it only
+// recomputes), and keeping the value spares a due-index write on most lead
+// writes (an index key change costs a delete and a put).
+func IndexDue(stored, scoringDue time.Time, outbox int, now time.Time) time.Time {
+	want := scoringDue
+	if outbox > 0 {
+		if resend := now.Add(OutboxResend); want.IsZero() || resend.Before(want) {
+			want = resend
+		}
+	}
+	if want.IsZero() {
+		return time.Time{}
+	}
+	if !want.After(now) {
+		// Due already: the sweep takes it on its next run, without
+		// re-evaluating it every run if a caller keeps passing the past.
+		want = now.Add(OutboxResend)
+	}
+	if !stored.IsZero() && stored.After(now) && !stored.After(want) {
+		return stored
+	}
+	return want
 }

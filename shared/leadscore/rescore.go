@@ -8,7 +8,7 @@ import (
 )
 
 // KindRescorePage is the score-queue message that advances a bulk rescore
-// (SCORING.md section 5) by one page of leads. Its RulesVersion names the
+// (docs/scoring.md section 5) by one page of leads. Its RulesVersion names the
 // job; the job item holds the scan cursor and the page count, so the message
 // carries no position of its own: any delivery of it means "advance job v by
 // the next page", which is what makes duplicates harmless.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync/atomic"
 
@@ -15,7 +16,7 @@ import (
 
 // personalKeys are attribute names that carry personal data. They are
 // dropped whatever a caller passes, as a second line of defence behind the
-// rule of logging lead_id only (ARCHITECTURE.md invariant 8).
+// rule of logging lead_id only (docs/architecture.md invariant 8).
 var personalKeys = map[string]bool{
 	"email": true, "phone": true, "first_name": true, "last_name": true, "name": true,
 }
@@ -60,4 +61,16 @@ func ForInvocation(ctx context.Context, base *slog.Logger) *slog.Logger {
 		requestID = lc.AwsRequestID
 	}
 	return base.With("request_id", requestID, "cold_start", cold)
+}
+
+// exit is os.Exit; tests replace it.
+var exit = os.Exit
+
+// InitFailed logs why a function cannot start, as one JSON line naming the
+// cause, and exits 1, so Lambda reports an init error at cold start rather
+// than failing every invocation. functions/*/main.go call it for bad
+// configuration and missing dependencies.
+func InitFailed(log *slog.Logger, msg string, err error) {
+	log.Error(msg, "error", err.Error())
+	exit(1)
 }

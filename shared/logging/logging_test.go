@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -73,5 +75,23 @@ func TestSDKLoggerSpeaksJSONAndQuietsTheChecksumWarning(t *testing.T) {
 	lines := decodeLines(t, &buf)
 	if len(lines) != 1 || lines[0]["msg"] != "retrying request PutItem" || lines[0]["level"] != "WARN" || lines[0]["source"] != "aws-sdk" {
 		t.Fatalf("got %v, want only the real warning as a JSON WARN line", lines)
+	}
+}
+
+func TestInitFailedLogsTheCauseAndExits(t *testing.T) {
+	var buf bytes.Buffer
+	code := -1
+	exit = func(c int) { code = c }
+	defer func() { exit = os.Exit }()
+	InitFailed(New(&buf, "score", "info"), "building the score handler failed", errors.New("score: Options.Queue (the score queue) is nil"))
+	if code != 1 {
+		t.Fatalf("exit code %d, want 1", code)
+	}
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatalf("log line %q: %v", buf.String(), err)
+	}
+	if line["level"] != "ERROR" || line["msg"] != "building the score handler failed" || line["error"] != "score: Options.Queue (the score queue) is nil" {
+		t.Fatalf("log line %v", line)
 	}
 }

@@ -17,8 +17,6 @@ const Namespace = "leadscore"
 const (
 	UnitCount        = "Count"
 	UnitMilliseconds = "Milliseconds"
-	UnitBytes        = "Bytes"
-	UnitNone         = "None"
 )
 
 // Recorder collects metrics for one invocation and writes them on Flush.

@@ -77,16 +77,25 @@ func (s *RescoreStore) AdvanceRescore(_ context.Context, version int, page int64
 }
 
 // MarkRescored counts each of leadIDs as done once; the job finishes when
-// its scan is complete and every enqueued lead is done.
+// its scan is complete and every enqueued lead is done. Counting for a job
+// that does not exist is no error, as in the table.
 func (s *RescoreStore) MarkRescored(_ context.Context, version int, leadIDs []string, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Err != nil {
 		return s.Err
 	}
+	if s.jobs == nil {
+		s.jobs, s.done = map[int]*leadscore.RescoreJob{}, map[int]map[string]bool{}
+	}
 	j, ok := s.jobs[version]
 	if !ok {
-		return leadscore.ErrNotFound
+		// As the table does: the leads are counted, for a job that may
+		// not be there (a rescore message sent by hand).
+		j = &leadscore.RescoreJob{Version: version}
+		if s.done[version] == nil {
+			s.done[version] = map[string]bool{}
+		}
 	}
 	for _, id := range leadIDs {
 		if !s.done[version][id] {
@@ -94,7 +103,7 @@ func (s *RescoreStore) MarkRescored(_ context.Context, version int, leadIDs []st
 			j.LeadsDone++
 		}
 	}
-	if j.ScanComplete && j.LeadsDone >= j.LeadsEnqueued && j.FinishedAt == nil {
+	if ok && j.ScanComplete && j.LeadsDone >= j.LeadsEnqueued && j.FinishedAt == nil {
 		at := now
 		j.FinishedAt = &at
 	}

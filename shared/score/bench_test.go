@@ -8,7 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/leadscore/leadscore/shared/leadscore"
+	"github.com/leadscore/leadscore/shared/dynamodb"
 )
 
 // BenchmarkScore measures the score handler per event against DynamoDB
@@ -33,8 +33,8 @@ func BenchmarkScore(b *testing.B) {
 			e := newEnv(b, t0)
 			rng := rand.New(rand.NewPCG(1, 2))
 			urls := []string{"/pricing", "/docs", "/blog/a", "/features", "/pricing/enterprise"}
-			m := &leadscore.CapacityMeter{}
-			ctx := leadscore.WithMeter(b.Context(), m)
+			m := &dynamodb.CapacityMeter{}
+			ctx := dynamodb.WithMeter(b.Context(), m)
 			seq := 0
 			next := func() events.SQSEvent {
 				var recs []events.SQSMessage

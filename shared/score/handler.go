@@ -1,13 +1,14 @@
 package score
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -20,57 +21,95 @@ import (
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
-// Handler scores batches of score-queue messages.
-type Handler struct {
+// Options are a Handler's dependencies and settings. Store, Rules,
+// Handoff, Rescore, Queue, Logger and Metrics are required.
+type Options struct {
 	Store   leadscore.ScoreStore
 	Rules   leadscore.RulesStore
 	Handoff leadscore.HandoffQueue
-	Log     *slog.Logger
+	// Rescore and Queue serve the bulk rescore (rescore.go): the job items
+	// and the score queue its page messages and per-lead messages go to.
+	Rescore leadscore.RescoreStore
+	Queue   leadscore.ScoreQueue
+	Logger  *slog.Logger
 	Metrics *metrics.Recorder
+	// Eraser, when set, is called again for a lead found erased, to remove
+	// event records this or a dead earlier invocation wrote after the
+	// erasure (a record is written before the lead is written).
+	Eraser leadscore.LeadEraser
 	// Now is the clock for event messages (the time the batch is
 	// processed); evaluate messages carry their own. time.Now when nil.
 	Now func() time.Time
-	// RulesTTL is how long the current rules are cached (30 s when zero).
+	// RulesTTL is how long the current rules are cached
+	// (leadscore.DefaultRulesTTL when zero).
 	RulesTTL time.Duration
 	// MaxAttempts bounds the read-modify-write attempts of one lead when
 	// concurrent writers keep winning (8 when zero).
 	MaxAttempts int
 	// Concurrency bounds the leads processed in parallel (8 when zero).
 	Concurrency int
-	// Eraser, when set, is called again for a lead found erased, to remove
-	// event records this or a dead earlier invocation wrote after the
-	// erasure (a record is written before the lead is written).
-	Eraser leadscore.LeadEraser
+	// Usage, when set, meters what the store consumed in one invocation: it
+	// returns the context to call the store with and a function giving the
+	// capacity units consumed so far (dynamodb.MeterInvocation), emitted
+	// as the DynamoDBCapacityUnits metric.
+	Usage func(ctx context.Context) (context.Context, func() float64)
 	// AfterWrite, when set, runs between a lead's write and the send of its
 	// transitions; an error stops that lead there, as a crash would. Tests
 	// use it to prove the outbox loses nothing.
 	AfterWrite func(ctx context.Context, leadID string) error
-	// RescoreStore and ScoreQueue serve the bulk rescore (rescore.go); when
-	// nil, Store and Handoff are used if they implement them.
-	RescoreStore leadscore.RescoreStore
-	ScoreQueue   leadscore.ScoreQueue
-
-	once  sync.Once
-	rules *rulesCache
 }
 
-func (h *Handler) init() {
-	h.once.Do(func() {
-		ttl := h.RulesTTL
-		if ttl == 0 {
-			ttl = 30 * time.Second
+// Handler scores batches of score-queue messages. Build it with New.
+type Handler struct {
+	store       leadscore.ScoreStore
+	handoff     leadscore.HandoffQueue
+	rescore     leadscore.RescoreStore
+	queue       leadscore.ScoreQueue
+	eraser      leadscore.LeadEraser
+	rules       *leadscore.RulesCache
+	log         *slog.Logger
+	metrics     *metrics.Recorder
+	now         func() time.Time
+	maxAttempts int
+	concurrency int
+	afterWrite  func(ctx context.Context, leadID string) error
+	usage       func(ctx context.Context) (context.Context, func() float64)
+}
+
+// New checks o's dependencies and returns a Handler. Call it once per
+// process: a missing dependency (a score queue for the bulk rescore, say)
+// fails the cold start, not the first message that needs it.
+func New(o Options) (*Handler, error) {
+	for _, dep := range []struct {
+		name string
+		nil  bool
+	}{
+		{"Store (the lead store)", o.Store == nil},
+		{"Rules (the rules store)", o.Rules == nil},
+		{"Handoff (the handoff queue)", o.Handoff == nil},
+		{"Rescore (the rescore job store)", o.Rescore == nil},
+		{"Queue (the score queue)", o.Queue == nil},
+		{"Logger", o.Logger == nil},
+		{"Metrics", o.Metrics == nil},
+	} {
+		if dep.nil {
+			return nil, fmt.Errorf("score: Options.%s is nil", dep.name)
 		}
-		h.rules = &rulesCache{store: h.Rules, ttl: ttl}
-		if h.Now == nil {
-			h.Now = time.Now
-		}
-		if h.MaxAttempts == 0 {
-			h.MaxAttempts = 8
-		}
-		if h.Concurrency == 0 {
-			h.Concurrency = 8
-		}
-	})
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Handler{
+		store: o.Store, handoff: o.Handoff, rescore: o.Rescore, queue: o.Queue, eraser: o.Eraser,
+		rules:       &leadscore.RulesCache{Store: o.Rules, Versions: o.Rules, TTL: cmp.Or(o.RulesTTL, leadscore.DefaultRulesTTL)},
+		log:         o.Logger,
+		metrics:     o.Metrics,
+		now:         o.Now,
+		maxAttempts: cmp.Or(o.MaxAttempts, 8),
+		concurrency: cmp.Or(o.Concurrency, 8),
+		afterWrite:  o.AfterWrite,
+		usage:       o.Usage,
+	}, nil
 }
 
 // group is the work of one batch for one lead.
@@ -92,6 +131,7 @@ func (g *group) addEvent(e scoring.Event, msg int) {
 		g.events = append(g.events, e)
 	}
 	g.eventMsg[e.EventID] = append(g.eventMsg[e.EventID], msg)
+	g.msgs = append(g.msgs, msg)
 }
 
 // stats are one batch's counts, for metrics and the log.
@@ -110,59 +150,97 @@ func (s *stats) add(f func(*stats)) {
 	f(s)
 }
 
+// work is one invocation's messages, parsed and grouped by lead.
+type work struct {
+	mu       sync.Mutex // guards failed and groups while leads run in parallel
+	msgs     []leadscore.ScoreMessage
+	failed   []bool
+	groups   map[string]*group
+	visitors map[string][]int // visitor id -> messages of events naming only it
+	pages    []pageMessage
+	st       stats
+}
+
+func (b *work) groupOf(id string) *group {
+	g := b.groups[id]
+	if g == nil {
+		g = &group{leadID: id}
+		b.groups[id] = g
+	}
+	return g
+}
+
+func (b *work) fail(idx []int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, i := range idx {
+		b.failed[i] = true
+	}
+}
+
 // Handle processes one SQS batch and reports the messages that failed, so
 // only they are retried (the event source has ReportBatchItemFailures).
+// Its steps: parse and group the messages by lead, route visitor events,
+// score each lead (stitch, record, apply, write, send), then advance the
+// bulk rescores the batch asks for.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	h.init()
 	start := time.Now()
-	now := h.Now().UTC()
-	log := logging.ForInvocation(ctx, h.Log)
-	meter := &leadscore.CapacityMeter{Parent: leadscore.MeterFrom(ctx)}
-	ctx = leadscore.WithMeter(ctx, meter)
-
-	failed := make([]bool, len(ev.Records))
-	var st stats
-	groups := map[string]*group{}
-	groupOf := func(id string) *group {
-		g := groups[id]
-		if g == nil {
-			g = &group{leadID: id}
-			groups[id] = g
-		}
-		return g
+	now := h.now().UTC()
+	log := logging.ForInvocation(ctx, h.log)
+	units := func() float64 { return 0 }
+	if h.usage != nil {
+		ctx, units = h.usage(ctx)
 	}
-	visitors := map[string][]int{} // visitor id -> messages of events naming only it
-	msgs := make([]leadscore.ScoreMessage, len(ev.Records))
-	var pages []pageMessage
-	for i, r := range ev.Records {
+
+	b := parseBatch(log, ev.Records)
+	h.routeVisitorEvents(ctx, log, b, now)
+	h.scoreLeads(ctx, log, b, now)
+	b.fail(h.countRescored(ctx, log, b.msgs, b.failed, now))
+	b.fail(h.advancePages(ctx, log, b.pages, now))
+
+	var resp events.SQSEventResponse
+	for i, f := range b.failed {
+		if f {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
+		}
+	}
+	h.report(log, b, len(resp.BatchItemFailures), units(), time.Since(start))
+	return resp, nil
+}
+
+// parseBatch parses every message and groups the work by lead. Messages
+// that do not parse are failed alone: the redrive policy parks them.
+func parseBatch(log *slog.Logger, records []events.SQSMessage) *work {
+	b := &work{msgs: make([]leadscore.ScoreMessage, len(records)), failed: make([]bool, len(records)),
+		groups: map[string]*group{}, visitors: map[string][]int{}}
+	for i, r := range records {
 		if v, isPage, err := parsePageMessage([]byte(r.Body)); isPage {
 			if err != nil {
-				failed[i] = true
+				b.failed[i] = true
 				log.Error("unparseable rescore_page message", "message_id", r.MessageId, "error", err.Error())
 			} else {
-				pages = append(pages, pageMessage{idx: i, version: v})
+				b.pages = append(b.pages, pageMessage{idx: i, version: v})
 			}
 			continue
 		}
 		m, err := ParseMessage([]byte(r.Body))
 		if err != nil {
-			failed[i] = true
+			b.failed[i] = true
 			log.Error("unparseable score message", "message_id", r.MessageId, "error", err.Error())
 			continue
 		}
-		msgs[i] = m
+		b.msgs[i] = m
 		switch {
 		case m.Kind == leadscore.KindEvent && m.Event.Email == "":
-			visitors[m.LeadID] = append(visitors[m.LeadID], i)
+			b.visitors[m.LeadID] = append(b.visitors[m.LeadID], i)
 		case m.Kind == leadscore.KindEvent:
-			groupOf(m.LeadID).addEvent(*m.Event, i)
-			groupOf(m.LeadID).msgs = append(groupOf(m.LeadID).msgs, i)
+			b.groupOf(m.LeadID).addEvent(*m.Event, i)
 		case strings.HasPrefix(m.LeadID, "vi_"):
 			// Visitors are never evaluated or rescored on their own: they
 			// have no stage to move until stitched into a lead.
 			log.Info("ignoring a non-event message for a visitor", "visitor_id", m.LeadID, "kind", m.Kind)
 		default:
-			g := groupOf(m.LeadID)
+			g := b.groupOf(m.LeadID)
 			g.msgs = append(g.msgs, i)
 			if m.Kind == leadscore.KindEvaluate {
 				g.evalAt = append(g.evalAt, m.Now)
@@ -175,110 +253,91 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			}
 		}
 	}
+	return b
+}
 
-	// Visitor events: keep the record under the visitor, then look whether
-	// the visitor now belongs to a lead. The record goes first, so a stitch
-	// that marks the visitor after this read finds the record in the
-	// visitor's history.
-	var mu sync.Mutex
-	h.parallel(sortedKeys(visitors), func(vid string) {
-		idx := visitors[vid]
+// routeVisitorEvents keeps each visitor event's record under the visitor,
+// then looks whether the visitor now belongs to a lead: its events join
+// that lead's group. The record goes first, so a stitch that marks the
+// visitor after this read finds the record in the visitor's history.
+func (h *Handler) routeVisitorEvents(ctx context.Context, log *slog.Logger, b *work, now time.Time) {
+	h.parallel(slices.Sorted(maps.Keys(b.visitors)), func(vid string) {
+		idx := b.visitors[vid]
 		evs := make([]scoring.Event, 0, len(idx))
 		seen := map[string]bool{}
 		for _, i := range idx {
-			if e := *msgs[i].Event; !seen[e.EventID] {
+			if e := *b.msgs[i].Event; !seen[e.EventID] {
 				seen[e.EventID] = true
 				evs = append(evs, e)
 			}
 		}
-		recs := h.Store.RecordEvents(ctx, vid, evs, now)
 		bad := map[string]bool{}
-		for _, r := range recs {
+		for _, r := range h.store.RecordEvents(ctx, vid, evs, now) {
 			if r.Err != nil {
 				bad[r.Event.EventID] = true
 				log.Error("recording a visitor event failed", "visitor_id", vid, "error", r.Err.Error())
 			}
 		}
-		owner, err := h.Store.VisitorLead(ctx, vid)
-		mu.Lock()
-		defer mu.Unlock()
+		owner, err := h.store.VisitorLead(ctx, vid)
+		b.mu.Lock()
+		defer b.mu.Unlock()
 		if err != nil {
 			log.Error("reading a visitor failed", "visitor_id", vid, "error", err.Error())
 			for _, i := range idx {
-				failed[i] = true
+				b.failed[i] = true
 			}
 			return
 		}
 		for _, i := range idx {
-			e := *msgs[i].Event
+			e := *b.msgs[i].Event
 			if bad[e.EventID] {
-				failed[i] = true
+				b.failed[i] = true
 				continue
 			}
 			if owner != "" {
-				g := groupOf(owner)
-				g.addEvent(e, i)
-				g.msgs = append(g.msgs, i)
+				b.groupOf(owner).addEvent(e, i)
 			}
 		}
 	})
+}
 
-	h.parallel(sortedKeys(groups), func(id string) {
-		g := groups[id]
+// scoreLeads processes every lead's group, in parallel.
+func (h *Handler) scoreLeads(ctx context.Context, log *slog.Logger, b *work, now time.Time) {
+	h.parallel(slices.Sorted(maps.Keys(b.groups)), func(id string) {
+		g := b.groups[id]
 		llog := log.With("lead_id", id)
-		failedMsgs, err := h.processLead(ctx, llog, g, now, &st)
+		failedMsgs, err := h.processLead(ctx, llog, g, now, &b.st)
 		if err != nil {
 			llog.Error("scoring the lead failed", "messages", len(g.msgs), "error", err.Error())
 			failedMsgs = g.msgs
 		}
-		mu.Lock()
-		for _, i := range failedMsgs {
-			failed[i] = true
-		}
-		mu.Unlock()
+		b.fail(failedMsgs)
 	})
+}
 
-	for _, i := range h.countRescored(ctx, log, msgs, failed, now) {
-		failed[i] = true
-	}
-	for _, i := range h.advancePages(ctx, log, pages, now) {
-		failed[i] = true
-	}
-
-	var resp events.SQSEventResponse
-	for i, f := range failed {
-		if f {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
-		}
-	}
-	units := meter.Total()
-	h.Metrics.Count("EventsScored", float64(st.scored))
-	h.Metrics.Count("DuplicateEvents", float64(st.duplicates))
-	h.Metrics.Count("Transitions", float64(st.transitions))
-	h.Metrics.Count("LeadWriteConflicts", float64(st.conflicts))
-	h.Metrics.Count("HandoffSendFailures", float64(st.sendFailed))
-	h.Metrics.Count("MessagesFailed", float64(len(resp.BatchItemFailures)))
-	h.Metrics.Add("DynamoDBCapacityUnits", metrics.UnitCount, units)
-	h.Metrics.Milliseconds("BatchLatency", time.Since(start))
-	h.Metrics.Flush()
-	log.Info("batch scored", "messages", len(ev.Records), "leads", len(groups), "events_scored", st.scored,
-		"duplicates", st.duplicates, "transitions", st.transitions, "failed", len(resp.BatchItemFailures),
+// report emits the batch's metrics and its log line.
+func (h *Handler) report(log *slog.Logger, b *work, failed int, units float64, took time.Duration) {
+	st := &b.st
+	h.metrics.Count("EventsScored", float64(st.scored))
+	h.metrics.Count("DuplicateEvents", float64(st.duplicates))
+	h.metrics.Count("Transitions", float64(st.transitions))
+	h.metrics.Count("LeadWriteConflicts", float64(st.conflicts))
+	h.metrics.Count("HandoffSendFailures", float64(st.sendFailed))
+	h.metrics.Count("MessagesFailed", float64(failed))
+	h.metrics.Add("DynamoDBCapacityUnits", metrics.UnitCount, units)
+	h.metrics.Milliseconds("BatchLatency", took)
+	h.metrics.Flush()
+	log.Info("batch scored", "messages", len(b.msgs), "leads", len(b.groups), "events_scored", st.scored,
+		"duplicates", st.duplicates, "transitions", st.transitions, "failed", failed,
 		"capacity_units", units)
-	return resp, nil
 }
 
 // processLead applies one lead's share of the batch in one conditional
-// write. It returns the messages that failed on their own (their event
+// write: read, stitch, record, apply and write (retried on conflicts),
+// then send. It returns the messages that failed on their own (their event
 // record could not be written); an error fails all the lead's messages.
 func (h *Handler) processLead(ctx context.Context, log *slog.Logger, g *group, now time.Time, st *stats) ([]int, error) {
-	// An eventually consistent read first, at half the price: a stale copy
-	// loses the versioned write below and the retry reads consistently.
-	rec, err := h.Store.PeekLead(ctx, g.leadID)
-	if err == nil && !rec.Exists && len(g.events) == 0 {
-		// Before skipping an evaluation or rescore of a lead that seems not
-		// to exist, make sure it is not just too new for this read.
-		rec, err = h.Store.ReadLead(ctx, g.leadID)
-	}
+	rec, err := h.readForUpdate(ctx, g)
 	if errors.Is(err, leadscore.ErrErased) {
 		return nil, h.dropErased(ctx, log, g)
 	}
@@ -290,107 +349,146 @@ func (h *Handler) processLead(ctx context.Context, log *slog.Logger, g *group, n
 		// to do, and nothing to create.
 		return nil, nil
 	}
+	stitched, toRecord, err := h.stitch(ctx, rec, g)
+	if err != nil {
+		return nil, err
+	}
+	recs, failedMsgs, err := h.record(ctx, log, g, toRecord, now)
+	if err != nil {
+		return nil, err
+	}
+	rec, sent, err := h.write(ctx, rec, g, recs, stitched, now, st)
+	if errors.Is(err, leadscore.ErrErased) {
+		return nil, h.dropErased(ctx, log, g)
+	}
+	if err != nil {
+		return failedMsgs, err
+	}
+	if len(sent) == 0 {
+		return failedMsgs, nil
+	}
+	if h.afterWrite != nil {
+		if err := h.afterWrite(ctx, g.leadID); err != nil {
+			return failedMsgs, fmt.Errorf("after the write of lead %s: %w", g.leadID, err)
+		}
+	}
+	h.send(ctx, log, rec, sent, now, st)
+	return failedMsgs, nil
+}
 
-	// Identity stitching: an event naming an email and a cookie brings the
-	// cookie's history into the lead, once.
-	var stitched []string
-	toRecord := append([]scoring.Event(nil), g.events...)
+// readForUpdate reads the lead eventually consistent first, at half the
+// price: a stale copy loses the versioned write and the retry reads
+// consistently.
+func (h *Handler) readForUpdate(ctx context.Context, g *group) (*leadscore.LeadRecord, error) {
+	rec, err := h.store.PeekLead(ctx, g.leadID)
+	if err == nil && !rec.Exists && len(g.events) == 0 {
+		// Before skipping an evaluation or rescore of a lead that seems not
+		// to exist, make sure it is not just too new for this read.
+		return h.store.ReadLead(ctx, g.leadID)
+	}
+	return rec, err
+}
+
+// stitch is identity stitching: an event naming an email and a cookie
+// brings the cookie's history into the lead, once. It returns the visitors
+// stitched by this call and the events to record under the lead (the
+// group's and the stitched visitors').
+func (h *Handler) stitch(ctx context.Context, rec *leadscore.LeadRecord, g *group) (stitched []string, toRecord []scoring.Event, err error) {
+	toRecord = slices.Clone(g.events)
 	for _, vid := range g.visitorsToStitch(rec) {
-		owner, err := h.Store.MergeVisitor(ctx, vid, g.leadID)
+		owner, err := h.store.MergeVisitor(ctx, vid, g.leadID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if owner != g.leadID {
 			continue // the cookie was stitched into another lead first
 		}
-		hist, err := h.Store.EventHistory(ctx, vid)
+		hist, err := h.store.EventHistory(ctx, vid)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, e := range hist {
 			if _, in := g.eventMsg[e.EventID]; !in {
 				toRecord = append(toRecord, e)
+				if g.eventMsg == nil {
+					g.eventMsg = map[string][]int{}
+				}
 				g.eventMsg[e.EventID] = nil
 			}
 		}
 		stitched = append(stitched, vid)
 	}
+	return stitched, toRecord, nil
+}
 
-	var recs []leadscore.RecordedEvent
-	var failedMsgs []int
-	if len(toRecord) > 0 {
-		recs = h.Store.RecordEvents(ctx, g.leadID, toRecord, now)
-		ok := recs[:0:0]
-		for _, r := range recs {
-			if r.Err == nil {
-				ok = append(ok, r)
-				continue
-			}
-			msgsOf := g.eventMsg[r.Event.EventID]
-			if msgsOf == nil {
-				// A stitched visitor event: the stitch is incomplete, so
-				// retry the whole lead rather than mark the visitor done.
-				return nil, r.Err
-			}
-			failedMsgs = append(failedMsgs, msgsOf...)
-			log.Error("recording an event failed", "error", r.Err.Error())
-		}
-		recs = ok
+// record writes the events' records under the lead. It returns the ones
+// recorded and the messages whose record failed; a stitched visitor event
+// that failed is an error, as the stitch is then incomplete.
+func (h *Handler) record(ctx context.Context, log *slog.Logger, g *group, toRecord []scoring.Event, now time.Time) ([]leadscore.RecordedEvent, []int, error) {
+	if len(toRecord) == 0 {
+		return nil, nil, nil
 	}
+	var ok []leadscore.RecordedEvent
+	var failedMsgs []int
+	for _, r := range h.store.RecordEvents(ctx, g.leadID, toRecord, now) {
+		if r.Err == nil {
+			ok = append(ok, r)
+			continue
+		}
+		msgsOf := g.eventMsg[r.Event.EventID]
+		if msgsOf == nil {
+			// Retry the whole lead rather than mark the visitor done.
+			return nil, nil, r.Err
+		}
+		failedMsgs = append(failedMsgs, msgsOf...)
+		log.Error("recording an event failed", "error", r.Err.Error())
+	}
+	return ok, failedMsgs, nil
+}
 
-	var sent []leadscore.Handoff
+// write applies the group to rec and writes it, re-reading and applying
+// again when a concurrent writer won, up to maxAttempts. It returns the
+// lead as written and the transitions to send (the outbox, for an
+// evaluation, which is how the sweep resends what a crash left).
+func (h *Handler) write(ctx context.Context, rec *leadscore.LeadRecord, g *group, recs []leadscore.RecordedEvent,
+	stitched []string, now time.Time, st *stats) (*leadscore.LeadRecord, []leadscore.Handoff, error) {
 	for attempt := 1; ; attempt++ {
 		newHandoffs, wrote, n, err := h.apply(ctx, rec, g, recs, stitched, now)
 		if err != nil {
-			return failedMsgs, err
+			return rec, nil, err
 		}
 		if !wrote {
 			st.add(func(s *stats) { s.duplicates += n.duplicates })
 			if g.resend {
-				sent = rec.Outbox
+				return rec, rec.Outbox, nil
 			}
-			break
+			return rec, nil, nil
 		}
-		err = h.Store.WriteLead(ctx, rec, now)
+		err = h.store.WriteLead(ctx, rec, now)
 		if err == nil {
 			st.add(func(s *stats) {
 				s.scored += n.applied
 				s.duplicates += n.duplicates
 				s.transitions += len(newHandoffs)
 			})
-			sent = newHandoffs
 			if g.resend {
-				sent = rec.Outbox
+				return rec, rec.Outbox, nil
 			}
-			break
+			return rec, newHandoffs, nil
 		}
-		if !errors.Is(err, leadscore.ErrConflict) || attempt >= h.MaxAttempts {
+		if !errors.Is(err, leadscore.ErrConflict) || attempt >= h.maxAttempts {
 			// The records stay: a redelivery finds them and, as they are
 			// not in the lead's ring, applies them then.
-			return failedMsgs, err
+			return rec, nil, err
 		}
 		st.add(func(s *stats) { s.conflicts++ })
 		if err := sleep(ctx, time.Duration(rand.IntN(10<<attempt))*time.Millisecond); err != nil {
-			return failedMsgs, err
+			return rec, nil, err
 		}
-		if rec, err = h.Store.ReadLead(ctx, g.leadID); err != nil {
-			if errors.Is(err, leadscore.ErrErased) {
-				return nil, h.dropErased(ctx, log, g)
-			}
-			return failedMsgs, err
+		if rec, err = h.store.ReadLead(ctx, g.leadID); err != nil {
+			return rec, nil, err
 		}
 	}
-
-	if len(sent) == 0 {
-		return failedMsgs, nil
-	}
-	if h.AfterWrite != nil {
-		if err := h.AfterWrite(ctx, g.leadID); err != nil {
-			return failedMsgs, fmt.Errorf("after the write of lead %s: %w", g.leadID, err)
-		}
-	}
-	h.send(ctx, log, rec, sent, now, st)
-	return failedMsgs, nil
 }
 
 // dropErased acknowledges a group of an erased lead without scoring it:
@@ -399,10 +497,10 @@ func (h *Handler) processLead(ctx context.Context, log *slog.Logger, g *group, n
 // does not outlive it; if that fails the messages are retried.
 func (h *Handler) dropErased(ctx context.Context, log *slog.Logger, g *group) error {
 	log.Info("dropping messages of an erased lead", "messages", len(g.msgs))
-	if h.Eraser == nil {
+	if h.eraser == nil {
 		return nil
 	}
-	if err := h.Eraser.EraseLead(ctx, g.leadID); err != nil && !errors.Is(err, leadscore.ErrNotFound) {
+	if err := h.eraser.EraseLead(ctx, g.leadID); err != nil && !errors.Is(err, leadscore.ErrNotFound) {
 		return fmt.Errorf("erase the records of erased lead %s again: %w", g.leadID, err)
 	}
 	return nil
@@ -417,6 +515,26 @@ type counts struct{ applied, duplicates int }
 // needs writing, and the transitions decided.
 func (h *Handler) apply(ctx context.Context, rec *leadscore.LeadRecord, g *group, recs []leadscore.RecordedEvent,
 	stitched []string, now time.Time) ([]leadscore.Handoff, bool, counts, error) {
+	pending, n := notApplied(rec, recs)
+	rules, err := h.rulesFor(ctx, rec, g)
+	if err != nil {
+		return nil, false, n, err
+	}
+	rebuild := rec.Exists && rec.State.RulesVersion() < rules.Version
+	newVisitors := addVisitors(rec, stitched)
+	if len(pending) == 0 && !rebuild && len(g.evalAt) == 0 && newVisitors == 0 {
+		return nil, false, n, nil
+	}
+	if err := h.applyEvents(ctx, rec, g.leadID, pending, rules, rebuild); err != nil {
+		return nil, false, n, err
+	}
+	n.applied = len(pending)
+	changed := len(pending) > 0 || rebuild || newVisitors > 0
+	return evaluate(rec, g, rules, now, changed), true, n, nil
+}
+
+// notApplied are the recorded events the lead's ring does not know.
+func notApplied(rec *leadscore.LeadRecord, recs []leadscore.RecordedEvent) ([]leadscore.RecordedEvent, counts) {
 	var n counts
 	var pending []leadscore.RecordedEvent
 	for _, r := range recs {
@@ -426,33 +544,46 @@ func (h *Handler) apply(ctx context.Context, rec *leadscore.LeadRecord, g *group
 		}
 		pending = append(pending, r)
 	}
+	return pending, n
+}
+
+// rulesFor picks the rules to score the lead with: the current ones, or a
+// newer version the lead or a rescore message already names.
+func (h *Handler) rulesFor(ctx context.Context, rec *leadscore.LeadRecord, g *group) (*scoring.Rules, error) {
 	rules, err := h.rules.Current(ctx)
 	if err != nil {
-		return nil, false, n, fmt.Errorf("read current rules: %w", err)
+		return nil, fmt.Errorf("read current rules: %w", err)
 	}
-	stateVersion := rec.State.RulesVersion()
-	if rec.Exists && stateVersion > rules.Version {
+	if stateVersion := rec.State.RulesVersion(); rec.Exists && stateVersion > rules.Version {
 		// Another container saw a newer publish: never score backwards.
 		if rules, err = h.rules.Version(ctx, stateVersion); err != nil {
-			return nil, false, n, fmt.Errorf("read rules version %d: %w", stateVersion, err)
+			return nil, fmt.Errorf("read rules version %d: %w", stateVersion, err)
 		}
 	}
 	if g.rescore > rules.Version {
 		if rules, err = h.rules.Version(ctx, g.rescore); err != nil {
-			return nil, false, n, fmt.Errorf("read rules version %d: %w", g.rescore, err)
+			return nil, fmt.Errorf("read rules version %d: %w", g.rescore, err)
 		}
 	}
-	rebuild := rec.Exists && stateVersion < rules.Version
-	newVisitors := 0
+	return rules, nil
+}
+
+// addVisitors adds the stitched visitors to the lead and counts the new ones.
+func addVisitors(rec *leadscore.LeadRecord, stitched []string) int {
+	added := 0
 	for _, v := range stitched {
 		if !slices.Contains(rec.Visitors, v) {
 			rec.Visitors = append(rec.Visitors, v)
-			newVisitors++
+			added++
 		}
 	}
-	if len(pending) == 0 && !rebuild && len(g.evalAt) == 0 && newVisitors == 0 {
-		return nil, false, n, nil
-	}
+	return added
+}
+
+// applyEvents adds the pending events to the lead's state, or rebuilds the
+// state from the lead's whole history under rules.
+func (h *Handler) applyEvents(ctx context.Context, rec *leadscore.LeadRecord, leadID string, pending []leadscore.RecordedEvent,
+	rules *scoring.Rules, rebuild bool) error {
 	for _, r := range pending {
 		if rec.Email == "" && r.Event.Email != "" {
 			rec.Email = r.Event.Email
@@ -461,9 +592,9 @@ func (h *Handler) apply(ctx context.Context, rec *leadscore.LeadRecord, g *group
 	if rebuild {
 		// The history holds every recorded event, the pending ones included
 		// (recorded before this read).
-		hist, err := h.Store.EventHistory(ctx, g.leadID)
+		hist, err := h.store.EventHistory(ctx, leadID)
 		if err != nil {
-			return nil, false, n, err
+			return err
 		}
 		rec.State.Rebuild(hist, rules)
 	} else if len(pending) > 0 {
@@ -476,19 +607,23 @@ func (h *Handler) apply(ctx context.Context, rec *leadscore.LeadRecord, g *group
 	for _, r := range pending {
 		rec.Applied.Add(r.Event.EventID, r.ReceivedAt)
 	}
-	n.applied = len(pending)
+	return nil
+}
 
-	times := append([]time.Time(nil), g.evalAt...)
-	if len(pending) > 0 || rebuild || newVisitors > 0 || len(times) == 0 {
+// evaluate runs the lead's evaluations, at each of the group's clocks and
+// at now when the lead changed (or nothing else asked), sets its view and
+// due time, and puts the transitions decided into its outbox. It returns
+// the transitions new to the outbox.
+func evaluate(rec *leadscore.LeadRecord, g *group, rules *scoring.Rules, now time.Time, changed bool) []leadscore.Handoff {
+	times := slices.Clone(g.evalAt)
+	if changed || len(times) == 0 {
 		times = append(times, now)
 	}
-	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	slices.SortFunc(times, time.Time.Compare)
+	times = slices.CompactFunc(times, time.Time.Equal)
 	var res scoring.Result
 	var decided []scoring.Transition
-	for i, t := range times {
-		if i > 0 && t.Equal(times[i-1]) {
-			continue
-		}
+	for _, t := range times {
 		res = rec.State.Evaluate(rules, t)
 		decided = append(decided, res.Transitions...)
 	}
@@ -507,14 +642,14 @@ func (h *Handler) apply(ctx context.Context, rec *leadscore.LeadRecord, g *group
 		// Unsent entries go out with the lead as it is now.
 		rec.Outbox[i].Lead = rec.View
 	}
-	return fresh, true, n, nil
+	return fresh
 }
 
 // send hands transitions to the handoff queue and marks the sent ones in
 // the outbox. A failure here loses nothing: the entries stay in the outbox
 // and the lead stays in the due index, so the sweep sends them again.
 func (h *Handler) send(ctx context.Context, log *slog.Logger, rec *leadscore.LeadRecord, hs []leadscore.Handoff, now time.Time, st *stats) {
-	failedIdx, err := h.Handoff.EnqueueHandoff(ctx, hs)
+	failedIdx, err := h.handoff.EnqueueHandoff(ctx, hs)
 	if err != nil {
 		st.add(func(s *stats) { s.sendFailed += len(failedIdx) })
 		log.Error("sending transitions to the handoff queue failed; the sweep will resend them", "failed", len(failedIdx), "error", err.Error())
@@ -526,7 +661,7 @@ func (h *Handler) send(ctx context.Context, log *slog.Logger, rec *leadscore.Lea
 			log.Info("transition handed off", "transition_id", ho.TransitionID, "type", ho.Type)
 		}
 	}
-	if err := h.Store.MarkSent(ctx, rec, ids, now); err != nil {
+	if err := h.store.MarkSent(ctx, rec, ids, now); err != nil {
 		// Sent but still in the outbox: the sweep sends it again, and
 		// receivers dedupe by transition_id.
 		log.Error("marking transitions sent failed", "error", err.Error())
@@ -550,7 +685,7 @@ func (g *group) visitorsToStitch(rec *leadscore.LeadRecord) []string {
 }
 
 func (h *Handler) parallel(keys []string, f func(string)) {
-	sem := make(chan struct{}, h.Concurrency)
+	sem := make(chan struct{}, h.concurrency)
 	var wg sync.WaitGroup
 	for _, k := range keys {
 		sem <- struct{}{}
@@ -561,15 +696,6 @@ func (h *Handler) parallel(keys []string, f func(string)) {
 		}()
 	}
 	wg.Wait()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -20,6 +20,7 @@ import (
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/logging"
 	"github.com/leadscore/leadscore/shared/metrics"
+	"github.com/leadscore/leadscore/shared/mock"
 	"github.com/leadscore/leadscore/shared/sqs"
 )
 
@@ -27,11 +28,27 @@ var stack *emulators.Stack
 
 func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
 
+// store is what the tests read and arrange leads through: the DynamoDB
+// store, or the mocks.
+type store interface {
+	leadscore.ScoreStore
+	leadscore.LeadReader
+	leadscore.LeadEraser
+	leadscore.RulesStore
+	leadscore.DueFinder
+	leadscore.RescoreStore
+	leadscore.LeadScanner
+}
+
 type env struct {
-	store *dynamodb.Store
+	store store
+	h     *Handler
+	// Over the emulators: the SQS client and the queues.
 	sqs   *awssqs.Client
 	queue *sqs.Queues
-	h     *Handler
+	// Over the mocks: the queues, recording what they are sent.
+	scoreQueue   *mock.ScoreQueue
+	handoffQueue *mock.HandoffQueue
 }
 
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -40,6 +57,7 @@ var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 // returns a handler whose clock is now.
 func newEnv(t testing.TB, now time.Time) *env {
 	t.Helper()
+	emulators.Need(t)
 	if err := stack.Reset(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -50,13 +68,54 @@ func newEnv(t testing.TB, now time.Time) *env {
 	store := dynamodb.New(awsdynamodb.NewFromConfig(cfg), stack.TableName)
 	client := awssqs.NewFromConfig(cfg)
 	q := sqs.NewQueues(client, stack.ScoreQueueURL, stack.HandoffQueueURL)
+	e := &env{store: store, sqs: client, queue: q}
+	e.h = newHandler(t, Options{Store: store, Rules: store, Handoff: q, Rescore: store, Queue: q, Eraser: store,
+		Usage: dynamodb.MeterInvocation, Now: func() time.Time { return now }})
+	return e
+}
+
+// mockStore is the mocks' table: the in-memory store and a rescore job
+// store.
+type mockStore struct {
+	*mock.Store
+	*mock.RescoreStore
+}
+
+// newMockEnv is newEnv over the in-memory mocks (make unit).
+func newMockEnv(t testing.TB, now time.Time) *env {
+	t.Helper()
+	// A rescore message is counted done for its job; no test over the mocks
+	// reads the job back (rescore_test.go does, over the emulators).
+	rescored := &mock.RescoreStore{}
+	st := mockStore{Store: &mock.Store{}, RescoreStore: rescored}
+	e := &env{store: st, scoreQueue: &mock.ScoreQueue{}, handoffQueue: &mock.HandoffQueue{}}
+	e.h = newHandler(t, Options{Store: st, Rules: st, Handoff: e.handoffQueue, Rescore: st, Queue: e.scoreQueue, Eraser: st,
+		Now: func() time.Time { return now }})
+	return e
+}
+
+// newHandler completes o with a logger (SCORE_TEST_LOG=1 shows it) and
+// metrics, and builds the handler.
+func newHandler(t testing.TB, o Options) *Handler {
+	t.Helper()
 	var logw io.Writer = io.Discard
 	if os.Getenv("SCORE_TEST_LOG") != "" {
 		logw = os.Stderr
 	}
-	h := &Handler{Store: store, Rules: store, Handoff: q, Log: logging.New(logw, "score-test", "debug"),
-		Metrics: metrics.New(io.Discard, "score-test"), Now: func() time.Time { return now }}
-	return &env{store: store, sqs: client, queue: q, h: h}
+	o.Logger, o.Metrics = logging.New(logw, "score-test", "debug"), metrics.New(io.Discard, "score-test")
+	h, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// eachBackend runs test over the mocks, and over the emulators unless
+// -short: the handler's logic, then the same against the real table and
+// queues.
+func eachBackend(t *testing.T, now time.Time, test func(t *testing.T, e *env)) {
+	t.Run("mock", func(t *testing.T) { test(t, newMockEnv(t, now)) })
+	t.Run("emulators", func(t *testing.T) { test(t, newEnv(t, now)) })
 }
 
 var msgSeq atomic.Int64
@@ -83,6 +142,9 @@ func record(t testing.TB, m leadscore.ScoreMessage) events.SQSMessage {
 // drainHandoffs receives and deletes everything on the handoff queue.
 func drainHandoffs(t testing.TB, e *env) []leadscore.Handoff {
 	t.Helper()
+	if e.handoffQueue != nil {
+		return e.handoffQueue.Take()
+	}
 	var out []leadscore.Handoff
 	empty := 0
 	for empty < 2 {
@@ -110,4 +172,15 @@ func drainHandoffs(t testing.TB, e *env) []leadscore.Handoff {
 		}
 	}
 	return out
+}
+
+// viewOf is l's API view, computed as the API computes it: with the rules
+// version l was last evaluated with.
+func viewOf(t testing.TB, rules leadscore.RulesStore, l *leadscore.Lead) leadscore.LeadView {
+	t.Helper()
+	v, err := leadscore.NewRulesCache(rules).View(context.Background(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -1,7 +1,7 @@
 // Package score is the score function's handler: it turns batches of
 // score-queue messages into lead writes, one per lead per batch, and hands
 // the stage changes they cause to the handoff queue through the lead's
-// outbox (ARCHITECTURE.md invariants 1 to 5).
+// outbox (docs/architecture.md invariants 1 to 5).
 package score
 
 import (

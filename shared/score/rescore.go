@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -41,25 +42,6 @@ func parsePageMessage(body []byte) (version int, isPage bool, err error) {
 	return m.RulesVersion, true, nil
 }
 
-// rescoreDeps are what the bulk rescore needs beyond the per-lead work. The
-// store and the queue usually are the ones the handler has already (the
-// DynamoDB store and sqs.Queues implement both), so functions/score needs no
-// extra wiring.
-func (h *Handler) rescoreDeps() (leadscore.RescoreStore, leadscore.ScoreQueue, error) {
-	rs := h.RescoreStore
-	if rs == nil {
-		rs, _ = h.Store.(leadscore.RescoreStore)
-	}
-	q := h.ScoreQueue
-	if q == nil {
-		q, _ = h.Handoff.(leadscore.ScoreQueue)
-	}
-	if rs == nil || q == nil {
-		return nil, nil, errors.New("the handler has no rescore store or score queue")
-	}
-	return rs, q, nil
-}
-
 // advancePages handles the batch's rescore_page messages, one job at a time,
 // and returns the indexes of the messages that must be retried.
 func (h *Handler) advancePages(ctx context.Context, log *slog.Logger, pages []pageMessage, now time.Time) []int {
@@ -68,12 +50,7 @@ func (h *Handler) advancePages(ctx context.Context, log *slog.Logger, pages []pa
 		byVersion[p.version] = append(byVersion[p.version], p.idx)
 	}
 	var failed []int
-	versions := make([]int, 0, len(byVersion))
-	for v := range byVersion {
-		versions = append(versions, v)
-	}
-	slices.Sort(versions)
-	for _, v := range versions {
+	for _, v := range slices.Sorted(maps.Keys(byVersion)) {
 		if err := h.advancePage(ctx, log.With("rules_version", v), v, now); err != nil {
 			log.Error("advancing the rescore failed; the page message is retried", "rules_version", v, "error", err.Error())
 			failed = append(failed, byVersion[v]...)
@@ -91,10 +68,7 @@ func (h *Handler) advancePages(ctx context.Context, log *slog.Logger, pages []pa
 // record and before the next page message is healed by the redelivery:
 // it reads the advanced job and does the next page itself.
 func (h *Handler) advancePage(ctx context.Context, log *slog.Logger, version int, now time.Time) error {
-	store, queue, err := h.rescoreDeps()
-	if err != nil {
-		return err
-	}
+	store, queue := h.rescore, h.queue
 	job, err := store.RescoreJob(ctx, version)
 	if errors.Is(err, leadscore.ErrNotFound) {
 		log.Warn("rescore_page for a job that does not exist; dropped")
@@ -162,18 +136,14 @@ func (h *Handler) countRescored(ctx context.Context, log *slog.Logger, msgs []le
 	if len(byVersion) == 0 {
 		return nil
 	}
-	store, _, err := h.rescoreDeps()
-	if err != nil {
-		log.Warn("rescore messages scored but not counted", "error", err.Error())
-		return nil
-	}
 	var retry []int
-	for v, idx := range byVersion {
+	for _, v := range slices.Sorted(maps.Keys(byVersion)) {
+		idx := byVersion[v]
 		ids := make([]string, len(idx))
 		for j, i := range idx {
 			ids[j] = msgs[i].LeadID
 		}
-		if err := store.MarkRescored(ctx, v, ids, now); err != nil {
+		if err := h.rescore.MarkRescored(ctx, v, ids, now); err != nil {
 			// The leads are rescored; a redelivery finds them at the
 			// version (no second move) and counts them then.
 			log.Error("counting rescored leads failed", "rules_version", v, "leads", len(ids), "error", err.Error())

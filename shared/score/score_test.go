@@ -17,6 +17,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/leadscore/leadscore/shared/dynamodb"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 )
@@ -33,7 +34,7 @@ func evMsg(e *scoring.Event) leadscore.ScoreMessage {
 
 // randomEvents is one lead's event set: a form with fit attributes and a
 // mix of positive engagement, so scores only rise while events arrive (the
-// condition under which SCORING.md promises the same stage in any order).
+// condition under which docs/scoring.md promises the same stage in any order).
 func randomEvents(rng *rand.Rand, lead int, email, anon string, now time.Time) (identified, anonymous []*scoring.Event) {
 	kinds := []struct {
 		typ   string
@@ -88,10 +89,20 @@ func TestPropertyConcurrentBatchesEqualScoringFromScratch(t *testing.T) {
 		seed = s
 	}
 	t.Logf("seed %d (set SCORE_SEED to replay)", seed)
-	rng := rand.New(rand.NewPCG(seed, 7))
 	now := t0
-	e := newEnv(t, now)
-	const leads = 24
+	eachBackend(t, now, func(t *testing.T, e *env) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		const leads = 24
+		want, msgs := propertyWorkload(rng, leads, now)
+		redelivered, failedTotal := deliverConcurrently(t, e, rng, seed, msgs)
+		t.Logf("%d leads, %d redeliveries, %d failed messages retried", leads, redelivered, failedTotal)
+		checkAgainstScratch(t, e, want, now)
+	})
+}
+
+// propertyWorkload is random event sets for leads, as score messages in a
+// random order with client resends, and each lead's events.
+func propertyWorkload(rng *rand.Rand, leads int, now time.Time) (map[string][]*scoring.Event, []leadscore.ScoreMessage) {
 	want := map[string][]*scoring.Event{}
 	var msgs []leadscore.ScoreMessage
 	for l := range leads {
@@ -111,15 +122,19 @@ func TestPropertyConcurrentBatchesEqualScoringFromScratch(t *testing.T) {
 		}
 	}
 	rng.Shuffle(len(msgs), func(i, j int) { msgs[i], msgs[j] = msgs[j], msgs[i] })
+	return want, msgs
+}
 
-	type job struct{ recs []events.SQSMessage }
-	work := make(chan job, len(msgs))
+// deliverConcurrently hands msgs to the handler in random batches from four
+// concurrent invocations, redelivering what failed and, now and then, what
+// succeeded (SQS is at-least-once), until everything succeeded.
+func deliverConcurrently(t *testing.T, e *env, rng *rand.Rand, seed uint64, msgs []leadscore.ScoreMessage) (redelivered, failedTotal int) {
+	work := make(chan []events.SQSMessage, len(msgs))
 	var pending sync.WaitGroup
 	var mu sync.Mutex
-	redelivered, failedTotal := 0, 0
 	submit := func(recs []events.SQSMessage) {
 		pending.Add(1)
-		work <- job{recs}
+		work <- recs
 	}
 	for len(msgs) > 0 {
 		n := min(1+rng.IntN(10), len(msgs))
@@ -136,8 +151,8 @@ func TestPropertyConcurrentBatchesEqualScoringFromScratch(t *testing.T) {
 		go func() {
 			defer workers.Done()
 			wrng := rand.New(rand.NewPCG(seed, uint64(w)))
-			for j := range work {
-				resp, err := e.h.Handle(context.Background(), events.SQSEvent{Records: j.recs})
+			for recs := range work {
+				resp, err := e.h.Handle(context.Background(), events.SQSEvent{Records: recs})
 				if err != nil {
 					t.Errorf("Handle: %v", err)
 				}
@@ -146,9 +161,7 @@ func TestPropertyConcurrentBatchesEqualScoringFromScratch(t *testing.T) {
 					failed[f.ItemIdentifier] = true
 				}
 				var again []events.SQSMessage
-				for _, r := range j.recs {
-					// SQS redelivers what failed, and now and then what
-					// succeeded (at-least-once).
+				for _, r := range recs {
 					if failed[r.MessageId] || wrng.IntN(10) == 0 {
 						again = append(again, r)
 					}
@@ -167,8 +180,13 @@ func TestPropertyConcurrentBatchesEqualScoringFromScratch(t *testing.T) {
 	pending.Wait()
 	close(work)
 	workers.Wait()
-	t.Logf("%d leads, %d redeliveries, %d failed messages retried", leads, redelivered, failedTotal)
+	return redelivered, failedTotal
+}
 
+// checkAgainstScratch: every lead equals scoring its event set from
+// scratch, its outbox is empty, and every transition in its history reached
+// the handoff queue.
+func checkAgainstScratch(t *testing.T, e *env, want map[string][]*scoring.Event, now time.Time) {
 	handed := map[string]bool{}
 	for _, h := range drainHandoffs(t, e) {
 		handed[h.TransitionID] = true
@@ -178,20 +196,21 @@ func TestPropertyConcurrentBatchesEqualScoringFromScratch(t *testing.T) {
 		if err != nil {
 			t.Fatalf("lead %s: %v", lid, err)
 		}
+		gv := viewOf(t, e.store, got)
 		exp := fromScratch(evs, now)
-		if got.View.Score != exp.Score {
-			t.Errorf("lead %s: score %+v, from scratch %+v", lid, got.View.Score, exp.Score)
+		if gv.Score != exp.Score {
+			t.Errorf("lead %s: score %+v, from scratch %+v", lid, gv.Score, exp.Score)
 		}
-		if !reflect.DeepEqual(got.View.Breakdown, exp.Breakdown) {
-			t.Errorf("lead %s: breakdown differs from scratch:\n got %+v\nwant %+v", lid, got.View.Breakdown, exp.Breakdown)
+		if !reflect.DeepEqual(gv.Breakdown, exp.Breakdown) {
+			t.Errorf("lead %s: breakdown differs from scratch:\n got %+v\nwant %+v", lid, gv.Breakdown, exp.Breakdown)
 		}
-		if got.View.Stage != exp.Stage {
-			t.Errorf("lead %s: stage %s, from scratch %s", lid, got.View.Stage, exp.Stage)
+		if gv.Stage != exp.Stage {
+			t.Errorf("lead %s: stage %s, from scratch %s", lid, gv.Stage, exp.Stage)
 		}
 		if len(got.Outbox) != 0 {
 			t.Errorf("lead %s: %d transitions left unsent", lid, len(got.Outbox))
 		}
-		for _, tr := range got.View.StageHistory {
+		for _, tr := range gv.StageHistory {
 			if !handed[leadscore.TransitionID(lid, tr)] {
 				t.Errorf("lead %s: transition %s->%s never reached the handoff queue", lid, tr.From, tr.To)
 			}
@@ -209,66 +228,69 @@ func getenvSeed() uint64 {
 // for the sweep, and the evaluate message the sweep sends delivers them with
 // the transition ids they were written with.
 func TestCrashBetweenWriteAndSendLosesNoTransition(t *testing.T) {
-	e := newEnv(t, t0)
-	crashed := false
-	e.h.AfterWrite = func(context.Context, string) error {
-		if !crashed {
-			crashed = true
-			return errors.New("injected crash")
+	eachBackend(t, t0, func(t *testing.T, e *env) {
+		crashed := false
+		e.h.afterWrite = func(context.Context, string) error {
+			if !crashed {
+				crashed = true
+				return errors.New("injected crash")
+			}
+			return nil
 		}
-		return nil
-	}
-	form := event("c-form", "form_submit", "crash@acme.io", "", t0.Add(-time.Hour), nil)
-	form.Lead = fitAttrs
-	demo := event("c-demo", "demo_request", "crash@acme.io", "", t0.Add(-time.Minute), nil)
-	in := batch(t, evMsg(form), evMsg(demo))
-	resp, err := e.h.Handle(t.Context(), in)
-	if err != nil || len(resp.BatchItemFailures) != 2 {
-		t.Fatalf("crashed batch: %v, failures %d, want both messages failed", err, len(resp.BatchItemFailures))
-	}
-	if hs := drainHandoffs(t, e); len(hs) != 0 {
-		t.Fatalf("%d handoffs sent before the crash point", len(hs))
-	}
-	lid := leadscore.LeadID("crash@acme.io")
-	rec, err := e.store.ReadLead(t.Context(), lid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A new lead starts as a lead, so the one transition is lead -> mql.
-	if len(rec.Outbox) != 1 || rec.View.Stage != scoring.StageMQL || rec.Outbox[0].Type != "lead.mql" {
-		t.Fatalf("after the crash: stage %s, outbox %+v; want mql with the lead.mql transition unsent", rec.View.Stage, rec.Outbox)
-	}
-	written := []string{rec.Outbox[0].TransitionID}
-	ids, _, _, err := e.store.DueLeads(t.Context(), leadscore.DueShard(lid), t0.Add(leadscore.OutboxResend), 100, "")
-	if err != nil || !slices.Contains(ids, lid) {
-		t.Fatalf("lead with an unsent outbox is not due for the sweep: %v %v", ids, err)
-	}
-	// SQS redelivers the crashed batch: the events are not counted again.
-	if resp, err := e.h.Handle(t.Context(), batch(t, evMsg(form), evMsg(demo))); err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("redelivery: %v %v", resp, err)
-	}
-	// The sweep's evaluate message resends the outbox.
-	sweepNow := t0.Add(2 * time.Minute)
-	if resp, err := e.h.Handle(t.Context(), batch(t, leadscore.ScoreMessage{Kind: leadscore.KindEvaluate, LeadID: lid, Now: sweepNow})); err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("evaluate: %v %v", resp, err)
-	}
-	var got []string
-	for _, h := range drainHandoffs(t, e) {
-		got = append(got, h.TransitionID)
-		if h.Lead.LeadID != lid || h.Lead.Stage != scoring.StageMQL {
-			t.Errorf("handoff %s carries lead %s stage %s", h.TransitionID, h.Lead.LeadID, h.Lead.Stage)
+		form := event("c-form", "form_submit", "crash@acme.io", "", t0.Add(-time.Hour), nil)
+		form.Lead = fitAttrs
+		demo := event("c-demo", "demo_request", "crash@acme.io", "", t0.Add(-time.Minute), nil)
+		in := batch(t, evMsg(form), evMsg(demo))
+		resp, err := e.h.Handle(t.Context(), in)
+		if err != nil || len(resp.BatchItemFailures) != 2 {
+			t.Fatalf("crashed batch: %v, failures %d, want both messages failed", err, len(resp.BatchItemFailures))
 		}
-	}
-	slices.Sort(got)
-	slices.Sort(written)
-	if !slices.Equal(got, written) {
-		t.Fatalf("delivered %v, want the written transitions %v", got, written)
-	}
-	after, _ := e.store.ReadLead(t.Context(), lid)
-	exp := fromScratch([]*scoring.Event{form, demo}, t0)
-	if len(after.Outbox) != 0 || after.View.Score != exp.Score {
-		t.Fatalf("after the resend: outbox %d, score %+v; want empty and %+v", len(after.Outbox), after.View.Score, exp.Score)
-	}
+		if hs := drainHandoffs(t, e); len(hs) != 0 {
+			t.Fatalf("%d handoffs sent before the crash point", len(hs))
+		}
+		lid := leadscore.LeadID("crash@acme.io")
+		rec, err := e.store.ReadLead(t.Context(), lid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rv := viewOf(t, e.store, &rec.Lead)
+		// A new lead starts as a lead, so the one transition is lead -> mql.
+		if len(rec.Outbox) != 1 || rv.Stage != scoring.StageMQL || rec.Outbox[0].Type != "lead.mql" {
+			t.Fatalf("after the crash: stage %s, outbox %+v; want mql with the lead.mql transition unsent", rv.Stage, rec.Outbox)
+		}
+		written := []string{rec.Outbox[0].TransitionID}
+		ids, _, _, err := e.store.DueLeads(t.Context(), e.store.DueShard(lid), t0.Add(leadscore.OutboxResend), 100, "")
+		if err != nil || !slices.Contains(ids, lid) {
+			t.Fatalf("lead with an unsent outbox is not due for the sweep: %v %v", ids, err)
+		}
+		// SQS redelivers the crashed batch: the events are not counted again.
+		if resp, err := e.h.Handle(t.Context(), batch(t, evMsg(form), evMsg(demo))); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("redelivery: %v %v", resp, err)
+		}
+		// The sweep's evaluate message resends the outbox.
+		sweepNow := t0.Add(2 * time.Minute)
+		if resp, err := e.h.Handle(t.Context(), batch(t, leadscore.ScoreMessage{Kind: leadscore.KindEvaluate, LeadID: lid, Now: sweepNow})); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("evaluate: %v %v", resp, err)
+		}
+		var got []string
+		for _, h := range drainHandoffs(t, e) {
+			got = append(got, h.TransitionID)
+			if h.Lead.LeadID != lid || h.Lead.Stage != scoring.StageMQL {
+				t.Errorf("handoff %s carries lead %s stage %s", h.TransitionID, h.Lead.LeadID, h.Lead.Stage)
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(written)
+		if !slices.Equal(got, written) {
+			t.Fatalf("delivered %v, want the written transitions %v", got, written)
+		}
+		after, _ := e.store.ReadLead(t.Context(), lid)
+		av := viewOf(t, e.store, &after.Lead)
+		exp := fromScratch([]*scoring.Event{form, demo}, t0)
+		if len(after.Outbox) != 0 || av.Score != exp.Score {
+			t.Fatalf("after the resend: outbox %d, score %+v; want empty and %+v", len(after.Outbox), av.Score, exp.Score)
+		}
+	})
 }
 
 // TestOneLeadWritePerLeadPerBatch counts the lead writes of a batch of many
@@ -279,8 +301,8 @@ func TestOneLeadWritePerLeadPerBatch(t *testing.T) {
 	for i := range 60 {
 		msgs = append(msgs, evMsg(event(fmt.Sprintf("one-%d", i), "page_view", "one@acme.io", "", t0.Add(-time.Duration(i)*time.Hour), map[string]any{"url": "/docs"})))
 	}
-	m := &leadscore.CapacityMeter{}
-	resp, err := e.h.Handle(leadscore.WithMeter(t.Context(), m), batch(t, msgs...))
+	m := &dynamodb.CapacityMeter{}
+	resp, err := e.h.Handle(dynamodb.WithMeter(t.Context(), m), batch(t, msgs...))
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("Handle: %v %v", resp, err)
 	}
@@ -294,99 +316,104 @@ func TestOneLeadWritePerLeadPerBatch(t *testing.T) {
 // TestStitchingMergesVisitorHistory: a cookie's events before and after the
 // event naming both the cookie and an email all belong to the lead.
 func TestStitchingMergesVisitorHistory(t *testing.T) {
-	e := newEnv(t, t0)
-	email, anon := "stitch@acme.io", "cookie-stitch"
-	v1 := event("s-v1", "page_view", "", anon, t0.Add(-3*time.Hour), map[string]any{"url": "/pricing"})
-	v2 := event("s-v2", "page_view", "", anon, t0.Add(-2*time.Hour), map[string]any{"url": "/pricing"})
-	both := event("s-both", "form_submit", email, anon, t0.Add(-time.Hour), nil)
-	both.Lead = fitAttrs
-	v3 := event("s-v3", "page_view", "", anon, t0.Add(-time.Minute), map[string]any{"url": "/pricing", "duration_s": 120.0})
-	for _, b := range [][]*scoring.Event{{v1, v2}, {both}, {v3}} {
-		var msgs []leadscore.ScoreMessage
-		for _, ev := range b {
-			msgs = append(msgs, evMsg(ev))
+	eachBackend(t, t0, func(t *testing.T, e *env) {
+		email, anon := "stitch@acme.io", "cookie-stitch"
+		v1 := event("s-v1", "page_view", "", anon, t0.Add(-3*time.Hour), map[string]any{"url": "/pricing"})
+		v2 := event("s-v2", "page_view", "", anon, t0.Add(-2*time.Hour), map[string]any{"url": "/pricing"})
+		both := event("s-both", "form_submit", email, anon, t0.Add(-time.Hour), nil)
+		both.Lead = fitAttrs
+		v3 := event("s-v3", "page_view", "", anon, t0.Add(-time.Minute), map[string]any{"url": "/pricing", "duration_s": 120.0})
+		for _, b := range [][]*scoring.Event{{v1, v2}, {both}, {v3}} {
+			var msgs []leadscore.ScoreMessage
+			for _, ev := range b {
+				msgs = append(msgs, evMsg(ev))
+			}
+			if resp, err := e.h.Handle(t.Context(), batch(t, msgs...)); err != nil || len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("Handle: %v %v", resp, err)
+			}
 		}
-		if resp, err := e.h.Handle(t.Context(), batch(t, msgs...)); err != nil || len(resp.BatchItemFailures) != 0 {
-			t.Fatalf("Handle: %v %v", resp, err)
+		lid, vid := leadscore.LeadID(email), leadscore.VisitorID(anon)
+		got, err := e.store.Lead(t.Context(), lid)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	lid, vid := leadscore.LeadID(email), leadscore.VisitorID(anon)
-	got, err := e.store.Lead(t.Context(), lid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp := fromScratch([]*scoring.Event{v1, v2, both, v3}, t0)
-	if got.View.Score != exp.Score || got.View.Stage != exp.Stage {
-		t.Fatalf("stitched lead: %+v %s, want %+v %s", got.View.Score, got.View.Stage, exp.Score, exp.Stage)
-	}
-	if owner, _ := e.store.VisitorLead(t.Context(), vid); owner != lid {
-		t.Fatalf("visitor merged_into %q, want %s", owner, lid)
-	}
-	hist, _ := e.store.EventHistory(t.Context(), lid)
-	if len(hist) != 4 {
-		t.Fatalf("lead history has %d events, want 4", len(hist))
-	}
-	// Erasure takes the visitor along.
-	if err := e.store.EraseLead(t.Context(), lid); err != nil {
-		t.Fatal(err)
-	}
-	if h, _ := e.store.EventHistory(t.Context(), vid); len(h) != 0 {
-		t.Fatalf("visitor history survived erasure: %d events", len(h))
-	}
-	if owner, _ := e.store.VisitorLead(t.Context(), vid); owner != "" {
-		t.Fatalf("visitor link survived erasure")
-	}
+		gv := viewOf(t, e.store, got)
+		exp := fromScratch([]*scoring.Event{v1, v2, both, v3}, t0)
+		if gv.Score != exp.Score || gv.Stage != exp.Stage {
+			t.Fatalf("stitched lead: %+v %s, want %+v %s", gv.Score, gv.Stage, exp.Score, exp.Stage)
+		}
+		if owner, _ := e.store.VisitorLead(t.Context(), vid); owner != lid {
+			t.Fatalf("visitor merged_into %q, want %s", owner, lid)
+		}
+		hist, _ := e.store.EventHistory(t.Context(), lid)
+		if len(hist) != 4 {
+			t.Fatalf("lead history has %d events, want 4", len(hist))
+		}
+		// Erasure takes the visitor along.
+		if err := e.store.EraseLead(t.Context(), lid); err != nil {
+			t.Fatal(err)
+		}
+		if h, _ := e.store.EventHistory(t.Context(), vid); len(h) != 0 {
+			t.Fatalf("visitor history survived erasure: %d events", len(h))
+		}
+		if owner, _ := e.store.VisitorLead(t.Context(), vid); owner != "" {
+			t.Fatalf("visitor link survived erasure")
+		}
+	})
 }
 
 // TestRescoreTwiceMovesOnce: a new rules version with a lower MQL bar moves
 // a lead once, however many times its rescore message arrives.
 func TestRescoreTwiceMovesOnce(t *testing.T) {
-	e := newEnv(t, t0)
-	form := event("r-form", "form_submit", "rescore@acme.io", "", t0.Add(-time.Hour), nil)
-	form.Lead = fitAttrs
-	if resp, err := e.h.Handle(t.Context(), batch(t, evMsg(form))); err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("Handle: %v %v", resp, err)
-	}
-	lid := leadscore.LeadID("rescore@acme.io")
-	before, _ := e.store.Lead(t.Context(), lid)
-	if before.View.Stage != scoring.StageLead {
-		t.Fatalf("before the rescore the lead is %s, want lead", before.View.Stage)
-	}
-	doc := string(scoring.DefaultRulesYAML())
-	doc = replaceOnce(t, doc, "engagement_min: 50", "engagement_min: 5")
-	r, err := scoring.ParseRules([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := e.store.PublishRules(t.Context(), r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg := leadscore.ScoreMessage{Kind: leadscore.KindRescore, LeadID: lid, RulesVersion: v, Now: t0.Add(time.Minute)}
-	for i := range 2 {
-		if resp, err := e.h.Handle(t.Context(), batch(t, msg)); err != nil || len(resp.BatchItemFailures) != 0 {
-			t.Fatalf("rescore %d: %v %v", i, resp, err)
+	eachBackend(t, t0, func(t *testing.T, e *env) {
+		form := event("r-form", "form_submit", "rescore@acme.io", "", t0.Add(-time.Hour), nil)
+		form.Lead = fitAttrs
+		if resp, err := e.h.Handle(t.Context(), batch(t, evMsg(form))); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("Handle: %v %v", resp, err)
 		}
-	}
-	after, _ := e.store.Lead(t.Context(), lid)
-	moves := 0
-	for _, tr := range after.View.StageHistory {
-		if tr.To == scoring.StageMQL {
-			moves++
+		lid := leadscore.LeadID("rescore@acme.io")
+		before, _ := e.store.Lead(t.Context(), lid)
+		bv := viewOf(t, e.store, before)
+		if bv.Stage != scoring.StageLead {
+			t.Fatalf("before the rescore the lead is %s, want lead", bv.Stage)
 		}
-	}
-	if after.View.Stage != scoring.StageMQL || moves != 1 || after.View.RulesVersion != v {
-		t.Fatalf("after two rescores: stage %s, %d moves to mql, rules %d; want mql, 1, %d", after.View.Stage, moves, after.View.RulesVersion, v)
-	}
-	mql := 0
-	for _, h := range drainHandoffs(t, e) {
-		if h.Type == "lead.mql" {
-			mql++
+		doc := string(scoring.DefaultRulesYAML())
+		doc = replaceOnce(t, doc, "engagement_min: 50", "engagement_min: 5")
+		r, err := scoring.ParseRules([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if mql != 1 {
-		t.Fatalf("%d lead.mql handoffs, want 1", mql)
-	}
+		v, err := e.store.PublishRules(t.Context(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := leadscore.ScoreMessage{Kind: leadscore.KindRescore, LeadID: lid, RulesVersion: v, Now: t0.Add(time.Minute)}
+		for i := range 2 {
+			if resp, err := e.h.Handle(t.Context(), batch(t, msg)); err != nil || len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("rescore %d: %v %v", i, resp, err)
+			}
+		}
+		after, _ := e.store.Lead(t.Context(), lid)
+		av := viewOf(t, e.store, after)
+		moves := 0
+		for _, tr := range av.StageHistory {
+			if tr.To == scoring.StageMQL {
+				moves++
+			}
+		}
+		if av.Stage != scoring.StageMQL || moves != 1 || av.RulesVersion != v {
+			t.Fatalf("after two rescores: stage %s, %d moves to mql, rules %d; want mql, 1, %d", av.Stage, moves, av.RulesVersion, v)
+		}
+		mql := 0
+		for _, h := range drainHandoffs(t, e) {
+			if h.Type == "lead.mql" {
+				mql++
+			}
+		}
+		if mql != 1 {
+			t.Fatalf("%d lead.mql handoffs, want 1", mql)
+		}
+	})
 }
 
 // TestPoisonMessageReachesDLQAlone drives the handler the way Lambda's SQS
@@ -406,24 +433,56 @@ func TestPoisonMessageReachesDLQAlone(t *testing.T) {
 	if _, err := e.sqs.SendMessageBatch(ctx, &awssqs.SendMessageBatchInput{QueueUrl: aws.String(stack.ScoreQueueURL), Entries: entries}); err != nil {
 		t.Fatal(err)
 	}
+	receives := driveLikeLambda(t, e, stack.ScoreQueueURL)
+	dlq, err := e.sqs.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(stack.ScoreDLQURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dlq.Messages) != 1 || aws.ToString(dlq.Messages[0].Body) != `{"kind":"event","event":{"event_id":` {
+		t.Fatalf("DLQ holds %d messages, want exactly the poison one", len(dlq.Messages))
+	}
+	poisonReceives := receives[`{"kind":"event","event":{"event_id":`]
+	if poisonReceives < 4 || poisonReceives > 5 {
+		t.Fatalf("poison received %d times before the DLQ, want maxReceiveCount (5; the emulator may move it one early)", poisonReceives)
+	}
+	for i := range 9 {
+		lid := leadscore.LeadID(fmt.Sprintf("poison-%d@acme.io", i))
+		if _, err := e.store.Lead(ctx, lid); err != nil {
+			t.Errorf("lead %d of the poison's batch: %v", i, err)
+		}
+	}
+	for body, n := range receives {
+		if n != 1 && body != `{"kind":"event","event":{"event_id":` {
+			t.Errorf("a good message was received %d times", n)
+		}
+	}
+}
+
+// driveLikeLambda is Lambda's SQS event source against the real queue:
+// receive a batch (with a 1 s visibility, so failed messages return soon),
+// invoke, delete what did not fail, until the queue is empty. It returns
+// how often each body was received.
+func driveLikeLambda(t *testing.T, e *env, queueURL string) map[string]int {
+	t.Helper()
+	ctx := t.Context()
 	receives := map[string]int{}
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		res, err := e.sqs.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
-			QueueUrl: aws.String(stack.ScoreQueueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
 			// A short visibility instead of the queue's 180 s, so the
 			// failed message comes back quickly.
 			VisibilityTimeout: 1,
 			// The emulator returns ApproximateReceiveCount only when asked
-			// through AttributeNames: All (ARCHITECTURE.md).
-			//lint:ignore SA1019 local-aws-sqs returns ApproximateReceiveCount only through AttributeNames (ARCHITECTURE.md)
+			// through AttributeNames: All (docs/architecture.md).
+			//lint:ignore SA1019 local-aws-sqs returns ApproximateReceiveCount only through AttributeNames (docs/architecture.md)
 			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(res.Messages) == 0 {
-			attrs, err := e.sqs.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{QueueUrl: aws.String(stack.ScoreQueueURL),
+			attrs, err := e.sqs.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{QueueUrl: aws.String(queueURL),
 				AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
 			if err != nil {
 				t.Fatal(err)
@@ -449,34 +508,13 @@ func TestPoisonMessageReachesDLQAlone(t *testing.T) {
 		}
 		for _, r := range ev.Records {
 			if !failed[r.MessageId] {
-				if _, err := e.sqs.DeleteMessage(ctx, &awssqs.DeleteMessageInput{QueueUrl: aws.String(stack.ScoreQueueURL), ReceiptHandle: aws.String(r.ReceiptHandle)}); err != nil {
+				if _, err := e.sqs.DeleteMessage(ctx, &awssqs.DeleteMessageInput{QueueUrl: aws.String(queueURL), ReceiptHandle: aws.String(r.ReceiptHandle)}); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
 	}
-	dlq, err := e.sqs.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(stack.ScoreDLQURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(dlq.Messages) != 1 || aws.ToString(dlq.Messages[0].Body) != `{"kind":"event","event":{"event_id":` {
-		t.Fatalf("DLQ holds %d messages, want exactly the poison one", len(dlq.Messages))
-	}
-	poisonReceives := receives[`{"kind":"event","event":{"event_id":`]
-	if poisonReceives < 4 || poisonReceives > 5 {
-		t.Fatalf("poison received %d times before the DLQ, want maxReceiveCount (5; the emulator may move it one early)", poisonReceives)
-	}
-	for i := range 9 {
-		lid := leadscore.LeadID(fmt.Sprintf("poison-%d@acme.io", i))
-		if _, err := e.store.Lead(ctx, lid); err != nil {
-			t.Errorf("lead %d of the poison's batch: %v", i, err)
-		}
-	}
-	for body, n := range receives {
-		if n != 1 && body != `{"kind":"event","event":{"event_id":` {
-			t.Errorf("a good message was received %d times", n)
-		}
-	}
+	return receives
 }
 
 func replaceOnce(t *testing.T, s, old, new string) string {

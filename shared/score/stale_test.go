@@ -63,7 +63,7 @@ func TestStaleFirstReadCannotLoseAnUpdate(t *testing.T) {
 	handle(evMsg(b))
 
 	stale := &staleReads{ScoreStore: e.store, stale: map[string]*leadscore.LeadRecord{id: old}}
-	e.h.Store = stale
+	e.h.store = stale
 	handle(evMsg(c))
 	if stale.peeks == 0 {
 		t.Fatal("the handler never used PeekLead")
@@ -74,8 +74,8 @@ func TestStaleFirstReadCannotLoseAnUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := fromScratch([]*scoring.Event{a, b, c}, t0)
-	if got.View.Score != want.Score {
-		t.Fatalf("after a batch from a stale read: score %+v, want %+v (scoring a, b and c from scratch)", got.View.Score, want.Score)
+	if viewOf(t, e.store, got).Score != want.Score {
+		t.Fatalf("after a batch from a stale read: score %+v, want %+v (scoring a, b and c from scratch)", viewOf(t, e.store, got).Score, want.Score)
 	}
 }
 
@@ -98,7 +98,7 @@ func TestEvaluateOfALeadTooNewForAStaleReadIsNotSkipped(t *testing.T) {
 	drainHandoffs(t, e)
 
 	// The sweep's evaluation 15 days later (nurture is due), read stale.
-	e.h.Store = &staleReads{ScoreStore: e.store, stale: map[string]*leadscore.LeadRecord{id: notYet}}
+	e.h.store = &staleReads{ScoreStore: e.store, stale: map[string]*leadscore.LeadRecord{id: notYet}}
 	later := t0.Add(15 * 24 * time.Hour)
 	resp, err = e.h.Handle(t.Context(), batch(t, leadscore.ScoreMessage{Kind: leadscore.KindEvaluate, LeadID: id, Now: later}))
 	if err != nil || len(resp.BatchItemFailures) > 0 {
@@ -108,7 +108,7 @@ func TestEvaluateOfALeadTooNewForAStaleReadIsNotSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.View.Stage != scoring.StageNurture {
-		t.Fatalf("stage %s after the evaluation, want nurture: the evaluation was skipped", got.View.Stage)
+	if viewOf(t, e.store, got).Stage != scoring.StageNurture {
+		t.Fatalf("stage %s after the evaluation, want nurture: the evaluation was skipped", viewOf(t, e.store, got).Stage)
 	}
 }

@@ -529,10 +529,50 @@ func splitHash(seed uint64, id string) uint64 {
 }
 
 // fitModel fits on the training leads, fills the rules' coefficients and
-// suggestions in place, and measures AUCs on the held-out leads.
+// suggestions in place, and measures AUCs on the held-out leads. Its
+// steps: split the decided leads, choose the features, fit, scale the
+// coefficients to points, compare the rankings on the held-out leads, and
+// write the notes.
 func fitModel(leads []Lead, fired [][]ruleKey, rules []RuleSignal, currentPoints map[string]float64, opt Options) (*ModelReport, []string) {
+	train, test := splitDecided(leads, opt)
+	m := &ModelReport{Method: Method, L2: opt.L2, TrainLeads: len(train), HoldoutLeads: len(test)}
+	d, excluded := chooseFeatures(train, fired, rules)
+	m.Features = len(d.features)
+	x := make([]float64, len(train)*m.Features)
+	y := make([]bool, len(train))
+	for r, i := range train {
+		d.row(i, x[r*m.Features:(r+1)*m.Features])
+		y[r] = leads[i].Outcome == Won
+		if y[r] {
+			m.TrainWon++
+		}
+	}
+	fit, err := fitLogistic(x, y, m.Features, opt.L2)
+	if err != nil {
+		return nil, nil
+	}
+	m.Intercept = fit.Beta[0]
+	m.Iterations, m.Converged = fit.Iterations, fit.Converged
+	suggested := suggestPoints(m, d, &fit, currentPoints)
+	for ri := range rules {
+		j, ok := d.index[ruleKey{rules[ri].Kind, rules[ri].Rule}]
+		if !ok {
+			continue
+		}
+		b, se := fit.Beta[1+j], fit.StdErr[1+j]
+		rules[ri].Coefficient, rules[ri].CoefficientSE = ptr(b), ptr(se)
+		rules[ri].SuggestedPoints = ptr(suggested[j])
+		rules[ri].Effect = effect(b, se)
+	}
+	ids := compareOnHoldout(m, leads, test, d, &fit, suggested)
+	addModelNotes(m, len(test), excluded, &fit)
+	return m, ids
+}
+
+// splitDecided splits the leads with a decided outcome into training and
+// held-out leads (indexes into leads).
+func splitDecided(leads []Lead, opt Options) (train, test []int) {
 	holdout := split(leads, opt.Seed, opt.HoldoutFraction)
-	var train, test []int
 	for i, l := range leads {
 		if !l.Outcome.decided() {
 			continue
@@ -543,64 +583,62 @@ func fitModel(leads []Lead, fired [][]ruleKey, rules []RuleSignal, currentPoints
 			train = append(train, i)
 		}
 	}
-	m := &ModelReport{Method: Method, L2: opt.L2, TrainLeads: len(train), HoldoutLeads: len(test)}
+	return train, test
+}
 
-	// Features: rules fired by at least SmallCell training leads and not
-	// fired by at least SmallCell. Rarer rules would get a coefficient that
-	// is mostly penalty; near-universal ones are confounded with the
-	// intercept.
+// design is the model's features and how a lead's fired rules become a row.
+type design struct {
+	features []ruleKey
+	index    map[ruleKey]int
+	fired    [][]ruleKey
+}
+
+// row writes lead i's 0/1 features into dst.
+func (d *design) row(i int, dst []float64) {
+	clear(dst)
+	for _, k := range d.fired[i] {
+		if j, ok := d.index[k]; ok {
+			dst[j] = 1
+		}
+	}
+}
+
+// chooseFeatures keeps the rules fired by at least SmallCell training
+// leads and not fired by at least SmallCell. Rarer rules would get a
+// coefficient that is mostly penalty; near-universal ones are confounded
+// with the intercept. It returns the left-out rules for the notes.
+func chooseFeatures(train []int, fired [][]ruleKey, rules []RuleSignal) (*design, []string) {
 	withCount := map[ruleKey]int{}
 	for _, i := range train {
 		for _, k := range fired[i] {
 			withCount[k]++
 		}
 	}
-	var features []ruleKey
+	d := &design{fired: fired}
 	var excluded []string
 	for _, rs := range rules {
 		k := ruleKey{rs.Kind, rs.Rule}
 		n := withCount[k]
 		if n >= SmallCell && len(train)-n >= SmallCell {
-			features = append(features, k)
+			d.features = append(d.features, k)
 		} else if rs.Kind != "" {
 			excluded = append(excluded, fmt.Sprintf("%s (%d of %d training leads)", rs.Rule, n, len(train)))
 		}
 	}
-	featureIndex := make(map[ruleKey]int, len(features))
-	for j, k := range features {
-		featureIndex[k] = j
+	d.index = make(map[ruleKey]int, len(d.features))
+	for j, k := range d.features {
+		d.index[k] = j
 	}
-	p := len(features)
-	m.Features = p
-	row := func(i int, dst []float64) {
-		clear(dst)
-		for _, k := range fired[i] {
-			if j, ok := featureIndex[k]; ok {
-				dst[j] = 1
-			}
-		}
-	}
-	x := make([]float64, len(train)*p)
-	y := make([]bool, len(train))
-	for r, i := range train {
-		row(i, x[r*p:(r+1)*p])
-		y[r] = leads[i].Outcome == Won
-		if y[r] {
-			m.TrainWon++
-		}
-	}
-	fit, err := fitLogistic(x, y, p, opt.L2)
-	if err != nil {
-		return nil, nil
-	}
-	m.Intercept = fit.Beta[0]
-	m.Iterations, m.Converged = fit.Iterations, fit.Converged
+	return d, excluded
+}
 
-	// Scale: the suggestion spreads as many points over these rules as the
-	// published rules do, so it reads on the marketer's own scale and the
-	// MQL thresholds keep roughly their meaning.
+// suggestPoints turns the coefficients into points. The suggestion spreads
+// as many points over these rules as the published rules do, so it reads on
+// the marketer's own scale and the MQL thresholds keep roughly their
+// meaning.
+func suggestPoints(m *ModelReport, d *design, fit *logisticFit, currentPoints map[string]float64) []float64 {
 	var sumCur, sumCoef float64
-	for j, k := range features {
+	for j, k := range d.features {
 		sumCur += math.Abs(finite(currentPoints[k.id]))
 		sumCoef += math.Abs(fit.Beta[1+j])
 	}
@@ -613,32 +651,28 @@ func fitModel(leads []Lead, fired [][]ruleKey, rules []RuleSignal, currentPoints
 	default:
 		m.PointsPerLogOdds = sumCur / sumCoef
 	}
-	suggested := make([]float64, p)
-	for j := range features {
+	suggested := make([]float64, len(d.features))
+	for j := range d.features {
 		suggested[j] = math.Round(fit.Beta[1+j] * m.PointsPerLogOdds)
 		if suggested[j] == 0 {
 			suggested[j] = 0 // no "-0" in the table
 		}
 	}
-	for ri := range rules {
-		j, ok := featureIndex[ruleKey{rules[ri].Kind, rules[ri].Rule}]
-		if !ok {
-			continue
-		}
-		b, se := fit.Beta[1+j], fit.StdErr[1+j]
-		rules[ri].Coefficient, rules[ri].CoefficientSE = ptr(b), ptr(se)
-		rules[ri].SuggestedPoints = ptr(suggested[j])
-		rules[ri].Effect = effect(b, se)
-	}
+	return suggested
+}
 
+// compareOnHoldout ranks the held-out leads by their current score, by the
+// suggested points and by the model, and records the AUCs. It returns the
+// held-out leads' ids.
+func compareOnHoldout(m *ModelReport, leads []Lead, test []int, d *design, fit *logisticFit, suggested []float64) []string {
 	cur := make([]float64, len(test))
 	sug := make([]float64, len(test))
 	mod := make([]float64, len(test))
 	pos := make([]bool, len(test))
 	ids := make([]string, len(test))
-	buf := make([]float64, p)
+	buf := make([]float64, len(d.features))
 	for r, i := range test {
-		row(i, buf)
+		d.row(i, buf)
 		cur[r] = finite(leads[i].Score)
 		mod[r] = linearPredictor(buf, fit.Beta)
 		for j, v := range buf {
@@ -656,12 +690,16 @@ func fitModel(leads []Lead, fired [][]ruleKey, rules []RuleSignal, currentPoints
 	m.AUCModel, _ = AUC(mod, pos)
 	m.AUCCurrentSE = aucStdErr(m.AUCCurrent, m.HoldoutWon, nNeg)
 	m.AUCSuggestedSE = aucStdErr(m.AUCSuggested, m.HoldoutWon, nNeg)
+	return ids
+}
 
+// addModelNotes says what the comparison means and what the fit left out.
+func addModelNotes(m *ModelReport, heldOut int, excluded []string, fit *logisticFit) {
 	diff := m.AUCSuggested - m.AUCCurrent
 	noise := 1.96 * math.Hypot(m.AUCCurrentSE, m.AUCSuggestedSE)
 	switch {
 	case math.Abs(diff) <= noise:
-		m.Notes = append(m.Notes, fmt.Sprintf("the suggested points and the current rules rank held-out leads alike: the AUC difference %+.3f is within the noise of %d held-out leads (±%.3f)", diff, len(test), noise))
+		m.Notes = append(m.Notes, fmt.Sprintf("the suggested points and the current rules rank held-out leads alike: the AUC difference %+.3f is within the noise of %d held-out leads (±%.3f)", diff, heldOut, noise))
 	case diff > 0:
 		m.Notes = append(m.Notes, fmt.Sprintf("the suggested points rank held-out leads better than the current rules (AUC %+.3f)", diff))
 	default:
@@ -674,7 +712,6 @@ func fitModel(leads []Lead, fired [][]ruleKey, rules []RuleSignal, currentPoints
 		m.Notes = append(m.Notes, fmt.Sprintf("the fit did not fully converge in %d iterations", fit.Iterations))
 	}
 	m.Notes = append(m.Notes, "suggestions are per lead that fired the rule (not per event) and were fitted on the training leads only; publishing them is a rules change like any other")
-	return m, ids
 }
 
 // Effect thresholds: a coefficient must be both clear of noise (1.96

@@ -263,7 +263,7 @@ func (q *Queues) sendBatch(ctx context.Context, queueURL string, out []outgoing,
 		} else {
 			for _, f := range res.Failed {
 				i, convErr := strconv.Atoi(aws.ToString(f.Id))
-				if convErr != nil || !contains(pending, i) {
+				if convErr != nil || !slices.Contains(pending, i) {
 					lastErr = fmt.Errorf("send to %s: SQS reported an unknown entry id %q as failed", queueURL, aws.ToString(f.Id))
 					continue
 				}
@@ -294,13 +294,4 @@ func (q *Queues) sendBatch(ctx context.Context, queueURL string, out []outgoing,
 		}
 		pending = retry
 	}
-}
-
-func contains(xs []int, x int) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }

@@ -25,6 +25,7 @@ func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
 // fresh empties the queues and returns a real SQS client of the emulator.
 func fresh(t *testing.T) *awssqs.Client {
 	t.Helper()
+	emulators.Need(t)
 	if err := stack.Reset(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,10 @@
-package sweep
+package sweep_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -12,30 +14,38 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/leadscore/leadscore/infra/emulators"
+	"github.com/leadscore/leadscore/infra/wire"
 	"github.com/leadscore/leadscore/shared/config"
+	"github.com/leadscore/leadscore/shared/dynamodb"
 	"github.com/leadscore/leadscore/shared/handoff"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/logging"
-	"github.com/leadscore/leadscore/shared/metrics"
 	"github.com/leadscore/leadscore/shared/score"
 	"github.com/leadscore/leadscore/shared/scoring"
 	"github.com/leadscore/leadscore/shared/sqs"
+	"github.com/leadscore/leadscore/shared/sweep"
 	"github.com/leadscore/leadscore/shared/webhook"
 )
 
 const secret = "lifecycle-test-secret"
 
 // pipeline is the sweep, score and handoff functions wired to the real
-// table and queues, with a webhook receiver that verifies signatures and
-// records each transition once per delivery.
+// table and queues (infra/wire), with a webhook receiver that verifies
+// signatures and records each transition once per delivery.
 type pipeline struct {
-	*fixture
 	t       *testing.T
 	clock   time.Time
+	store   *dynamodb.Store // the test's view of the table
+	sqs     *awssqs.Client
+	queue   *sqs.Queues
+	logs    *bytes.Buffer
 	score   *score.Handler
+	sweep   *sweep.Handler
 	handoff *handoff.Handler
 
 	mu        sync.Mutex
@@ -43,22 +53,36 @@ type pipeline struct {
 }
 
 func newPipeline(t *testing.T) *pipeline {
-	p := &pipeline{fixture: fresh(t), t: t}
+	emulators.Need(t)
+	st := sweep.TestStack()
+	if err := st.Reset(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	p := &pipeline{t: t, logs: &bytes.Buffer{}}
 	recv := httptest.NewServer(http.HandlerFunc(p.receive))
 	t.Cleanup(recv.Close)
-	queues := sqs.NewQueues(p.sqs, stack.ScoreQueueURL, stack.HandoffQueueURL)
-	p.score = &score.Handler{Store: p.store, Rules: p.store, Handoff: queues,
-		Log: logging.New(p.logs, "score", "info"), Metrics: metrics.New(io.Discard, "score"),
-		Now: func() time.Time { return p.clock }}
-	var err error
-	p.handoff, err = handoff.New(handoff.Options{
-		Config: config.Config{WebhookURLSales: recv.URL + "/sales", WebhookURLNurture: recv.URL + "/nurture",
-			WebhookSecret: secret, Local: true},
-		Visibility: queues, Log: logging.New(p.logs, "handoff", "info"), Metrics: metrics.New(io.Discard, "handoff"),
-		Now: func() time.Time { return p.clock }})
+	deps, err := wire.Emulated(t.Context(), st)
 	if err != nil {
 		t.Fatal(err)
 	}
+	deps.Logger = func(fn string) *slog.Logger { return logging.New(p.logs, fn, "info") }
+	deps.Now = func() time.Time { return p.clock }
+	deps.SigningNow = deps.Now // the receiver checks signatures at p.clock
+	deps.Webhooks = config.Config{WebhookURLSales: recv.URL + "/sales", WebhookURLNurture: recv.URL + "/nurture",
+		WebhookSecret: secret, Local: true}
+	deps.SweepMargin = time.Second
+	hs, err := wire.Build(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.score, p.sweep, p.handoff = hs.Score, hs.Sweep, hs.Handoff
+	cfg, err := st.AWSConfig(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.store = dynamodb.New(awsdynamodb.NewFromConfig(cfg), st.TableName)
+	p.sqs = awssqs.NewFromConfig(cfg)
+	p.queue = sqs.NewQueues(p.sqs, st.ScoreQueueURL, st.HandoffQueueURL)
 	return p
 }
 
@@ -135,8 +159,9 @@ func (p *pipeline) drive(queueURL string, fn func(events.SQSEvent) (events.SQSEv
 
 // settle runs everything queued through the score and handoff functions.
 func (p *pipeline) settle() {
-	p.drive(stack.ScoreQueueURL, func(e events.SQSEvent) (events.SQSEventResponse, error) { return p.score.Handle(p.t.Context(), e) })
-	p.drive(stack.HandoffQueueURL, func(e events.SQSEvent) (events.SQSEventResponse, error) { return p.handoff.Handle(p.t.Context(), e) })
+	st := sweep.TestStack()
+	p.drive(st.ScoreQueueURL, func(e events.SQSEvent) (events.SQSEventResponse, error) { return p.score.Handle(p.t.Context(), e) })
+	p.drive(st.HandoffQueueURL, func(e events.SQSEvent) (events.SQSEventResponse, error) { return p.handoff.Handle(p.t.Context(), e) })
 }
 
 var seq int
@@ -154,7 +179,7 @@ func (p *pipeline) post(email string, types ...string) {
 		}
 		msgs = append(msgs, leadscore.ScoreMessage{Kind: leadscore.KindEvent, LeadID: leadscore.LeadID(email), Event: ev})
 	}
-	if failed, err := sqs.NewQueues(p.sqs, stack.ScoreQueueURL, "").EnqueueScore(p.t.Context(), msgs); err != nil || len(failed) > 0 {
+	if failed, err := p.queue.EnqueueScore(p.t.Context(), msgs); err != nil || len(failed) > 0 {
 		p.t.Fatalf("enqueue: %v %v", failed, err)
 	}
 	p.settle()
@@ -162,10 +187,10 @@ func (p *pipeline) post(email string, types ...string) {
 
 // sweepAt runs the scheduled sweep with the given time, then lets the score
 // and handoff functions take what it enqueued.
-func (p *pipeline) sweepAt(now time.Time) Summary {
+func (p *pipeline) sweepAt(now time.Time) sweep.Summary {
 	p.t.Helper()
 	p.clock = now
-	sum, err := p.h.Handle(p.t.Context(), scheduled(now))
+	sum, err := p.sweep.Handle(p.t.Context(), sweep.Scheduled(now))
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -179,13 +204,13 @@ func (p *pipeline) stage(email string) scoring.Stage {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	return l.View.Stage
+	return sweep.ViewOf(p.t, p.store, l).Stage
 }
 
 // TestNurtureAndReengagement follows an MQL that sales never takes up: it
 // moves to nurture when the sweep runs past the 14-day deadline (and not
 // before), the nurture webhook fires once, and fresh engagement after the
-// nurture day makes it an MQL again (SCORING.md section 4).
+// nurture day makes it an MQL again (docs/scoring.md section 4).
 func TestNurtureAndReengagement(t *testing.T) {
 	p := newPipeline(t)
 	const ada = "ada@example.com"
@@ -251,10 +276,10 @@ func TestExpiryAndReturn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.View.Stage != scoring.StageLead {
-		t.Fatalf("after a new event: %s, want lead", l.View.Stage)
+	if sweep.ViewOf(t, p.store, l).Stage != scoring.StageLead {
+		t.Fatalf("after a new event: %s, want lead", sweep.ViewOf(t, p.store, l).Stage)
 	}
-	h := l.View.StageHistory
+	h := sweep.ViewOf(t, p.store, l).StageHistory
 	if len(h) < 2 || h[len(h)-2].To != scoring.StageExpired || h[len(h)-1].From != scoring.StageExpired || h[len(h)-1].To != scoring.StageLead {
 		t.Fatalf("stage history %+v: want ... -> expired -> lead", h)
 	}

@@ -12,10 +12,10 @@ import (
 	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/leadscore/leadscore/shared/leadscore"
+	"github.com/leadscore/leadscore/shared/dynamodb"
 )
 
-// BenchmarkSweepScale measures ARCHITECTURE.md invariant 4 on 100,000 leads
+// BenchmarkSweepScale measures docs/architecture.md invariant 4 on 100,000 leads
 // of which 1% are due: the read capacity of one sweep against reading just
 // the due leads, and against a full scan of the table. Loading the table into
 // DynamoDB Local takes a minute or two, so it is a benchmark (make bench), not
@@ -39,11 +39,11 @@ func BenchmarkSweepScale(b *testing.B) {
 		}
 		if i%dueEvery == 0 {
 			due = append(due, id)
-			item["due_shard"] = &types.AttributeValueMemberS{Value: leadscore.DueShardKey(leadscore.DueShard(id))}
+			item["due_shard"] = &types.AttributeValueMemberS{Value: dynamodb.DueShardKey(dynamodb.DueShard(id))}
 			item["due_at"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(-time.Hour).Unix(), 10)}
 		} else if i%3 == 0 {
 			// Due later: in the index, not yet due.
-			item["due_shard"] = &types.AttributeValueMemberS{Value: leadscore.DueShardKey(leadscore.DueShard(id))}
+			item["due_shard"] = &types.AttributeValueMemberS{Value: dynamodb.DueShardKey(dynamodb.DueShard(id))}
 			item["due_at"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(24*time.Hour).Unix(), 10)}
 		}
 		items = append(items, item)

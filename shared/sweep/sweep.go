@@ -1,12 +1,13 @@
 // Package sweep is the scheduled nurture and expiry sweep. It changes no lead
 // itself: it finds the leads whose due time has come and asks the score
 // function to evaluate them at the schedule's clock, so every lead change
-// goes through one code path with one locking scheme (ARCHITECTURE.md
+// goes through one code path with one locking scheme (docs/architecture.md
 // invariant 4).
 package sweep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -21,15 +22,41 @@ import (
 // pageSize is how many due leads one index query returns: ten queue batches.
 const pageSize = 100
 
-// Handler runs one sweep per scheduled event.
-type Handler struct {
+// Options are a Handler's dependencies and settings. Due, Queue, Logger
+// and Metrics are required.
+type Options struct {
 	Due     leadscore.DueFinder
 	Queue   leadscore.ScoreQueue
-	Log     *slog.Logger
+	Logger  *slog.Logger
 	Metrics *metrics.Recorder
 	// Margin is how long before the invocation's deadline the sweep stops
 	// starting new pages; what is left stays due and the next run takes it.
 	Margin time.Duration
+}
+
+// Handler runs one sweep per scheduled event. Build it with New.
+type Handler struct {
+	due     leadscore.DueFinder
+	queue   leadscore.ScoreQueue
+	log     *slog.Logger
+	metrics *metrics.Recorder
+	margin  time.Duration
+}
+
+// New checks o's dependencies and returns a Handler. Call it once per
+// process: a missing dependency fails the cold start, not a sweep.
+func New(o Options) (*Handler, error) {
+	switch {
+	case o.Due == nil:
+		return nil, errors.New("sweep: Options.Due (the due index) is nil")
+	case o.Queue == nil:
+		return nil, errors.New("sweep: Options.Queue (the score queue) is nil")
+	case o.Logger == nil:
+		return nil, errors.New("sweep: Options.Logger is nil")
+	case o.Metrics == nil:
+		return nil, errors.New("sweep: Options.Metrics is nil")
+	}
+	return &Handler{due: o.Due, queue: o.Queue, log: o.Logger, metrics: o.Metrics, margin: o.Margin}, nil
 }
 
 // Summary is what one sweep did; it is also the invocation's result, so a
@@ -45,11 +72,11 @@ type Summary struct {
 	ReadCapacity float64 `json:"read_capacity_units"`
 }
 
-// Handle sweeps with now = the scheduled event's time (CONTRACT.md
+// Handle sweeps with now = the scheduled event's time (docs/api.md
 // "Scheduled sweep"): invoking it by hand with an edited time is how nurture
 // and expiry are tested.
 func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) (Summary, error) {
-	log := logging.ForInvocation(ctx, h.Log).With("correlation_id", ev.ID)
+	log := logging.ForInvocation(ctx, h.log).With("correlation_id", ev.ID)
 	start := time.Now()
 	if ev.Time.IsZero() {
 		return Summary{}, fmt.Errorf("scheduled event %q has no time: the sweep's clock is the event's time field", ev.ID)
@@ -59,20 +86,21 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) (Summa
 
 	// Rotate the first shard with the clock, so that when a run stops for
 	// its deadline the next one does not starve the same shards again.
-	first := int(now.Unix()/60) % leadscore.DueShards
-	for i := range leadscore.DueShards {
-		shard := (first + i) % leadscore.DueShards
+	shards := h.due.DueShards()
+	first := int(now.Unix()/60) % shards
+	for i := range shards {
+		shard := (first + i) % shards
 		if !h.sweepShard(ctx, log, shard, now, &sum) {
 			sum.Complete = false
 			break
 		}
 	}
 
-	h.Metrics.Count("SweepDueLeads", float64(sum.Due))
-	h.Metrics.Count("SweepEnqueueFailures", float64(sum.Failed))
-	h.Metrics.Add("SweepReadCapacityUnits", metrics.UnitCount, sum.ReadCapacity)
-	h.Metrics.Milliseconds("SweepLatency", time.Since(start))
-	h.Metrics.Flush()
+	h.metrics.Count("SweepDueLeads", float64(sum.Due))
+	h.metrics.Count("SweepEnqueueFailures", float64(sum.Failed))
+	h.metrics.Add("SweepReadCapacityUnits", metrics.UnitCount, sum.ReadCapacity)
+	h.metrics.Milliseconds("SweepLatency", time.Since(start))
+	h.metrics.Flush()
 	log.Info("sweep done", "now", now, "due", sum.Due, "enqueued", sum.Enqueued,
 		"failed", sum.Failed, "complete", sum.Complete, "read_capacity_units", sum.ReadCapacity)
 	if sum.Failed > 0 {
@@ -90,7 +118,7 @@ func (h *Handler) sweepShard(ctx context.Context, log *slog.Logger, shard int, n
 		if h.nearDeadline(ctx) {
 			return false
 		}
-		ids, next, consumed, err := h.Due.DueLeads(ctx, shard, now, pageSize, cursor)
+		ids, next, consumed, err := h.due.DueLeads(ctx, shard, now, pageSize, cursor)
 		sum.ReadCapacity += consumed
 		if err != nil {
 			log.Error("due index query failed", "shard", shard, "error", err)
@@ -102,7 +130,7 @@ func (h *Handler) sweepShard(ctx context.Context, log *slog.Logger, shard int, n
 			for i, id := range ids {
 				msgs[i] = leadscore.ScoreMessage{Kind: leadscore.KindEvaluate, LeadID: id, Now: now}
 			}
-			failed, err := h.Queue.EnqueueScore(ctx, msgs)
+			failed, err := h.queue.EnqueueScore(ctx, msgs)
 			if err != nil {
 				log.Error("enqueue evaluations failed", "shard", shard, "error", err)
 			}
@@ -122,5 +150,5 @@ func (h *Handler) nearDeadline(ctx context.Context) bool {
 		return true
 	}
 	deadline, ok := ctx.Deadline()
-	return ok && time.Until(deadline) < h.Margin
+	return ok && time.Until(deadline) < h.margin
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/logging"
 	"github.com/leadscore/leadscore/shared/metrics"
+	"github.com/leadscore/leadscore/shared/mock"
 	"github.com/leadscore/leadscore/shared/scoring"
 	"github.com/leadscore/leadscore/shared/sqs"
 )
@@ -29,16 +30,24 @@ var stack *emulators.Stack
 func TestMain(m *testing.M) { emulators.RunTests(m, &stack) }
 
 type fixture struct {
-	ddb   *awsddb.Client
-	sqs   *awssqs.Client
-	store *dynamodb.Store
-	h     *Handler
-	logs  *bytes.Buffer
+	ddb   *awsddb.Client // nil over the mocks
+	sqs   *awssqs.Client // nil over the mocks
+	store interface {
+		leadscore.ScoreStore
+		leadscore.DueFinder
+		leadscore.RulesStore
+		leadscore.LeadReader
+	}
+	h    *Handler
+	logs *bytes.Buffer
+	// queue is the score queue of a fixture over the mocks.
+	queue *mock.ScoreQueue
 }
 
 // fresh empties the table and queues and returns a sweep wired to them.
 func fresh(tb testing.TB) *fixture {
 	tb.Helper()
+	emulators.Need(tb)
 	ctx := context.Background()
 	if err := stack.Reset(ctx); err != nil {
 		tb.Fatal(err)
@@ -48,15 +57,35 @@ func fresh(tb testing.TB) *fixture {
 		tb.Fatal(err)
 	}
 	f := &fixture{ddb: awsddb.NewFromConfig(cfg), sqs: awssqs.NewFromConfig(cfg), logs: &bytes.Buffer{}}
-	f.store = dynamodb.New(f.ddb, stack.TableName)
-	f.h = &Handler{
-		Due:     f.store,
-		Queue:   sqs.NewQueues(f.sqs, stack.ScoreQueueURL, stack.HandoffQueueURL),
-		Log:     logging.New(f.logs, "sweep-test", "info"),
-		Metrics: metrics.New(io.Discard, "sweep-test"),
-		Margin:  time.Second,
-	}
+	store := dynamodb.New(f.ddb, stack.TableName)
+	f.store = store
+	f.h = newHandler(tb, store, sqs.NewQueues(f.sqs, stack.ScoreQueueURL, stack.HandoffQueueURL), f.logs)
 	return f
+}
+
+// freshMock returns a sweep over the in-memory mocks (make unit).
+func freshMock(tb testing.TB) *fixture {
+	tb.Helper()
+	f := &fixture{store: &mock.Store{}, queue: &mock.ScoreQueue{}, logs: &bytes.Buffer{}}
+	f.h = newHandler(tb, f.store, f.queue, f.logs)
+	return f
+}
+
+func newHandler(tb testing.TB, due leadscore.DueFinder, q leadscore.ScoreQueue, logs io.Writer) *Handler {
+	tb.Helper()
+	h, err := New(Options{Due: due, Queue: q, Logger: logging.New(logs, "sweep-test", "info"),
+		Metrics: metrics.New(io.Discard, "sweep-test"), Margin: time.Second})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+// eachBackend runs test over the mocks, and over the emulators unless
+// -short: the sweep's logic and the real due index agree.
+func eachBackend(t *testing.T, test func(t *testing.T, f *fixture)) {
+	t.Run("mock", func(t *testing.T) { test(t, freshMock(t)) })
+	t.Run("emulators", func(t *testing.T) { test(t, fresh(t)) })
 }
 
 // putLead writes a lead through the store, as the score function would,
@@ -78,6 +107,9 @@ func (f *fixture) putLead(t *testing.T, id string, due time.Time) {
 // evaluations drains the score queue and returns the evaluate messages.
 func (f *fixture) evaluations(t *testing.T, want int) []leadscore.ScoreMessage {
 	t.Helper()
+	if f.queue != nil {
+		return f.queue.Take()
+	}
 	var out []leadscore.ScoreMessage
 	for empty := 0; len(out) < want && empty < 3; {
 		res, err := f.sqs.ReceiveMessage(t.Context(), &awssqs.ReceiveMessageInput{QueueUrl: aws.String(stack.ScoreQueueURL),
@@ -108,92 +140,107 @@ func scheduled(now time.Time) events.EventBridgeEvent {
 }
 
 func TestSweepEnqueuesExactlyTheDueLeads(t *testing.T) {
-	f := fresh(t)
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	var want []string
-	for i := range 40 {
-		id := fmt.Sprintf("ld_due_%02d", i)
-		switch i % 4 {
-		case 0, 1: // due: in the past, or exactly now
-			f.putLead(t, id, now.Add(-time.Duration(i%2)*time.Hour))
-			want = append(want, id)
-		case 2: // due later
-			f.putLead(t, id, now.Add(time.Second))
-		case 3: // nothing due: not in the sparse index
-			f.putLead(t, id, time.Time{})
+	eachBackend(t, func(t *testing.T, f *fixture) {
+		now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+		var want []string
+		for i := range 40 {
+			id := fmt.Sprintf("ld_due_%02d", i)
+			switch i % 4 {
+			case 0, 1: // due: in the past, or exactly now
+				f.putLead(t, id, now.Add(-time.Duration(i%2)*time.Hour))
+				want = append(want, id)
+			case 2: // due later
+				f.putLead(t, id, now.Add(time.Second))
+			case 3: // nothing due: not in the sparse index
+				f.putLead(t, id, time.Time{})
+			}
 		}
-	}
 
-	sum, err := f.h.Handle(t.Context(), scheduled(now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.Due != len(want) || sum.Enqueued != len(want) || !sum.Complete || sum.Failed != 0 {
-		t.Errorf("summary %+v, want %d due, all enqueued, complete", sum, len(want))
-	}
-
-	msgs := f.evaluations(t, len(want)+1)
-	var got []string
-	for _, m := range msgs {
-		if m.Kind != leadscore.KindEvaluate || !m.Now.Equal(now) {
-			t.Errorf("message %+v: want kind evaluate at the schedule's time %s", m, now)
+		sum, err := f.h.Handle(t.Context(), scheduled(now))
+		if err != nil {
+			t.Fatal(err)
 		}
-		got = append(got, m.LeadID)
-	}
-	slices.Sort(got)
-	if !slices.Equal(got, want) {
-		t.Errorf("enqueued %v\nwant     %v", got, want)
-	}
+		if sum.Due != len(want) || sum.Enqueued != len(want) || !sum.Complete || sum.Failed != 0 {
+			t.Errorf("summary %+v, want %d due, all enqueued, complete", sum, len(want))
+		}
+
+		msgs := f.evaluations(t, len(want)+1)
+		var got []string
+		for _, m := range msgs {
+			if m.Kind != leadscore.KindEvaluate || !m.Now.Equal(now) {
+				t.Errorf("message %+v: want kind evaluate at the schedule's time %s", m, now)
+			}
+			got = append(got, m.LeadID)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("enqueued %v\nwant     %v", got, want)
+		}
+	})
 }
 
 func TestSweepPagesThroughAShard(t *testing.T) {
-	f := fresh(t)
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	// More than one page of due leads, all in shard 0.
-	var ids []string
-	for i := 0; len(ids) < pageSize+30; i++ {
-		id := fmt.Sprintf("ld_page_%d", i)
-		if leadscore.DueShard(id) == 0 {
-			ids = append(ids, id)
-			f.putLead(t, id, now.Add(-time.Minute))
+	eachBackend(t, func(t *testing.T, f *fixture) {
+		now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+		// More than one page of due leads, all in shard 0.
+		var ids []string
+		for i := 0; len(ids) < pageSize+30; i++ {
+			id := fmt.Sprintf("ld_page_%d", i)
+			if f.store.DueShard(id) == 0 {
+				ids = append(ids, id)
+				f.putLead(t, id, now.Add(-time.Minute))
+			}
 		}
-	}
-	sum, err := f.h.Handle(t.Context(), scheduled(now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.Enqueued != len(ids) {
-		t.Errorf("enqueued %d, want %d", sum.Enqueued, len(ids))
-	}
-	if got := len(f.evaluations(t, len(ids)+1)); got != len(ids) {
-		t.Errorf("score queue holds %d evaluations, want %d", got, len(ids))
-	}
+		sum, err := f.h.Handle(t.Context(), scheduled(now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Enqueued != len(ids) {
+			t.Errorf("enqueued %d, want %d", sum.Enqueued, len(ids))
+		}
+		if got := len(f.evaluations(t, len(ids)+1)); got != len(ids) {
+			t.Errorf("score queue holds %d evaluations, want %d", got, len(ids))
+		}
+	})
 }
 
 func TestSweepStopsBeforeItsDeadline(t *testing.T) {
-	f := fresh(t)
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	f.putLead(t, "ld_late", now.Add(-time.Minute))
-	ctx, cancel := context.WithDeadline(t.Context(), time.Now().Add(f.h.Margin/2))
-	defer cancel()
-	sum, err := f.h.Handle(ctx, scheduled(now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.Complete || sum.Enqueued != 0 {
-		t.Errorf("summary %+v: want an incomplete sweep that started no page inside its margin", sum)
-	}
-	// What it left is still due: the next run takes it.
-	sum, err = f.h.Handle(t.Context(), scheduled(now.Add(5*time.Minute)))
-	if err != nil || sum.Enqueued != 1 || !sum.Complete {
-		t.Errorf("next run: %+v, %v; want the lead enqueued", sum, err)
-	}
+	eachBackend(t, func(t *testing.T, f *fixture) {
+		now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+		f.putLead(t, "ld_late", now.Add(-time.Minute))
+		ctx, cancel := context.WithDeadline(t.Context(), time.Now().Add(f.h.margin/2))
+		defer cancel()
+		sum, err := f.h.Handle(ctx, scheduled(now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Complete || sum.Enqueued != 0 {
+			t.Errorf("summary %+v: want an incomplete sweep that started no page inside its margin", sum)
+		}
+		// What it left is still due: the next run takes it.
+		sum, err = f.h.Handle(t.Context(), scheduled(now.Add(5*time.Minute)))
+		if err != nil || sum.Enqueued != 1 || !sum.Complete {
+			t.Errorf("next run: %+v, %v; want the lead enqueued", sum, err)
+		}
+	})
 }
 
 func TestSweepRejectsAnEventWithoutTime(t *testing.T) {
-	f := fresh(t)
-	_, err := f.h.Handle(t.Context(), events.EventBridgeEvent{ID: "no-time"})
-	if err == nil {
-		t.Fatal("a scheduled event without time was accepted: the sweep would run with a zero clock")
+	eachBackend(t, func(t *testing.T, f *fixture) {
+		_, err := f.h.Handle(t.Context(), events.EventBridgeEvent{ID: "no-time"})
+		if err == nil {
+			t.Fatal("a scheduled event without time was accepted: the sweep would run with a zero clock")
+		}
+	})
+}
+
+// viewOf is l's API view, computed as the API computes it: with the rules
+// version l was last evaluated with.
+func viewOf(t testing.TB, rules leadscore.RulesStore, l *leadscore.Lead) leadscore.LeadView {
+	t.Helper()
+	v, err := leadscore.NewRulesCache(rules).View(context.Background(), l)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return v
 }

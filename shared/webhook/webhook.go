@@ -1,4 +1,4 @@
-// Package webhook signs handoff webhooks and verifies them (CONTRACT.md
+// Package webhook signs handoff webhooks and verifies them (docs/api.md
 // "Handoff webhooks"). The signature covers the timestamp as well as the
 // body, so a receiver that checks the timestamp's age rejects replays of a
 // captured request.
@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// Header names of CONTRACT.md.
+// Header names of docs/api.md.
 const (
 	HeaderIdempotencyKey = "Idempotency-Key"
 	HeaderTimestamp      = "X-Timestamp"

@@ -1,0 +1,52 @@
+package leadscore
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/leadscore/leadscore/shared/scoring"
+)
+
+// NormalizeEmail is the one normalization of an email (docs/scoring.md):
+// trim, lowercase.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+// LeadIDPrefix starts every lead id; visitor ids start with "vi_".
+const LeadIDPrefix = "ld_"
+
+// LeadID derives a lead's id from its normalized email, so every function
+// finds a lead without a lookup. It is a hash, so logging it reveals no email.
+func LeadID(normalizedEmail string) string {
+	return LeadIDPrefix + digest("email:"+normalizedEmail)
+}
+
+// VisitorID derives the id of an anonymous visitor from its cookie id. A
+// visitor's events are kept under this id until identity stitching merges
+// them into a lead.
+func VisitorID(anonymousID string) string {
+	return "vi_" + digest("anon:"+anonymousID)
+}
+
+// SubjectID is the id an event is filed under by ingestion: the lead when the
+// event names an email, else the visitor.
+func SubjectID(e *scoring.Event) string {
+	if e.Email != "" {
+		return LeadID(e.Email)
+	}
+	return VisitorID(e.AnonymousID)
+}
+
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:12])
+}
+
+// TransitionID is deterministic, so a transition decided twice (a retried
+// write, a re-evaluation) carries the same id and receivers can dedupe.
+func TransitionID(leadID string, t scoring.Transition) string {
+	return "tr_" + digest(leadID+"|"+string(t.From)+"|"+string(t.To)+"|"+t.At.UTC().Format(time.RFC3339Nano))
+}
