@@ -20,7 +20,7 @@ endef
 
 FUNCTIONS := IngestFunction ApiFunction ScoreFunction SweepFunction HandoffFunction
 
-.PHONY: help run test unit invoke build $(addprefix build-,$(FUNCTIONS)) fuzz bench load tradeoff tradeoff-chart lint emulators clean
+.PHONY: help run test unit invoke build $(addprefix build-,$(FUNCTIONS)) fuzz bench load tradeoff tradeoff-chart lint emulators clean screenshots console-figures
 
 help:
 	@echo "make run                         the whole pipeline on 127.0.0.1:3000 (Ctrl-C stops it)"
@@ -33,6 +33,8 @@ help:
 	@echo "make tradeoff                    paced load runs per score-queue batching -> docs/perf/tradeoff.svg and .md"
 	@echo "make load [LOAD_FLAGS=...]       one load run against a fresh local stack (go run ./infra/load -h)"
 	@echo "make lint                        gofmt, go vet, staticcheck"
+	@echo "make screenshots                 the console's views in headless Chromium -> build/screenshots, docs/console-*.png"
+	@echo "make console-figures [LEADS=10000] console first paint, MQL list and preview timings on a local stack"
 
 # --- SAM (BuildMethod: makefile): one target per function's logical id.
 build-IngestFunction:
@@ -138,6 +140,14 @@ tradeoff: emulators
 
 tradeoff-chart:
 	$(GO) run ./infra/bench -chart docs/perf/tradeoff.svg -chart-table docs/perf/tradeoff.md $(TRADEOFF_RUNS)
+
+# The console (shared/console) in headless Chromium against a fresh local
+# stack seeded through the API; needs /usr/bin/chromium.
+LEADS ?= 10000
+screenshots: emulators
+	$(GO) run ./infra/console -screenshots build/screenshots -docs docs
+console-figures: emulators
+	$(GO) run ./infra/console -figures $(LEADS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi

@@ -38,12 +38,16 @@ func main() {
 		Eraser:   store,
 		Rules:    store,
 		Rescores: store,
-		// Only the rescore's page message: no urgent queue, no handoff queue.
-		Queue:   sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
-		Scanner: store,
-		APIKey:  cfg.APIKey,
-		Logger:  log,
-		Metrics: metrics.New(os.Stdout, cfg.FunctionName),
+		// Only a rescore's or a preview's first page message: no urgent
+		// queue, no handoff queue.
+		Queue:    sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
+		Scanner:  store,
+		History:  store,
+		Previews: store,
+		Events:   store,
+		APIKey:   cfg.APIKey,
+		Logger:   log,
+		Metrics:  metrics.New(os.Stdout, cfg.FunctionName),
 	})
 	if err != nil {
 		logging.InitFailed(log, "building the handler failed", err)

@@ -40,12 +40,12 @@ var needs = map[string]access{
 		sqs: []string{"SendMessage"}, sqsRes: []string{"ScoreQueue", "UrgentScoreQueue"},
 	},
 	// The API: reads leads and rules, lists a stage (stage-index),
-	// publishes rules, erasure tombstones and the rescore's job item
-	// (PutItem), erases (Query + BatchWriteItem), the signals report
-	// (Scan: it is a pass over every lead). It never updates a lead in
-	// place, never deletes one item at a time, and never sees the due
-	// index; its only queue is the score queue, for the rescore's first
-	// page message.
+	// publishes rules, erasure tombstones, the rescore's and a rules
+	// preview's job item and a preview's summary (PutItem), erases (Query +
+	// BatchWriteItem), the signals report (Scan: it is a pass over every
+	// lead). It never updates a lead in place, never deletes one item at a
+	// time, and never sees the due index; its only queue is the score
+	// queue, for the first page message of a rescore or a preview.
 	"ApiFunction": {
 		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "BatchWriteItem", "Scan"},
 		dynamoRes: []string{"LeadsTable", "LeadsTable/index/stage-index"},

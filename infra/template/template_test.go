@@ -35,6 +35,13 @@ var contractRoutes = map[string]string{
 	"PUT /v1/rules":                   "ApiFunction",
 	"GET /v1/rules/{version}/rescore": "ApiFunction",
 	"GET /v1/reports/signals":         "ApiFunction",
+	// docs/api.md "Accounts, preview, console"
+	"GET /v1/leads/{lead_id}/events":     "ApiFunction",
+	"GET /v1/rules/versions":             "ApiFunction",
+	"POST /v1/rules/preview":             "ApiFunction",
+	"GET /v1/rules/preview/{preview_id}": "ApiFunction",
+	"GET /console":                       "ApiFunction",
+	"GET /console/{asset+}":              "ApiFunction",
 }
 
 // localOnly are variables the code may read that Lambda or the local stack

@@ -114,7 +114,7 @@ func Build(d Deps) (*Handlers, error) {
 	}
 
 	as := store(APIFunction)
-	if hs.API, err = api.New(api.Options{Leads: as, Eraser: as, Rules: as, Rescores: as, Scanner: as, Queue: queues(APIFunction),
+	if hs.API, err = api.New(api.Options{Leads: as, Eraser: as, Rules: as, Rescores: as, Scanner: as, History: as, Previews: as, Events: as, Queue: queues(APIFunction),
 		APIKey: d.APIKey, Logger: d.Logger(APIFunction), Metrics: d.Metrics(APIFunction), Now: d.Now}); err != nil {
 		return nil, err
 	}

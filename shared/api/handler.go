@@ -26,8 +26,9 @@ import (
 // body at 256 KiB).
 const MaxRulesBodyBytes = 256 * 1024
 
-// Options are a Handler's dependencies. All but Report, Logger, Metrics and
-// Now are required: New refuses to build a handler without them.
+// Options are a Handler's dependencies. All but History, Previews, Events, Report,
+// Logger, Metrics and Now are required: New refuses to build a handler
+// without them.
 type Options struct {
 	Leads  leadscore.LeadReader
 	Eraser leadscore.LeadEraser
@@ -39,6 +40,15 @@ type Options struct {
 	Queue    leadscore.ScoreQueue
 	// Scanner reads every lead for the signals report.
 	Scanner leadscore.LeadScanner
+	// History lists the published rules versions; Previews keeps rules
+	// previews (their page message goes on Queue). Nil means Rules and
+	// Rescores when they implement them (the DynamoDB store does), else
+	// those routes answer 503.
+	History  leadscore.RulesHistory
+	Previews leadscore.PreviewStore
+	// Events reads a lead's recorded events; nil means Leads when it
+	// implements it (the DynamoDB store does), else that route answers 503.
+	Events leadscore.EventReader
 	// APIKey guards every route.
 	APIKey string
 	// Report bounds the signals report (zero: signals' defaults).
@@ -59,6 +69,9 @@ type Handler struct {
 	rescores leadscore.RescoreStore
 	queue    leadscore.ScoreQueue
 	scanner  leadscore.LeadScanner
+	history  leadscore.RulesHistory // nil: GET /v1/rules/versions answers 503
+	previews leadscore.PreviewStore // nil: the preview routes answer 503
+	events   leadscore.EventReader  // nil: GET /v1/leads/{lead_id}/events answers 503
 	report   signals.ReadOptions
 	now      func() time.Time
 	router   *httpapi.Router
@@ -90,6 +103,17 @@ func New(o Options) (*Handler, error) {
 		h.now = time.Now
 	}
 	h.views = leadscore.NewRulesCache(o.Rules)
+	h.history, h.previews = o.History, o.Previews
+	if h.history == nil {
+		h.history, _ = o.Rules.(leadscore.RulesHistory)
+	}
+	if h.previews == nil {
+		h.previews, _ = o.Rescores.(leadscore.PreviewStore)
+	}
+	h.events = o.Events
+	if h.events == nil {
+		h.events, _ = o.Leads.(leadscore.EventReader)
+	}
 	m := o.Metrics
 	if m == nil {
 		m = metrics.New(io.Discard, "api")
@@ -108,8 +132,8 @@ const (
 	SignalsReportRouteKey   = "GET /v1/reports/signals"
 )
 
-// routes are the API's routes of docs/api.md, all behind the API key. To
-// add one: a line here, its HttpApi event under ApiFunction in
+// routes are the API's routes of docs/api.md, all behind the API key but
+// the console's page and files (which hold no data). To add one: a line here, its HttpApi event under ApiFunction in
 // template.yaml, and a sample request events/api-*.json.
 func (h *Handler) routes() []httpapi.Route {
 	return []httpapi.Route{
@@ -120,6 +144,12 @@ func (h *Handler) routes() []httpapi.Route {
 		{Method: "PUT", Path: "/v1/rules", Handle: h.putRules},
 		{Method: "GET", Path: "/v1/rules/{version}/rescore", Handle: h.rescoreProgress},
 		{Method: "GET", Path: "/v1/reports/signals", Handle: h.signalsReport},
+		{Method: "GET", Path: "/v1/leads/{lead_id}/events", Handle: h.listEvents},
+		{Method: "GET", Path: "/v1/rules/versions", Handle: h.listVersions},
+		{Method: "POST", Path: "/v1/rules/preview", Handle: h.startPreview},
+		{Method: "GET", Path: "/v1/rules/preview/{preview_id}", Handle: h.getPreview},
+		{Method: "GET", Path: "/console", Public: true, Handle: h.getConsole},
+		{Method: "GET", Path: "/console/{asset+}", Public: true, Handle: h.getConsole},
 	}
 }
 

@@ -91,19 +91,30 @@ func TestRescoreProgress(t *testing.T) {
 func TestSampleEvents(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("..", "..", "events", "api-*.json"))
 	want := map[string]int{
-		"api-get-lead.json":           http.StatusNotFound,
-		"api-get-lead-by-email.json":  http.StatusNotFound,
-		"api-list-leads.json":         http.StatusOK,
-		"api-delete-lead.json":        http.StatusNoContent,
-		"api-get-rules.json":          http.StatusOK,
-		"api-put-rules.json":          http.StatusOK,
-		"api-get-rescore.json":        http.StatusNotFound, // no rules published before it in this run
-		"api-get-signals-report.json": http.StatusOK,
+		"api-get-lead.json":            http.StatusNotFound,
+		"api-get-lead-by-email.json":   http.StatusNotFound,
+		"api-list-leads.json":          http.StatusOK,
+		"api-delete-lead.json":         http.StatusNoContent,
+		"api-get-rules.json":           http.StatusOK,
+		"api-put-rules.json":           http.StatusOK,
+		"api-get-rescore.json":         http.StatusNotFound, // no rules published before it in this run
+		"api-get-signals-report.json":  http.StatusOK,
+		"api-list-rules-versions.json": http.StatusOK,
+		"api-get-console.json":         http.StatusOK, // public: no key needed
+		"api-get-console-asset.json":   http.StatusOK,
+		"api-list-lead-events.json":    http.StatusNotFound, // no such lead
+		"api-post-rules-preview.json":  http.StatusAccepted,
+		"api-get-rules-preview.json":   http.StatusNotFound, // no such preview
 	}
 	if len(files) != len(want) {
 		t.Fatalf("events/api-*.json: %d files, want %d (one per expectation)", len(files), len(want))
 	}
 	e := newEnv(t, func(o *Options) { o.APIKey = "local-dev-key" })
+	if e.store == nil {
+		// Over shared/mock there is no preview store: both routes say so.
+		want["api-post-rules-preview.json"] = http.StatusServiceUnavailable
+		want["api-get-rules-preview.json"] = http.StatusServiceUnavailable
+	}
 	published := 0
 	for _, f := range files {
 		name := filepath.Base(f)
@@ -124,8 +135,8 @@ func TestSampleEvents(t *testing.T) {
 			if resp.StatusCode != w {
 				t.Fatalf("status %d body %s; want %d", resp.StatusCode, resp.Body, w)
 			}
-			if name == "api-put-rules.json" {
-				published++ // the first page message of the version's rescore
+			if name == "api-put-rules.json" || (name == "api-post-rules-preview.json" && e.store != nil) {
+				published++ // the first page message of the version's rescore, or of the preview
 			}
 		})
 	}

@@ -62,32 +62,9 @@ var rulesMediaTypes = map[string]bool{"application/json": true, "application/yam
 	"text/yaml": true, "text/x-yaml": true}
 
 func (h *Handler) putRules(ctx context.Context, c *httpapi.Call) httpapi.Response {
-	req := c.Req
-	b, e := httpapi.Body(req, MaxRulesBodyBytes)
+	r, e := parseRulesBody(c.Req, "nothing was published")
 	if e != nil {
 		return httpapi.ErrorResponse(e)
-	}
-	if mt, _ := httpapi.MediaType(req); !rulesMediaTypes[mt] {
-		return httpapi.ErrorResponse(httpapi.UnsupportedMedia("application/json or application/yaml"))
-	}
-	r, err := scoring.ParseRules(b)
-	if err != nil {
-		var re *scoring.RulesError
-		if errors.As(err, &re) {
-			details := make([]httpapi.Detail, len(re.Problems))
-			for i, p := range re.Problems {
-				field := p.Path
-				if field == "" {
-					field = "(document)"
-				}
-				details[i] = httpapi.Detail{Field: field, Message: p.Message}
-			}
-			return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRules, strconv.Itoa(len(details))+" problem(s) in the rules; nothing was published", details...))
-		}
-		// ParseRules describes the input (a YAML or JSON syntax error), not
-		// the server, so its text is safe and useful to return.
-		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRules, "the rules document could not be read",
-			httpapi.Detail{Field: "(body)", Message: err.Error()}))
 	}
 	v, err := h.rules.PublishRules(ctx, r)
 	if err != nil {

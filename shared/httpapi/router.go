@@ -211,6 +211,11 @@ func match(routes []Route, req *Request, method string) (Route, map[string]strin
 func matchPath(pattern, path string) (map[string]string, bool) {
 	ps := strings.Split(strings.Trim(pattern, "/"), "/")
 	xs := strings.Split(strings.Trim(path, "/"), "/")
+	if last := ps[len(ps)-1]; strings.HasSuffix(last, "+}") && len(xs) > len(ps) {
+		// A greedy {name+} takes the rest of the path, slashes and all, as
+		// API Gateway does.
+		xs = append(xs[:len(ps)-1], strings.Join(xs[len(ps)-1:], "/"))
+	}
 	if len(ps) != len(xs) {
 		return nil, false
 	}
@@ -227,7 +232,7 @@ func matchPath(pattern, path string) (map[string]string, bool) {
 			if params == nil {
 				params = map[string]string{}
 			}
-			params[p[1:len(p)-1]] = v
+			params[strings.TrimSuffix(p[1:len(p)-1], "+")] = v
 			continue
 		}
 		if p != xs[i] {

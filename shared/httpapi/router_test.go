@@ -121,3 +121,29 @@ func TestBodyLimitRawAndDecoded(t *testing.T) {
 		t.Errorf("a body at the limit: %q %v", b, e)
 	}
 }
+
+// TestGreedyParameterTakesTheRest: a {name+} segment matches the rest of
+// the path, slashes included, as API Gateway's greedy parameters do; it
+// needs at least one segment.
+func TestGreedyParameterTakesTheRest(t *testing.T) {
+	cases := []struct {
+		path string
+		want string
+		ok   bool
+	}{
+		{"/files/a.js", "a.js", true},
+		{"/files/views/rules.js", "views/rules.js", true},
+		{"/files/a%20b/c", "a b/c", true},
+		{"/files", "", false},
+		{"/other/a.js", "", false},
+	}
+	for _, c := range cases {
+		params, ok := matchPath("/files/{name+}", c.path)
+		if ok != c.ok || params["name"] != c.want {
+			t.Errorf("matchPath(/files/{name+}, %s) = %v %v, want %q %v", c.path, params, ok, c.want, c.ok)
+		}
+	}
+	if _, ok := matchPath("/files/{name}", "/files/views/rules.js"); ok {
+		t.Error("a plain {name} matched two segments")
+	}
+}

@@ -21,6 +21,9 @@ type ScoreMessage struct {
 	Event        *scoring.Event `json:"event,omitempty"`
 	Now          time.Time      `json:"now,omitzero"`
 	RulesVersion int            `json:"rules_version,omitempty"`
+	// PreviewID names the rules preview of a preview or preview_page
+	// message (preview.go).
+	PreviewID string `json:"preview_id,omitempty"`
 	// Urgent marks a hand-raise (a demo, contact or quote request): it is
 	// sent on the urgent score queue, which has no batching window, so
 	// speed to lead does not wait behind page views. Not part of the body.

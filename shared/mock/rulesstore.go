@@ -3,6 +3,7 @@ package mock
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
@@ -13,9 +14,10 @@ type RulesStore struct {
 	// Err, when set, is returned by every method: a store that is down.
 	Err error
 
-	mu       sync.Mutex
-	versions []*scoring.Rules // versions[i] is version i+1
-	reads    int
+	mu        sync.Mutex
+	versions  []*scoring.Rules // versions[i] is version i+1
+	published []time.Time      // when each version was published
+	reads     int
 }
 
 // CurrentRules returns the newest version, or scoring.DefaultRules.
@@ -55,7 +57,23 @@ func (s *RulesStore) PublishRules(_ context.Context, r *scoring.Rules) (int, err
 	}
 	v := len(s.versions) + 1
 	s.versions = append(s.versions, r.WithVersion(v))
+	s.published = append(s.published, time.Now())
 	return v, nil
+}
+
+// RulesHistory lists every published version, oldest first
+// (leadscore.RulesHistory).
+func (s *RulesStore) RulesHistory(context.Context) ([]leadscore.PublishedRules, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Err != nil {
+		return nil, s.Err
+	}
+	out := make([]leadscore.PublishedRules, len(s.versions))
+	for i, r := range s.versions {
+		out[i] = leadscore.PublishedRules{Rules: r, PublishedAt: s.published[i]}
+	}
+	return out, nil
 }
 
 // Reads counts the CurrentRules and Rules calls: what a cache should save.

@@ -53,6 +53,10 @@ type Options struct {
 	// capacity units consumed so far (dynamodb.MeterInvocation), emitted
 	// as the DynamoDBCapacityUnits metric.
 	Usage func(ctx context.Context) (context.Context, func() float64)
+	// Previews keeps rules previews (preview.go); when nil, Store is used
+	// if it implements it (the DynamoDB store does), else preview messages
+	// fail and their redrive parks them.
+	Previews leadscore.PreviewStore
 	// AfterWrite, when set, runs between a lead's write and the send of its
 	// transitions; an error stops that lead there, as a crash would. Tests
 	// use it to prove the outbox loses nothing.
@@ -74,6 +78,7 @@ type Handler struct {
 	concurrency int
 	afterWrite  func(ctx context.Context, leadID string) error
 	usage       func(ctx context.Context) (context.Context, func() float64)
+	previews    leadscore.PreviewStore
 }
 
 // New checks o's dependencies and returns a Handler. Call it once per
@@ -99,6 +104,9 @@ func New(o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Previews == nil {
+		o.Previews, _ = o.Store.(leadscore.PreviewStore)
+	}
 	return &Handler{
 		store: o.Store, handoff: o.Handoff, rescore: o.Rescore, queue: o.Queue, eraser: o.Eraser,
 		rules:       &leadscore.RulesCache{Store: o.Rules, Versions: o.Rules, TTL: cmp.Or(o.RulesTTL, leadscore.DefaultRulesTTL)},
@@ -109,6 +117,7 @@ func New(o Options) (*Handler, error) {
 		concurrency: cmp.Or(o.Concurrency, 8),
 		afterWrite:  o.AfterWrite,
 		usage:       o.Usage,
+		previews:    o.Previews,
 	}, nil
 }
 
@@ -158,6 +167,7 @@ type work struct {
 	groups   map[string]*group
 	visitors map[string][]int // visitor id -> messages of events naming only it
 	pages    []pageMessage
+	previews []previewMessage
 	st       stats
 }
 
@@ -197,6 +207,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	h.scoreLeads(ctx, log, b, now)
 	b.fail(h.countRescored(ctx, log, b.msgs, b.failed, now))
 	b.fail(h.advancePages(ctx, log, b.pages, now))
+	b.fail(h.previewer().handle(ctx, log, b.previews, now))
 
 	var resp events.SQSEventResponse
 	for i, f := range b.failed {
@@ -214,6 +225,16 @@ func parseBatch(log *slog.Logger, records []events.SQSMessage) *work {
 	b := &work{msgs: make([]leadscore.ScoreMessage, len(records)), failed: make([]bool, len(records)),
 		groups: map[string]*group{}, visitors: map[string][]int{}}
 	for i, r := range records {
+		if pm, isPreview, err := parsePreviewMessage([]byte(r.Body)); isPreview {
+			if err != nil {
+				b.failed[i] = true
+				log.Error("unparseable preview message", "message_id", r.MessageId, "error", err.Error())
+			} else {
+				pm.idx = i
+				b.previews = append(b.previews, pm)
+			}
+			continue
+		}
 		if v, isPage, err := parsePageMessage([]byte(r.Body)); isPage {
 			if err != nil {
 				b.failed[i] = true

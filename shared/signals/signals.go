@@ -205,14 +205,19 @@ type ModelReport struct {
 	// AUCs on the same held-out leads: of the current Score, of the suggested
 	// whole points, and of the unrounded model (rounding's cost). The SEs are
 	// Hanley–McNeil approximations.
-	AUCCurrent     float64  `json:"auc_current"`
-	AUCCurrentSE   float64  `json:"auc_current_se"`
-	AUCSuggested   float64  `json:"auc_suggested"`
-	AUCSuggestedSE float64  `json:"auc_suggested_se"`
-	AUCModel       float64  `json:"auc_model"`
-	Iterations     int      `json:"iterations"`
-	Converged      bool     `json:"converged"`
-	Notes          []string `json:"notes,omitempty"`
+	AUCCurrent     float64 `json:"auc_current"`
+	AUCCurrentSE   float64 `json:"auc_current_se"`
+	AUCSuggested   float64 `json:"auc_suggested"`
+	AUCSuggestedSE float64 `json:"auc_suggested_se"`
+	AUCModel       float64 `json:"auc_model"`
+	// ROCCurrent and ROCSuggested are the ROC curves behind AUCCurrent and
+	// AUCSuggested (at most MaxROCPoints points each), for the console's
+	// chart.
+	ROCCurrent   []ROCPoint `json:"roc_current,omitempty"`
+	ROCSuggested []ROCPoint `json:"roc_suggested,omitempty"`
+	Iterations   int        `json:"iterations"`
+	Converged    bool       `json:"converged"`
+	Notes        []string   `json:"notes,omitempty"`
 }
 
 // Method is ModelReport.Method.
@@ -688,6 +693,8 @@ func compareOnHoldout(m *ModelReport, leads []Lead, test []int, d *design, fit *
 	m.AUCCurrent, _ = AUC(cur, pos)
 	m.AUCSuggested, _ = AUC(sug, pos)
 	m.AUCModel, _ = AUC(mod, pos)
+	m.ROCCurrent = ROC(cur, pos, MaxROCPoints)
+	m.ROCSuggested = ROC(sug, pos, MaxROCPoints)
 	m.AUCCurrentSE = aucStdErr(m.AUCCurrent, m.HoldoutWon, nNeg)
 	m.AUCSuggestedSE = aucStdErr(m.AUCSuggested, m.HoldoutWon, nNeg)
 	return ids

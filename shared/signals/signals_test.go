@@ -318,6 +318,13 @@ func checkInvariants(t *testing.T, iter int, r Report, n int, opt Options) {
 				t.Fatalf("iteration %d: AUC %v out of [0,1]", iter, a)
 			}
 		}
+		// The report's curves are those of its AUCs (held-out leads
+		// have both classes whenever there is a model).
+		for _, c := range [][]ROCPoint{m.ROCCurrent, m.ROCSuggested} {
+			if len(c) < 2 || len(c) > MaxROCPoints || c[0] != (ROCPoint{0, 0}) || c[len(c)-1] != (ROCPoint{1, 1}) {
+				t.Fatalf("iteration %d: ROC curve of %d points from %v", iter, len(c), c)
+			}
+		}
 	}
 }
 
