@@ -20,7 +20,7 @@ endef
 
 FUNCTIONS := IngestFunction ApiFunction ScoreFunction SweepFunction HandoffFunction
 
-.PHONY: help run test unit invoke build $(addprefix build-,$(FUNCTIONS)) fuzz bench load tradeoff tradeoff-chart lint emulators clean screenshots console-figures
+.PHONY: tracker help run test unit invoke build $(addprefix build-,$(FUNCTIONS)) fuzz bench load lint emulators clean screenshots console-figures
 
 help:
 	@echo "make run                         the whole pipeline on 127.0.0.1:3000 (Ctrl-C stops it)"
@@ -33,6 +33,7 @@ help:
 	@echo "make tradeoff                    paced load runs per score-queue batching -> docs/perf/tradeoff.svg and .md"
 	@echo "make load [LOAD_FLAGS=...]       one load run against a fresh local stack (go run ./infra/load -h)"
 	@echo "make lint                        gofmt, go vet, staticcheck"
+	@echo "make tracker                     minify shared/tracker/t.js into t.min.js (commit both)"
 	@echo "make screenshots                 the console's views in headless Chromium -> build/screenshots, docs/console-*.png"
 	@echo "make console-figures [LEADS=10000] console first paint, MQL list and preview timings on a local stack"
 
@@ -54,6 +55,14 @@ build: $(addprefix build-,$(FUNCTIONS))
 emulators: infra/node_modules/.package-lock.json
 infra/node_modules/.package-lock.json: infra/package.json infra/package-lock.json
 	$(NPM) ci --prefix infra --no-audit --no-fund --loglevel=error
+
+# --- the browser tracker: t.js minified by terser (pinned in infra/package.json).
+# The first line records the source's SHA-256; shared/tracker's tests fail when
+# t.min.js is stale or over 5 KB.
+tracker: emulators
+	{ printf '/*! leadscore tracker, docs/api.md; source sha256 %s */\n' "$$(sha256sum shared/tracker/t.js | cut -c1-64)"; \
+	  infra/node_modules/.bin/terser shared/tracker/t.js --compress --mangle; } > shared/tracker/t.min.js.tmp
+	mv shared/tracker/t.min.js.tmp shared/tracker/t.min.js
 
 run: emulators
 	$(GO) run ./infra/localstack
@@ -128,6 +137,7 @@ TRADEOFF_REPEAT   ?= 2
 TRADEOFF_SQS      ?= 2
 TRADEOFF_RUNS      = $(foreach r,$(shell seq $(TRADEOFF_REPEAT)),$(foreach s,$(TRADEOFF_SETTINGS),docs/perf/runs/score-batch$(subst /,-window,$(s))-run$(r).json))
 
+.PHONY: tradeoff tradeoff-chart
 tradeoff: emulators
 	@mkdir -p docs/perf/runs
 	@set -e; for r in $$(seq $(TRADEOFF_REPEAT)); do for s in $(TRADEOFF_SETTINGS); do \

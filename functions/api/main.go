@@ -28,6 +28,10 @@ func main() {
 	if err != nil {
 		logging.InitFailed(log, "loading configuration failed", err)
 	}
+	sources, err := config.LoadSources(os.Getenv)
+	if err != nil {
+		logging.InitFailed(log, "loading the sources' configuration failed", err)
+	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK(log)))
 	if err != nil {
 		logging.InitFailed(log, "loading AWS SDK configuration failed", err)
@@ -40,14 +44,15 @@ func main() {
 		Rescores: store,
 		// Only a rescore's or a preview's first page message: no urgent
 		// queue, no handoff queue.
-		Queue:    sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
-		Scanner:  store,
-		History:  store,
-		Previews: store,
-		Events:   store,
-		APIKey:   cfg.APIKey,
-		Logger:   log,
-		Metrics:  metrics.New(os.Stdout, cfg.FunctionName),
+		Queue:     sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
+		Scanner:   store,
+		History:   store,
+		Previews:  store,
+		Events:    store,
+		APIKey:    cfg.APIKey,
+		WriteKeys: sources.WriteKeys,
+		Logger:    log,
+		Metrics:   metrics.New(os.Stdout, cfg.FunctionName),
 	})
 	if err != nil {
 		logging.InitFailed(log, "building the handler failed", err)

@@ -27,6 +27,10 @@ func main() {
 	if err != nil {
 		logging.InitFailed(log, "loading configuration failed", err)
 	}
+	sources, err := config.LoadSources(os.Getenv)
+	if err != nil {
+		logging.InitFailed(log, "loading the sources' configuration failed", err)
+	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK(log)))
 	if err != nil {
 		logging.InitFailed(log, "loading AWS SDK configuration failed", err)
@@ -34,12 +38,15 @@ func main() {
 	h, err := ingest.New(ingest.Options{
 		Queue: sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, cfg.HandoffQueueURL).
 			WithUrgentQueue(cfg.UrgentScoreQueueURL),
-		Rules:   dynamodb.New(awsddb.NewFromConfig(awsCfg), cfg.TableName),
-		APIKey:  cfg.APIKey,
-		Forms:   cfg.Forms,
-		Local:   cfg.Local,
-		Logger:  log,
-		Metrics: metrics.New(os.Stdout, cfg.FunctionName),
+		Rules:                dynamodb.New(awsddb.NewFromConfig(awsCfg), cfg.TableName),
+		APIKey:               cfg.APIKey,
+		WriteKeys:            sources.WriteKeys,
+		Sites:                sources.Sites,
+		SegmentWebhookSecret: sources.SegmentWebhookSecret,
+		Forms:                cfg.Forms,
+		Local:                cfg.Local,
+		Logger:               log,
+		Metrics:              metrics.New(os.Stdout, cfg.FunctionName),
 	})
 	if err != nil {
 		logging.InitFailed(log, "building the handler failed", err)

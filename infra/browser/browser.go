@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,9 +58,11 @@ type Browser struct {
 	profile string
 }
 
-// Start launches Chromium with Flags and a fresh profile directory. The
-// browser lives until Close or until parent is done.
-func Start(parent context.Context) (*Browser, error) {
+// Start launches Chromium with Flags, then extra flags ("--name=value" or
+// "--name"; e.g. "--user-agent=...", which unlike a DevTools override also
+// covers the beacons a page sends as it is left), and a fresh profile
+// directory. The browser lives until Close or until parent is done.
+func Start(parent context.Context, extra ...string) (*Browser, error) {
 	if _, err := os.Stat(Path); err != nil {
 		return nil, ErrMissing
 	}
@@ -74,6 +77,13 @@ func Start(parent context.Context) (*Browser, error) {
 	}
 	for _, f := range Flags {
 		opts = append(opts, chromedp.Flag(f[2:], true))
+	}
+	for _, f := range extra {
+		if name, value, ok := strings.Cut(strings.TrimPrefix(f, "--"), "="); ok {
+			opts = append(opts, chromedp.Flag(name, value))
+		} else {
+			opts = append(opts, chromedp.Flag(name, true))
+		}
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(parent, opts...)
 	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
@@ -96,18 +106,19 @@ func (b *Browser) Close() {
 	os.RemoveAll(b.profile)
 }
 
-// ForTest starts a browser for t and stops it when t ends. Under
+// ForTest starts a browser for t (with Start's extra flags) and stops it
+// when t ends. Under
 // `go test -short` it skips t, so `make unit` needs no browser; otherwise a
 // missing or broken Chromium fails t, since a browser test that silently
 // skips would be counted as passing.
-func ForTest(t testing.TB) context.Context {
+func ForTest(t testing.TB, extra ...string) context.Context {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("browser test: needs Chromium; skipped under -short")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	b, err := Start(ctx)
+	b, err := Start(ctx, extra...)
 	if err != nil {
 		t.Fatal(err)
 	}

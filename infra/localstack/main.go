@@ -44,6 +44,14 @@ const (
 	DefaultWebhookSecret = "local-dev-webhook-secret"
 	// DefaultForms configures the demo form `contact` for any localhost page.
 	DefaultForms = `{"contact":{"type":"form_submit","allowed_origins":["http://localhost:*","http://127.0.0.1:*"]}}`
+	// DefaultWriteKeys is the local write key: point a Segment or
+	// RudderStack SDK at the local API with it.
+	DefaultWriteKeys = "wk_local_dev_write_key"
+	// DefaultSites is the local tracker site: any localhost page (the demo
+	// page included) may load t.js with data-site="pk_local_dev_site_key".
+	DefaultSites = `{"local":{"key":"pk_local_dev_site_key","allowed_origins":["http://localhost:*","http://127.0.0.1:*"]}}`
+	// DefaultSegmentWebhookSecret signs local Segment webhook posts.
+	DefaultSegmentWebhookSecret = "local-dev-segment-secret"
 )
 
 func main() {
@@ -116,12 +124,15 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 		defer meter.close()
 	}
 	params := map[string]string{
-		"ApiKey":            envOr("API_KEY", DefaultAPIKey),
-		"WebhookUrlSales":   hooks.salesURL,
-		"WebhookUrlNurture": hooks.nurtureURL,
-		"WebhookSecret":     hooks.secret,
-		"Forms":             envOr("FORMS", DefaultForms),
-		"LogLevel":          envOr("LOG_LEVEL", "info"),
+		"ApiKey":               envOr("API_KEY", DefaultAPIKey),
+		"WebhookUrlSales":      hooks.salesURL,
+		"WebhookUrlNurture":    hooks.nurtureURL,
+		"WebhookSecret":        hooks.secret,
+		"Forms":                envOr("FORMS", DefaultForms),
+		"WriteKeys":            envOr("WRITE_KEYS", DefaultWriteKeys),
+		"Sites":                envOr("SITES", DefaultSites),
+		"SegmentWebhookSecret": envOr("SEGMENT_WEBHOOK_SECRET", DefaultSegmentWebhookSecret),
+		"LogLevel":             envOr("LOG_LEVEL", "info"),
 	}
 	fns, err := startFunctions(ctx, repo, st, meter, binaries, params)
 	defer fns.stop()
@@ -153,7 +164,7 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 
 	printBanner(os.Stdout, banner{
 		api: "http://" + apiLn.Addr().String(), invoke: "http://" + invokeLn.Addr().String(),
-		st: st, salesURL: hooks.salesURL, nurtureURL: hooks.nurtureURL, apiKey: params["ApiKey"],
+		st: st, salesURL: hooks.salesURL, nurtureURL: hooks.nurtureURL, apiKey: params["ApiKey"], writeKeys: params["WriteKeys"],
 		routes: routes, sources: fns.sources, schedules: schedules, runtimes: fns.all,
 	})
 	<-ctx.Done()
@@ -416,7 +427,7 @@ type banner struct {
 	api, invoke          string
 	st                   *emulators.Stack
 	salesURL, nurtureURL string
-	apiKey               string
+	apiKey, writeKeys    string
 	routes               []template.Route
 	sources              []template.SQSSource
 	schedules            []template.Schedule
@@ -426,6 +437,8 @@ type banner struct {
 func printBanner(w io.Writer, b banner) {
 	fmt.Fprintf(w, "\nleadscore local stack is up\n")
 	fmt.Fprintf(w, "  HTTP API        %s   (x-api-key: %s)\n", b.api, b.apiKey)
+	fmt.Fprintf(w, "  write keys      %s   (Segment/RudderStack SDKs: HTTP Basic user name)\n", b.writeKeys)
+	fmt.Fprintf(w, "  tracker         %s/v1/t.js   (sites: SITES; demo page at %s/)\n", b.api, b.api)
 	for _, r := range b.routes {
 		fmt.Fprintf(w, "    %-8s %s\n", r.Method, r.Path)
 	}

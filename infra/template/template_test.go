@@ -42,6 +42,18 @@ var contractRoutes = map[string]string{
 	"GET /v1/rules/preview/{preview_id}": "ApiFunction",
 	"GET /console":                       "ApiFunction",
 	"GET /console/{asset+}":              "ApiFunction",
+	// docs/api.md "Sources".
+	"POST /v1/batch":           "IngestFunction",
+	"POST /v1/track":           "IngestFunction",
+	"POST /v1/identify":        "IngestFunction",
+	"POST /v1/page":            "IngestFunction",
+	"POST /v1/screen":          "IngestFunction",
+	"POST /v1/group":           "IngestFunction",
+	"POST /v1/alias":           "IngestFunction",
+	"POST /v1/sources/segment": "IngestFunction",
+	"GET /v1/t.js":             "IngestFunction",
+	"POST /v1/collect":         "IngestFunction",
+	"OPTIONS /v1/collect":      "IngestFunction",
 }
 
 // localOnly are variables the code may read that Lambda or the local stack

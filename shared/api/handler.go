@@ -51,6 +51,9 @@ type Options struct {
 	Events leadscore.EventReader
 	// APIKey guards every route.
 	APIKey string
+	// WriteKeys are the ingestion-only keys: known here only to answer them
+	// 403 (the key is right, the route is not for it) rather than 401.
+	WriteKeys []string
 	// Report bounds the signals report (zero: signals' defaults).
 	Report  signals.ReadOptions
 	Logger  *slog.Logger
@@ -118,7 +121,7 @@ func New(o Options) (*Handler, error) {
 	if m == nil {
 		m = metrics.New(io.Discard, "api")
 	}
-	r, err := httpapi.NewRouter(h.routes(), httpapi.Config{APIKey: o.APIKey, Logger: o.Logger, Metrics: m})
+	r, err := httpapi.NewRouter(h.routes(), httpapi.Config{APIKey: o.APIKey, WriteKeys: o.WriteKeys, Logger: o.Logger, Metrics: m})
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -34,6 +35,26 @@ func TestAPIKeyOnEveryRoute(t *testing.T) {
 		}
 	}
 	e.received(t, 0) // no rescore was started
+}
+
+// TestWriteKeyIsForbidden: a write key (a backend's or a CDP's) is right but
+// cannot read, publish or erase anything, in x-api-key or by HTTP Basic.
+func TestWriteKeyIsForbidden(t *testing.T) {
+	const writeKey = "wk_test_0123456789ab"
+	e := newEnv(t, func(o *Options) { o.WriteKeys = []string{writeKey} })
+	for _, name := range []string{"get-lead.json", "list-leads-email.json", "list-leads-stage.json",
+		"delete-lead.json", "get-rules.json", "put-rules.json"} {
+		for _, req := range []httpapi.Request{
+			withHeader(load(t, name), "x-api-key", writeKey),
+			withHeader(withHeader(load(t, name), "x-api-key", ""), "authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(writeKey+":"))),
+		} {
+			resp := e.do(t, req)
+			if resp.StatusCode != http.StatusForbidden || decodeError(t, resp).Error != httpapi.CodeForbidden {
+				t.Errorf("%s with a write key: status %d %s, want 403", name, resp.StatusCode, resp.Body)
+			}
+		}
+	}
+	e.received(t, 0)
 }
 
 // TestNewNamesWhatIsMissing: a deployment without its table, queue or key

@@ -62,11 +62,16 @@ type Form struct {
 // it) is on the form's list. An entry ending in ":*" allows any port, so a
 // local form can accept every localhost dev server.
 func (f Form) AllowsOrigin(origin string) bool {
+	return originAllowed(f.AllowedOrigins, origin)
+}
+
+// originAllowed is the one origin check of forms and sites.
+func originAllowed(list []string, origin string) bool {
 	u, err := url.Parse(origin)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return false
 	}
-	for _, allowed := range f.AllowedOrigins {
+	for _, allowed := range list {
 		if strings.EqualFold(allowed, origin) {
 			return true
 		}

@@ -20,6 +20,7 @@ const (
 	CodeInvalidJSON       = "invalid_json"
 	CodeInvalidRules      = "invalid_rules"
 	CodeUnauthorized      = "unauthorized"
+	CodeForbidden         = "forbidden"
 	CodeOriginNotAllowed  = "origin_not_allowed"
 	CodeNotFound          = "not_found"
 	CodeMethodNotAllowed  = "method_not_allowed"

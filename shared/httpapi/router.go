@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leadscore/leadscore/shared/apikey"
 	"github.com/leadscore/leadscore/shared/logging"
 	"github.com/leadscore/leadscore/shared/metrics"
 )
@@ -51,9 +52,12 @@ type Route struct {
 	Method string
 	// Path is the API Gateway route path, e.g. /v1/leads/{lead_id}.
 	Path string
-	// Public routes are served without the API key (the form posts, the
-	// local demo page). Every other route needs it.
+	// Public routes are served without a key (the form posts, the tracker,
+	// the local demo page). Every other route needs the API key.
 	Public bool
+	// Ingest routes also take a write key (POST /v1/events, the
+	// Segment-compatible routes). A write key on any other route is 403.
+	Ingest bool
 	Handle HandlerFunc
 }
 
@@ -65,7 +69,11 @@ type Config struct {
 	// APIKey guards every route not marked Public. Empty means every
 	// guarded route answers 401: fail closed.
 	APIKey string
-	Logger *slog.Logger
+	// WriteKeys are accepted on routes marked Ingest. A function without
+	// Ingest routes still needs them, to answer a write key 403 rather
+	// than 401 (the key is right, the route is not for it).
+	WriteKeys []string
+	Logger    *slog.Logger
 	// Metrics is the function's recorder: the Router adds the request
 	// metrics and flushes it (with what the route recorded) per request.
 	Metrics *metrics.Recorder
@@ -76,10 +84,11 @@ type Config struct {
 // into a 500, and writes one access log line and one metrics flush per
 // request. Build it once per process; it is safe for concurrent use.
 type Router struct {
-	routes  []Route
-	key     Key
-	log     *slog.Logger
-	metrics *metrics.Recorder
+	routes    []Route
+	key       apikey.Keys
+	writeKeys apikey.Keys
+	log       *slog.Logger
+	metrics   *metrics.Recorder
 }
 
 // NewRouter returns a Router serving routes. It refuses a route without a
@@ -95,7 +104,7 @@ func NewRouter(routes []Route, c Config) (*Router, error) {
 		}
 		seen[r.Key()] = true
 	}
-	rt := &Router{routes: routes, key: NewKey(c.APIKey), log: c.Logger, metrics: c.Metrics}
+	rt := &Router{routes: routes, key: apikey.New(c.APIKey), writeKeys: apikey.New(c.WriteKeys...), log: c.Logger, metrics: c.Metrics}
 	if rt.log == nil {
 		rt.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
@@ -137,11 +146,40 @@ func (rt *Router) Handle(ctx context.Context, req Request) (resp Response, _ err
 		resp.Headers["allow"] = allowed(rt.routes, r.Path)
 		return resp, nil
 	}
-	if !r.Public && !rt.key.Matches(Header(&req, "x-api-key")) {
-		return ErrorResponse(Errorf(http.StatusUnauthorized, CodeUnauthorized, "missing or wrong API key in the x-api-key header")), nil
+	if e := rt.Authorize(&req, r); e != nil {
+		return ErrorResponse(e), nil
 	}
 	c.Params = params
 	return r.Handle(ctx, c), nil
+}
+
+// Authorize checks the key a request carries against what route r takes:
+// nothing for a public route; the API key, or a write key on an Ingest
+// route; a write key elsewhere is 403. The key is read from x-api-key, else
+// from Authorization (HTTP Basic with the key as the user name, as the
+// Segment and RudderStack SDKs send it, or Bearer). A route that
+// authenticates in its own way (a signed webhook) calls it as a fallback.
+func (rt *Router) Authorize(req *Request, r Route) *Error {
+	if r.Public {
+		return nil
+	}
+	key := Header(req, "x-api-key")
+	if key == "" {
+		key, _ = apikey.FromAuthorization(Header(req, "authorization"))
+	}
+	admin, write := rt.key.Match(key), rt.writeKeys.Match(key)
+	switch {
+	case admin, write && r.Ingest:
+		return nil
+	case write:
+		return Errorf(http.StatusForbidden, CodeForbidden,
+			"a write key can only send events (POST /v1/events and the Segment-compatible routes); this route needs the API key")
+	case r.Ingest:
+		return Errorf(http.StatusUnauthorized, CodeUnauthorized,
+			"missing or wrong key: send the API key in x-api-key, or a write key as the HTTP Basic user name")
+	default:
+		return Errorf(http.StatusUnauthorized, CodeUnauthorized, "missing or wrong API key in the x-api-key header")
+	}
 }
 
 // finish writes the access log line (route, status, duration, the route's

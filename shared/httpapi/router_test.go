@@ -122,6 +122,45 @@ func TestBodyLimitRawAndDecoded(t *testing.T) {
 	}
 }
 
+// TestWriteKeys: a write key sends events and nothing else; it travels in
+// x-api-key or as the HTTP Basic user name (the Segment SDKs' way).
+func TestWriteKeys(t *testing.T) {
+	ok := func(context.Context, *Call) Response { return NoContent() }
+	r, err := NewRouter([]Route{
+		{Method: "POST", Path: "/v1/events", Ingest: true, Handle: ok},
+		{Method: "GET", Path: "/v1/leads", Handle: ok},
+	}, Config{APIKey: "admin-key-0123456789", WriteKeys: []string{"wk_old_0123456789ab", "wk_new_0123456789ab"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	basic := func(user string) map[string]string {
+		return map[string]string{"authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"))}
+	}
+	tests := []struct {
+		name, path string
+		headers    map[string]string
+		want       int
+		code       string
+	}{
+		{"write key on an ingest route", "/v1/events", map[string]string{"x-api-key": "wk_new_0123456789ab"}, 204, ""},
+		{"the rotated-out key still works", "/v1/events", basic("wk_old_0123456789ab"), 204, ""},
+		{"admin key by Basic", "/v1/events", basic("admin-key-0123456789"), 204, ""},
+		{"write key on a read", "/v1/leads", map[string]string{"x-api-key": "wk_new_0123456789ab"}, 403, CodeForbidden},
+		{"write key by Basic on a read", "/v1/leads", basic("wk_old_0123456789ab"), 403, CodeForbidden},
+		{"wrong Basic user", "/v1/events", basic("wk_new_0123456789aX"), 401, CodeUnauthorized},
+		{"no key", "/v1/events", nil, 401, CodeUnauthorized},
+		{"admin key on a read", "/v1/leads", map[string]string{"x-api-key": "admin-key-0123456789"}, 204, ""},
+	}
+	for _, tc := range tests {
+		req := Request{RawPath: tc.path, Headers: tc.headers}
+		req.RequestContext.HTTP.Method = map[string]string{"/v1/events": "POST", "/v1/leads": "GET"}[tc.path]
+		resp, _ := r.Handle(t.Context(), req)
+		if resp.StatusCode != tc.want || (tc.code != "" && !strings.Contains(resp.Body, `"error":"`+tc.code+`"`)) {
+			t.Errorf("%s: %d %s; want %d %s", tc.name, resp.StatusCode, resp.Body, tc.want, tc.code)
+		}
+	}
+}
+
 // TestGreedyParameterTakesTheRest: a {name+} segment matches the rest of
 // the path, slashes included, as API Gateway's greedy parameters do; it
 // needs at least one segment.

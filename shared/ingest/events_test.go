@@ -124,7 +124,7 @@ func TestPostEventRejections(t *testing.T) {
 		wantText    string // in the message or a detail
 	}{
 		{name: "no email and no anonymous_id", body: `{"type":"page_view"}`,
-			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"email"}, wantText: "anonymous_id is required"},
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"email"}, wantText: "or a user_id is required"},
 		{name: "malformed email", body: `{"type":"page_view","email":"ada@"}`,
 			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"email"}, wantText: "not a valid email"},
 		{name: "unknown type names the closest", body: `{"type":"page_veiw","anonymous_id":"a"}`,

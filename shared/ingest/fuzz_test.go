@@ -15,6 +15,8 @@ import (
 	"github.com/leadscore/leadscore/shared/httpapi"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/mock"
+	"github.com/leadscore/leadscore/shared/scoring"
+	"github.com/leadscore/leadscore/shared/segment"
 )
 
 func fuzzHandler(t testing.TB) *Handler {
@@ -67,8 +69,8 @@ func checkBatch(t *testing.T, b *batch) {
 		if m.LeadID != leadscore.SubjectID(ev) || m.Kind != leadscore.KindEvent {
 			t.Fatalf("message %+v: lead_id is not the subject id", m)
 		}
-		if ev.Email == "" && ev.AnonymousID == "" {
-			t.Fatal("an event with neither email nor anonymous_id was accepted")
+		if ev.Email == "" && ev.AnonymousID == "" && ev.UserID == "" {
+			t.Fatal("an event with no email, anonymous_id or user_id was accepted")
 		}
 		if ev.Email != leadscore.NormalizeEmail(ev.Email) || (ev.Email != "" && !leadscore.ValidEmail(ev.Email)) {
 			t.Fatalf("email %q is not normalized and valid", ev.Email)
@@ -137,6 +139,34 @@ func FuzzDecodeForm(f *testing.F) {
 					t.Fatalf("redirect %q followed to %q, not on an allowed origin", target, to)
 				}
 			}
+		}
+	})
+}
+
+// FuzzSegmentBatch: whatever a Segment batch holds, what the route would
+// enqueue is valid (every mapped message passed POST /v1/events'
+// validation), and every message is either enqueued or named in a detail.
+func FuzzSegmentBatch(f *testing.F) {
+	f.Add([]byte(segmentJourney))
+	f.Add([]byte(`{"batch":[{"type":"identify","userId":"u","traits":{"email":"A@B.CO","employees":"1e3"}},{"type":"track","userId":"u"},{"type":"group","userId":"u","groupId":"g g"}]}`))
+	f.Add([]byte(`{"batch":[{"type":"page","anonymousId":"a b","timestamp":"2026-11-22T10:19:59Z","sentAt":"2020-01-01T00:00:00Z"}]}`))
+	rules := scoring.DefaultRules()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := segment.DecodeBatch(body)
+		if err != nil {
+			return
+		}
+		evs, paths, details := mapSegment(p, rules, testNow)
+		if len(evs) != len(paths) || len(evs)+len(details) < len(p.Items)+len(p.Problems) {
+			t.Fatalf("%d messages and %d problems gave %d events and %d details", len(p.Items), len(p.Problems), len(evs), len(details))
+		}
+		for _, d := range details {
+			if d.Field == "" || d.Message == "" {
+				t.Fatalf("unnamed detail %+v", d)
+			}
+		}
+		if len(evs) > 0 {
+			checkBatch(t, dedupe(evs, paths, rules))
 		}
 	})
 }

@@ -14,6 +14,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/leadscore/leadscore/shared/config"
@@ -56,8 +58,18 @@ type Options struct {
 	// APIKey guards POST /v1/events. The form routes and the local demo
 	// page are public.
 	APIKey string
-	Forms  map[string]config.Form
-	// Local serves the demo page at GET / (it embeds APIKey, so never in AWS).
+	// WriteKeys are accepted besides APIKey on POST /v1/events and the
+	// Segment-compatible routes (docs/api.md "Sources").
+	WriteKeys []string
+	// Sites are the browser tracker's sites: POST /v1/collect takes their
+	// public keys from their origins.
+	Sites map[string]config.Site
+	// SegmentWebhookSecret verifies POST /v1/sources/segment's X-Signature;
+	// empty means only a key authenticates it.
+	SegmentWebhookSecret string
+	Forms                map[string]config.Form
+	// Local serves the demo page at GET / (a pretend site for trying the
+	// tracker and a form; never in AWS).
 	Local   bool
 	Logger  *slog.Logger
 	Metrics *metrics.Recorder
@@ -67,14 +79,17 @@ type Options struct {
 
 // Handler answers the ingestion routes. Build it once per process.
 type Handler struct {
-	queue   leadscore.ScoreQueue
-	rules   RulesReader
-	apiKey  string // only for the local demo page
-	forms   map[string]config.Form
-	local   bool
-	metrics *metrics.Recorder
-	now     func() time.Time
-	router  *httpapi.Router
+	queue leadscore.ScoreQueue
+	rules RulesReader
+	forms map[string]config.Form
+	local bool
+	// sites are sorted by name; siteKeys finds one by its key.
+	sites         []site
+	siteKeys      config.SiteKeys
+	segmentSecret string
+	metrics       *metrics.Recorder
+	now           func() time.Time
+	router        *httpapi.Router
 
 	// rulesCache holds the rules event types are validated with.
 	rulesCache *leadscore.RulesCache
@@ -97,8 +112,13 @@ func New(o Options) (*Handler, error) {
 	if err := errors.Join(missing...); err != nil {
 		return nil, err
 	}
-	h := &Handler{queue: o.Queue, rules: o.Rules, apiKey: o.APIKey, forms: o.Forms, local: o.Local,
-		metrics: o.Metrics, now: o.Now}
+	h := &Handler{queue: o.Queue, rules: o.Rules, forms: o.Forms, local: o.Local,
+		metrics: o.Metrics, now: o.Now, segmentSecret: o.SegmentWebhookSecret,
+		siteKeys: config.NewSiteKeys(o.Sites)}
+	for name, s := range o.Sites {
+		h.sites = append(h.sites, site{name: name, Site: s})
+	}
+	slices.SortFunc(h.sites, func(a, b site) int { return strings.Compare(a.name, b.name) })
 	if h.metrics == nil {
 		h.metrics = metrics.New(io.Discard, "ingest")
 	}
@@ -109,7 +129,7 @@ func New(o Options) (*Handler, error) {
 	if h.forms == nil {
 		h.forms = map[string]config.Form{}
 	}
-	r, err := httpapi.NewRouter(h.routes(), httpapi.Config{APIKey: o.APIKey, Logger: o.Logger, Metrics: h.metrics})
+	r, err := httpapi.NewRouter(h.routes(), httpapi.Config{APIKey: o.APIKey, WriteKeys: o.WriteKeys, Logger: o.Logger, Metrics: h.metrics})
 	if err != nil {
 		return nil, err
 	}
@@ -122,12 +142,24 @@ func New(o Options) (*Handler, error) {
 // key), its HttpApi event under IngestFunction in template.yaml, and a
 // sample request in events/.
 func (h *Handler) routes() []httpapi.Route {
-	return []httpapi.Route{
-		{Method: "POST", Path: "/v1/events", Handle: h.postEvents},
+	rs := []httpapi.Route{
+		{Method: "POST", Path: "/v1/events", Ingest: true, Handle: h.postEvents},
 		{Method: "POST", Path: "/v1/forms/{form_id}", Public: true, Handle: h.postForm},
 		{Method: "OPTIONS", Path: "/v1/forms/{form_id}", Public: true, Handle: h.preflightForm},
 		{Method: "GET", Path: "/", Public: true, Handle: h.demoPage},
+		// The Segment-compatible API; the webhook checks its signature
+		// itself, else a key like the others.
+		{Method: "POST", Path: "/v1/batch", Ingest: true, Handle: h.postSegmentBatch},
+		{Method: "POST", Path: "/v1/sources/segment", Public: true, Handle: h.postSegmentWebhook},
+		// The browser tracker: public, guarded by the site key and origin.
+		{Method: "GET", Path: "/v1/t.js", Public: true, Handle: h.getScript},
+		{Method: "POST", Path: "/v1/collect", Public: true, Handle: h.postCollect},
+		{Method: "OPTIONS", Path: "/v1/collect", Public: true, Handle: h.preflightCollect},
 	}
+	for _, typ := range segmentMessageRoutes {
+		rs = append(rs, httpapi.Route{Method: "POST", Path: "/v1/" + typ, Ingest: true, Handle: h.postSegmentMessage(typ)})
+	}
+	return rs
 }
 
 // Handle answers one request (lambda.Start(h.Handle)). It never returns an

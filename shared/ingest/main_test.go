@@ -61,6 +61,19 @@ func needEmulators(t *testing.T) {
 
 const testKey = "test-key"
 
+// The sources' test keys (docs/api.md "Sources").
+const (
+	testWriteKey      = "wk_test_0123456789ab"
+	testSiteKey       = "pk_test_0123456789ab"
+	testConsentKey    = "pk_test_consent_0001"
+	testSegmentSecret = "whsec_test_segment"
+)
+
+var testSites = map[string]config.Site{
+	"www":     {Key: testSiteKey, AllowedOrigins: []string{"https://www.example.com", "http://localhost:*", "http://127.0.0.1:*"}},
+	"consent": {Key: testConsentKey, AllowedOrigins: []string{"https://eu.example.com"}, ConsentRequired: true},
+}
+
 // testNow is the handler's clock in tests: the requests' occurred_at values
 // are a minute before it.
 var testNow = time.Date(2026, 11, 22, 10, 15, 0, 0, time.UTC)
@@ -86,11 +99,14 @@ func newEnv(t *testing.T, tweak ...func(*Options)) *env {
 	t.Helper()
 	e := &env{logs: &bytes.Buffer{}, metrics: &bytes.Buffer{}}
 	e.opts = Options{
-		APIKey:  testKey,
-		Forms:   testForms,
-		Logger:  logging.New(e.logs, "ingest", "debug"),
-		Metrics: metrics.New(e.metrics, "ingest"),
-		Now:     func() time.Time { return testNow },
+		APIKey:               testKey,
+		WriteKeys:            []string{testWriteKey},
+		Sites:                testSites,
+		SegmentWebhookSecret: testSegmentSecret,
+		Forms:                testForms,
+		Logger:               logging.New(e.logs, "ingest", "debug"),
+		Metrics:              metrics.New(e.metrics, "ingest"),
+		Now:                  func() time.Time { return testNow },
 	}
 	if stack == nil {
 		e.queue = &mock.ScoreQueue{}

@@ -89,15 +89,27 @@ func TestNewNamesWhatIsMissing(t *testing.T) {
 
 func TestDemoPageOnlyLocal(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.Local = true })
-	resp := e.do(t, load(t, "get-demo.json"))
+	resp := e.do(t, withHeader(load(t, "get-demo.json"), "host", "127.0.0.1:3000"))
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Headers["content-type"], "text/html") {
 		t.Fatalf("status %d type %q", resp.StatusCode, resp.Headers["content-type"])
 	}
-	for _, want := range []string{`action="/v1/forms/contact"`, `name="anonymous_id"`, `name="_hp"`, `name="_redirect"`,
-		`data-url="/pricing"`, `data-url="/careers"`, `content_download`, `"test-key"`, `/v1/events`} {
+	for _, want := range []string{`<script async src="/v1/t.js" data-site="` + testSiteKey + `">`, `action="/v1/forms/contact"`,
+		`name="_hp"`, `name="_redirect"`, `href="/pricing"`, `href="/careers"`, `content_download`} {
 		if !strings.Contains(resp.Body, want) {
 			t.Errorf("demo page lacks %s", want)
 		}
+	}
+	// The page is a stranger's web page as far as keys go: only the
+	// public site key.
+	for _, secret := range []string{testKey, testWriteKey, testSegmentSecret} {
+		if strings.Contains(resp.Body, secret) {
+			t.Errorf("demo page carries a secret key %q", secret)
+		}
+	}
+	// A host no site allows gets the page without the tracker.
+	resp = e.do(t, withHeader(load(t, "get-demo.json"), "host", "demo.internal"))
+	if resp.StatusCode != http.StatusOK || strings.Contains(resp.Body, "/v1/t.js\"") || !strings.Contains(resp.Body, "the tracker is off") {
+		t.Errorf("demo page for an unknown host: %d, tracker tag present or no notice", resp.StatusCode)
 	}
 }
 

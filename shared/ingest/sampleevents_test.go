@@ -25,14 +25,29 @@ func TestSampleEvents(t *testing.T) {
 		t.Fatal("no sample events in events/")
 	}
 	want := map[string]int{
-		"post-event.json":     http.StatusAccepted,
-		"post-form.json":      http.StatusSeeOther,
-		"preflight-form.json": http.StatusNoContent,
-		"get-demo-page.json":  http.StatusOK,
+		"post-event.json":        http.StatusAccepted,
+		"post-form.json":         http.StatusSeeOther,
+		"preflight-form.json":    http.StatusNoContent,
+		"get-demo-page.json":     http.StatusOK,
+		"segment-batch.json":     http.StatusOK,
+		"segment-track.json":     http.StatusOK,
+		"segment-identify.json":  http.StatusOK,
+		"segment-page.json":      http.StatusOK,
+		"segment-screen.json":    http.StatusOK,
+		"segment-group.json":     http.StatusOK,
+		"segment-alias.json":     http.StatusOK,
+		"segment-webhook.json":   http.StatusOK,
+		"collect.json":           http.StatusAccepted,
+		"preflight-collect.json": http.StatusNoContent,
+		"get-tracker.json":       http.StatusOK,
 	}
 	var now time.Time
 	e := newEnv(t, func(o *Options) {
 		o.APIKey = "local-dev-key"
+		// The local stack's write key and site (infra/localstack's defaults).
+		o.WriteKeys = []string{"wk_local_dev_write_key"}
+		o.SegmentWebhookSecret = "local-dev-segment-secret"
+		o.Sites = map[string]config.Site{"local": {Key: "pk_local_dev_site_key", AllowedOrigins: []string{"http://localhost:*", "http://127.0.0.1:*"}}}
 		o.Local = true
 		o.Forms = map[string]config.Form{"contact": {Type: "form_submit", AllowedOrigins: []string{"http://localhost:*", "http://127.0.0.1:*"}}}
 		o.Now = func() time.Time { return now }
@@ -62,8 +77,15 @@ func TestSampleEvents(t *testing.T) {
 			if resp.StatusCode != w {
 				t.Fatalf("status %d body %s; want %d", resp.StatusCode, resp.Body, w)
 			}
-			if w == http.StatusAccepted || w == http.StatusSeeOther {
+			switch name {
+			case "segment-batch.json":
+				enqueued += 3
+			case "post-event.json", "post-form.json", "collect.json", "segment-webhook.json":
 				enqueued++
+			default:
+				if strings.HasPrefix(name, "segment-") {
+					enqueued++
+				}
 			}
 		})
 	}

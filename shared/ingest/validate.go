@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/leadscore/leadscore/shared/httpapi"
@@ -25,6 +26,7 @@ const (
 	MaxEventIDLen     = 128  // also the pattern's bound
 	MaxTypeLen        = 64   // event type names
 	MaxAnonymousIDLen = 128  // cookie ids (UUIDs, GA client ids) are far shorter
+	MaxUserIDLen      = 256  // a sender's own id for the person (Segment's userId)
 	MaxAttributeLen   = 256  // each string in "lead"
 	MaxPropertyLen    = 2048 // each string in "properties" (URLs can be long)
 	MaxKeys           = 50   // keys in "lead" and in "properties", each
@@ -46,7 +48,8 @@ var (
 // eventFields are the fields of docs/api.md "Event"; anything else is
 // reported, because a misspelt "occured_at" would otherwise silently default
 // to the time received and mis-date the event.
-var eventFields = []string{"event_id", "type", "occurred_at", "email", "anonymous_id", "lead", "properties"}
+var eventFields = []string{"event_id", "type", "occurred_at", "email", "anonymous_id", "user_id",
+	"account_id", "account", "lead", "properties"}
 
 // leadStringFields and leadNumberFields are the documented lead attributes.
 var (
@@ -193,13 +196,82 @@ func (n *normalizer) event(prefix string, raw any) (ev scoring.Event, ok bool) {
 			ev.AnonymousID = id
 		}
 	}
-	if ev.Email == "" && ev.AnonymousID == "" && !n.has(obj, "email") && !n.has(obj, "anonymous_id") {
-		n.problem(n.path(prefix, "", "email"), "an email or an anonymous_id is required")
+	n.sourceFields(obj, prefix, &ev)
+	if ev.Email == "" && ev.AnonymousID == "" && ev.UserID == "" &&
+		!n.has(obj, "email") && !n.has(obj, "anonymous_id") && !n.has(obj, "user_id") {
+		n.problem(n.path(prefix, "", "email"), "an email, an anonymous_id or a user_id is required")
 	}
 
 	ev.Lead = n.lead(obj["lead"], prefix)
 	ev.Properties = n.properties(obj["properties"], prefix)
 	return ev, len(n.details) == before
+}
+
+// sourceFields reads what a source knows besides the email and cookie: the
+// sender's own id for the person, and the account (docs/api.md "Event").
+func (n *normalizer) sourceFields(obj map[string]any, prefix string, ev *scoring.Event) {
+	if id := strings.TrimSpace(n.str(obj, prefix, "", "user_id", MaxUserIDLen)); id != "" {
+		if !printableText(id) {
+			n.problem(n.path(prefix, "", "user_id"), "must be printable text")
+		} else {
+			ev.UserID = id
+		}
+	}
+	if id := n.str(obj, prefix, "", "account_id", MaxEventIDLen); id != "" {
+		if !eventIDPattern.MatchString(id) {
+			n.problem(n.path(prefix, "", "account_id"), "must match [A-Za-z0-9_.:-]{1,128}")
+		} else {
+			ev.AccountID = id
+		}
+	}
+	ev.Account = n.account(obj["account"], prefix)
+}
+
+// account validates the account's attributes: a flat object like lead.
+func (n *normalizer) account(raw any, prefix string) map[string]any {
+	if raw == nil {
+		return nil
+	}
+	obj, ok := raw.(map[string]any)
+	if !ok {
+		n.problem(join(prefix, "account"), "must be an object, got %s", jsonKind(raw))
+		return nil
+	}
+	if len(obj) > MaxKeys {
+		n.problem(join(prefix, "account"), "has %d attributes; at most %d are accepted", len(obj), MaxKeys)
+		return nil
+	}
+	out := make(map[string]any, len(obj))
+	for _, k := range sortedKeys(obj) {
+		p := n.path(prefix, "account", k)
+		switch {
+		case obj[k] == nil:
+		case !leadKeyPattern.MatchString(k):
+			n.problem(p, "attribute names must match [a-z][a-z0-9_]{0,63}")
+		case leadNumberFields[k]:
+			if f, ok := n.number(p, obj[k]); ok {
+				out[k] = f
+			}
+		default:
+			if v, ok := n.scalar(p, obj[k], MaxAttributeLen); ok {
+				out[k] = v
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// printableText is text without control characters.
+func printableText(s string) bool {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
 }
 
 // has reports whether obj carries a non-empty value for key (a present but

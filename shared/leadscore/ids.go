@@ -31,13 +31,26 @@ func VisitorID(anonymousID string) string {
 	return "vi_" + digest("anon:"+anonymousID)
 }
 
+// UserVisitorID derives the id under which the events of a sender's user id
+// (a Segment userId) wait until an event names that user id with an email.
+// It is a visitor like a cookie's, in its own namespace, so the same string
+// used as a cookie and as a user id are two visitors.
+func UserVisitorID(userID string) string {
+	return "vi_" + digest("user:"+userID)
+}
+
 // SubjectID is the id an event is filed under by ingestion: the lead when the
-// event names an email, else the visitor.
+// event names an email, else the user id's visitor (a user id outlives a
+// cookie), else the cookie's.
 func SubjectID(e *scoring.Event) string {
-	if e.Email != "" {
+	switch {
+	case e.Email != "":
 		return LeadID(e.Email)
+	case e.UserID != "":
+		return UserVisitorID(e.UserID)
+	default:
+		return VisitorID(e.AnonymousID)
 	}
-	return VisitorID(e.AnonymousID)
 }
 
 func digest(s string) string {

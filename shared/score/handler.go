@@ -410,13 +410,19 @@ func (h *Handler) readForUpdate(ctx context.Context, g *group) (*leadscore.LeadR
 	return rec, err
 }
 
-// stitch is identity stitching: an event naming an email and a cookie
-// brings the cookie's history into the lead, once. It returns the visitors
-// stitched by this call and the events to record under the lead (the
-// group's and the stitched visitors').
+// stitch is identity stitching: the visitors the group's events tie to the
+// lead (a cookie or a user id seen with the email, an alias's previous id)
+// bring their history into the lead, once. A visitor's history may tie
+// more visitors (an alias it received before it was stitched), so the work
+// list grows as it goes. It returns the visitors stitched by this call and
+// the events to record under the lead (the group's and the stitched
+// visitors').
 func (h *Handler) stitch(ctx context.Context, rec *leadscore.LeadRecord, g *group) (stitched []string, toRecord []scoring.Event, err error) {
 	toRecord = slices.Clone(g.events)
-	for _, vid := range g.visitorsToStitch(rec) {
+	queue := g.visitorsToStitch(rec)
+	for len(queue) > 0 {
+		vid := queue[0]
+		queue = queue[1:]
 		owner, err := h.store.MergeVisitor(ctx, vid, g.leadID)
 		if err != nil {
 			return nil, nil, err
@@ -428,7 +434,8 @@ func (h *Handler) stitch(ctx context.Context, rec *leadscore.LeadRecord, g *grou
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, e := range hist {
+		stitched = append(stitched, vid)
+		for i, e := range hist {
 			if _, in := g.eventMsg[e.EventID]; !in {
 				toRecord = append(toRecord, e)
 				if g.eventMsg == nil {
@@ -436,8 +443,12 @@ func (h *Handler) stitch(ctx context.Context, rec *leadscore.LeadRecord, g *grou
 				}
 				g.eventMsg[e.EventID] = nil
 			}
+			for _, more := range tiedVisitors(&hist[i]) {
+				if !slices.Contains(rec.Visitors, more) && !slices.Contains(stitched, more) && !slices.Contains(queue, more) {
+					queue = append(queue, more)
+				}
+			}
 		}
-		stitched = append(stitched, vid)
 	}
 	return stitched, toRecord, nil
 }
@@ -689,18 +700,40 @@ func (h *Handler) send(ctx context.Context, log *slog.Logger, rec *leadscore.Lea
 	}
 }
 
-// visitorsToStitch are the cookies of the group's identified events not yet
-// stitched into rec.
+// visitorsToStitch are the visitors the group's events tie to the lead and
+// that are not yet stitched into rec.
 func (g *group) visitorsToStitch(rec *leadscore.LeadRecord) []string {
 	var out []string
-	for _, e := range g.events {
-		if e.AnonymousID == "" || e.Email == "" {
-			continue
+	for i := range g.events {
+		for _, vid := range tiedVisitors(&g.events[i]) {
+			if !slices.Contains(rec.Visitors, vid) && !slices.Contains(out, vid) {
+				out = append(out, vid)
+			}
 		}
-		vid := leadscore.VisitorID(e.AnonymousID)
-		if !slices.Contains(rec.Visitors, vid) && !slices.Contains(out, vid) {
-			out = append(out, vid)
+	}
+	return out
+}
+
+// tiedVisitors are the visitors an event of a lead says are the same person
+// (docs/api.md "Sources"): with an email, its cookie and its user id; an
+// alias (which reaches a lead through its user id), its previous id, which
+// may have been a cookie or a user id.
+func tiedVisitors(e *scoring.Event) []string {
+	if e.Type == scoring.TypeAlias {
+		if prev, _ := e.Properties["previous_id"].(string); prev != "" {
+			return []string{leadscore.VisitorID(prev), leadscore.UserVisitorID(prev)}
 		}
+		return nil
+	}
+	if e.Email == "" {
+		return nil
+	}
+	var out []string
+	if e.AnonymousID != "" {
+		out = append(out, leadscore.VisitorID(e.AnonymousID))
+	}
+	if e.UserID != "" {
+		out = append(out, leadscore.UserVisitorID(e.UserID))
 	}
 	return out
 }

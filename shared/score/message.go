@@ -45,8 +45,8 @@ func ParseMessage(body []byte) (leadscore.ScoreMessage, error) {
 			return m, fmt.Errorf("event %s has no type", e.EventID)
 		case e.OccurredAt.IsZero():
 			return m, fmt.Errorf("event %s has no occurred_at", e.EventID)
-		case e.Email == "" && e.AnonymousID == "":
-			return m, fmt.Errorf("event %s has neither email nor anonymous_id", e.EventID)
+		case e.Email == "" && e.AnonymousID == "" && e.UserID == "":
+			return m, fmt.Errorf("event %s has no email, anonymous_id or user_id", e.EventID)
 		case e.Email != leadscore.NormalizeEmail(e.Email):
 			return m, fmt.Errorf("event %s: email is not normalized", e.EventID)
 		}

@@ -22,8 +22,20 @@ var BuiltinEventTypes = []string{
 	"demo_request", "newsletter_signup", "webinar_register", "webinar_attend",
 	"wishlist_add", "cart_add", "ad_click", "contact_request", "quote_request",
 	"email_open", "email_click", "unsubscribe", "sales_accepted", "sales_rejected",
-	"deal_won", "deal_lost", TypeTrack,
+	"deal_won", "deal_lost",
+	// What the sources send besides activity (docs/api.md "Sources"): a
+	// Segment track call no rule maps (its name in property "event"), and
+	// the identity calls, which score nothing unless a rule names them.
+	TypeTrack, TypeIdentify, TypeGroup, TypeAlias,
 }
+
+// The identity calls of docs/api.md "Sources" (TypeTrack is in sources.go):
+// who someone is, which account they belong to, which ids are one person.
+const (
+	TypeIdentify = "identify"
+	TypeGroup    = "group"
+	TypeAlias    = "alias"
+)
 
 // Sales outcome event types drive the lifecycle rather than the score.
 const (
