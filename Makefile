@@ -100,10 +100,10 @@ fuzz:
 # init and 100-message-batch memory; the figures go into docs/benchmarks.md between
 # <!-- bench:start --> and <!-- bench:end -->, and the targets, request units
 # and cost per million events into docs/performance.md between the same
-# markers. BenchmarkSweepScale (100,000
-# leads, about 4 minutes) is skipped unless BENCH_SKIP is set to something
+# markers. BenchmarkSweepScale and BenchmarkSignalsReportScale (100,000 leads
+# each, a few minutes) are skipped unless BENCH_SKIP is set to something
 # else, e.g. `make bench BENCH_SKIP=NONE`. `make load` is one load run.
-BENCH_SKIP   ?= BenchmarkSweepScale
+BENCH_SKIP   ?= BenchmarkSweepScale|BenchmarkSignalsReportScale
 BENCH_EVENTS ?= 5000
 BENCH_PACED  ?= 100
 BENCH_BATCH  ?= 10

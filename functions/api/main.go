@@ -45,7 +45,7 @@ func main() {
 		// Only a rescore's or a preview's first page message: no urgent
 		// queue, no handoff queue.
 		Queue:     sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
-		Scanner:   store,
+		Reports:   store,
 		History:   store,
 		Previews:  store,
 		Events:    store,

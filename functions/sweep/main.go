@@ -38,6 +38,8 @@ func main() {
 		// A tenth of the template's 60 s timeout: one more page and its
 		// SendMessageBatch calls take far less.
 		Margin: 6 * time.Second,
+		// Only the local stack accepts a sweep time ahead of the clock.
+		Local: cfg.Local,
 	})
 	if err != nil {
 		logging.InitFailed(log, "building the sweep handler failed", err)

@@ -42,7 +42,7 @@ func TestTableFromTemplate(t *testing.T) {
 			got[aws.ToString(g.IndexName)] = append(got[aws.ToString(g.IndexName)], aws.ToString(k.AttributeName))
 		}
 	}
-	want := map[string][]string{"due-index": {"due_shard", "due_at"}, "stage-index": {"list_stage", "list_engagement"}}
+	want := map[string][]string{"due-index": {"due_shard", "due_at"}, "stage-index": {"list_stage", "list_engagement"}, "outcome-index": {"outcome_shard"}}
 	for name, keys := range want {
 		if fmt.Sprint(got[name]) != fmt.Sprint(keys) {
 			t.Errorf("index %s keys = %v, want %v (docs/design.md)", name, got[name], keys)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -73,7 +74,12 @@ func specificity(segs []string) int {
 }
 
 // match returns the route for method and path, and its path parameters.
+// API Gateway matches the path as sent: a trailing slash or an empty
+// segment ("/v1/events/", "//v1/events") makes a path no route has, a 404.
 func (r *router) match(method, path string) (*route, map[string]string) {
+	if !strings.HasPrefix(path, "/") || (path != "/" && (strings.HasSuffix(path, "/") || strings.Contains(path, "//"))) {
+		return nil, nil
+	}
 	segs := splitPath(path)
 	for i := range r.routes {
 		rt := &r.routes[i]
@@ -120,6 +126,14 @@ func matchSegments(pattern, segs []string) (map[string]string, bool) {
 // maxBody is API Gateway HTTP API's payload limit.
 const maxBody = 10 << 20
 
+// defaultReadTimeout bounds reading a request body once its headers are in
+// (the server's ReadHeaderTimeout bounds those). API Gateway gives a whole
+// request 30 seconds and hangs up on a client that stalls; on this machine
+// a client sends even a 10 MB body in well under a second, so 10 seconds
+// lets every honest request through and frees a stalled connection (a body
+// promised by Content-Length and never sent) long before API Gateway would.
+const defaultReadTimeout = 10 * time.Second
+
 // apiHandler serves the template's routes by invoking their functions with
 // API Gateway HTTP API payload format 2.0 events.
 type apiHandler struct {
@@ -128,38 +142,79 @@ type apiHandler struct {
 	log       *slog.Logger
 	now       func() time.Time
 	newID     func() string
+	// readTimeout bounds reading a body; zero means defaultReadTimeout.
+	readTimeout time.Duration
 }
 
+// ServeHTTP answers one request and writes its access log line. The line
+// names the matched route key ("POST /v1/forms/{form_id}", "-" for none),
+// never the raw path or query: both can carry personal data (an email typed
+// into {form_id}, ?email=), which stays out of logs (docs/architecture.md).
 func (h *apiHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	start := time.Now()
 	rt, params := h.router.match(req.Method, req.URL.EscapedPath())
+	routeKey, status, requestID := "-", http.StatusNotFound, ""
 	if rt == nil {
-		writeJSON(w, http.StatusNotFound, `{"message":"Not Found"}`)
-		h.log.Info("request", "method", req.Method, "path", req.URL.Path, "status", http.StatusNotFound)
-		return
+		writeJSON(w, status, `{"message":"Not Found"}`)
+	} else {
+		routeKey = rt.Key()
+		status, requestID = h.serve(w, req, rt, params)
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, maxBody+1))
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, `{"message":"Bad Request"}`)
-		return
-	}
-	if len(body) > maxBody {
-		writeJSON(w, http.StatusRequestEntityTooLarge, `{"message":"Request Entity Too Large"}`)
-		return
+	h.log.Info("request", "method", req.Method, "route", routeKey, "status", status,
+		"request_id", requestID, "ms", time.Since(start).Milliseconds())
+}
+
+// serve reads the body and invokes the route's function; it returns the
+// status written and the request id given to the function ("" when the
+// function was not invoked).
+func (h *apiHandler) serve(w http.ResponseWriter, req *http.Request, rt *route, params map[string]string) (status int, requestID string) {
+	body, status := h.readBody(w, req)
+	if status != 0 {
+		return status, ""
 	}
 	ev := h.event(req, rt, params, body)
 	payload, _ := json.Marshal(ev)
 	fn := h.functions[rt.Function]
 	out, err := fn.Invoke(req.Context(), payload)
-	status := http.StatusInternalServerError
 	if err != nil {
 		h.log.Error("function failed", "function", rt.Function, "route", rt.Key(), "error", err.Error())
-		writeJSON(w, status, `{"message":"Internal Server Error"}`)
-	} else {
-		status = writeResponse(w, out)
+		writeJSON(w, http.StatusInternalServerError, `{"message":"Internal Server Error"}`)
+		return http.StatusInternalServerError, ev.RequestContext.RequestID
 	}
-	h.log.Info("request", "route", rt.Key(), "path", req.URL.Path, "status", status,
-		"request_id", ev.RequestContext.RequestID, "ms", time.Since(start).Milliseconds())
+	return writeResponse(w, out), ev.RequestContext.RequestID
+}
+
+// readBody reads the body within the read timeout and API Gateway's payload
+// limit. On failure it writes the answer and returns its status: 408 and a
+// closed connection for a body that does not arrive in time.
+func (h *apiHandler) readBody(w http.ResponseWriter, req *http.Request) ([]byte, int) {
+	timeout := h.readTimeout
+	if timeout <= 0 {
+		timeout = defaultReadTimeout
+	}
+	// Not every ResponseWriter supports deadlines (a test recorder has no
+	// connection); there is nothing to bound then.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(timeout))
+	body, err := io.ReadAll(io.LimitReader(req.Body, maxBody+1))
+	// Lift the deadline once the body is in, so net/http's wait for the
+	// client closing (which cancels the request context) cannot time out
+	// while the function runs.
+	_ = rc.SetReadDeadline(time.Time{})
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		w.Header().Set("Connection", "close")
+		writeJSON(w, http.StatusRequestTimeout, `{"message":"Request Timeout"}`)
+		return nil, http.StatusRequestTimeout
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, `{"message":"Bad Request"}`)
+		return nil, http.StatusBadRequest
+	case len(body) > maxBody:
+		writeJSON(w, http.StatusRequestEntityTooLarge, `{"message":"Request Entity Too Large"}`)
+		return nil, http.StatusRequestEntityTooLarge
+	}
+	return body, 0
 }
 
 // event builds the API Gateway v2 event for req, in the shape AWS sends:

@@ -42,8 +42,9 @@ import (
 const (
 	DefaultAPIKey        = "local-dev-key"
 	DefaultWebhookSecret = "local-dev-webhook-secret"
-	// DefaultForms configures the demo form `contact` for any localhost page.
-	DefaultForms = `{"contact":{"type":"form_submit","allowed_origins":["http://localhost:*","http://127.0.0.1:*"]}}`
+	// DefaultForms configures the demo form `contact` for any localhost page:
+	// a contact_request, the hand-raise the demo is about.
+	DefaultForms = `{"contact":{"type":"contact_request","allowed_origins":["http://localhost:*","http://127.0.0.1:*"]}}`
 	// DefaultWriteKeys is the local write key: point a Segment or
 	// RudderStack SDK at the local API with it.
 	DefaultWriteKeys = "wk_local_dev_write_key"

@@ -40,23 +40,27 @@ var needs = map[string]access{
 		sqs: []string{"SendMessage"}, sqsRes: []string{"ScoreQueue", "UrgentScoreQueue"},
 	},
 	// The API: reads leads and rules, lists a stage (stage-index),
-	// publishes rules, erasure tombstones, the rescore's and a rules
-	// preview's job item and a preview's summary (PutItem), erases (Query +
-	// BatchWriteItem), the signals report (Scan: it is a pass over every
-	// lead). It never updates a lead in place, never deletes one item at a
+	// publishes rules, erasure tombstones, the rescore's, a rules
+	// preview's and the signals report build's job items and a preview's
+	// summary (PutItem), erases (Query + BatchWriteItem), reads the leads
+	// with an outcome for the signals report (outcome-index). It never
+	// scans, never updates a lead in place, never deletes one item at a
 	// time, and never sees the due index; its only queue is the score
-	// queue, for the first page message of a rescore or a preview.
+	// queue, for the first page message of a rescore or a preview and the
+	// report build's message.
 	"ApiFunction": {
-		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "BatchWriteItem", "Scan"},
-		dynamoRes: []string{"LeadsTable", "LeadsTable/index/stage-index"},
+		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "BatchWriteItem"},
+		dynamoRes: []string{"LeadsTable", "LeadsTable/index/stage-index", "LeadsTable/index/outcome-index"},
 		sqs:       []string{"SendMessage"}, sqsRes: []string{"ScoreQueue"},
 	},
 	// Scoring: the lead's read-modify-write, event records, outbox marks,
 	// erasure of records written after an erasure, the bulk rescore's scan
-	// and transactions; sends transitions, and rescore pages to itself.
+	// and transactions, the signals report's background build (its job
+	// items, and the outcome-index); sends transitions, and rescore pages
+	// to itself.
 	"ScoreFunction": {
 		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "BatchWriteItem", "ConditionCheckItem", "Scan"},
-		dynamoRes: []string{"LeadsTable"},
+		dynamoRes: []string{"LeadsTable", "LeadsTable/index/outcome-index"},
 		sqs:       []string{"SendMessage"}, sqsRes: []string{"HandoffQueue", "ScoreQueue", "UrgentScoreQueue"},
 	},
 	"SweepFunction": {

@@ -35,6 +35,7 @@ var contractRoutes = map[string]string{
 	"PUT /v1/rules":                   "ApiFunction",
 	"GET /v1/rules/{version}/rescore": "ApiFunction",
 	"GET /v1/reports/signals":         "ApiFunction",
+	"POST /v1/reports/signals":        "ApiFunction",
 	// docs/api.md "Accounts, preview, console"
 	"GET /v1/leads/{lead_id}/events":     "ApiFunction",
 	"GET /v1/rules/versions":             "ApiFunction",

@@ -58,10 +58,21 @@ type Deps struct {
 	SigningNow func() time.Time
 	// APIKey guards the ingestion and API routes.
 	APIKey string
+	// Forms are the ingest function's form settings; Local is the local
+	// mode (the demo page; a sweep time ahead of the clock), as the local
+	// stack sets them.
+	Forms map[string]config.Form
+	Local bool
 	// Webhooks are the handoff function's receivers and secret.
 	Webhooks config.Config
 	// EventRetention is the score function's store's (zero: forever).
 	EventRetention time.Duration
+	// RescoreSettle is the api function's (leadscore.RescoreSettle when
+	// zero; negative: none).
+	RescoreSettle time.Duration
+	// RulesTTL is the score function's rules cache TTL (the default when
+	// zero); tests shorten it to play a publish's stale window.
+	RulesTTL time.Duration
 	// SweepMargin and HandoffRetryBase shorten the sweep's deadline margin
 	// and the handoff's first retry delay for tests.
 	SweepMargin      time.Duration
@@ -109,25 +120,30 @@ func Build(d Deps) (*Handlers, error) {
 	var err error
 
 	if hs.Ingest, err = ingest.New(ingest.Options{Queue: queues(IngestFunction), Rules: store(IngestFunction),
-		APIKey: d.APIKey, Logger: d.Logger(IngestFunction), Metrics: d.Metrics(IngestFunction), Now: d.Now}); err != nil {
+		APIKey: d.APIKey, Forms: d.Forms, Local: d.Local, Logger: d.Logger(IngestFunction), Metrics: d.Metrics(IngestFunction), Now: d.Now}); err != nil {
 		return nil, err
 	}
 
 	as := store(APIFunction)
-	if hs.API, err = api.New(api.Options{Leads: as, Eraser: as, Rules: as, Rescores: as, Scanner: as, History: as, Previews: as, Events: as, Queue: queues(APIFunction),
-		APIKey: d.APIKey, Logger: d.Logger(APIFunction), Metrics: d.Metrics(APIFunction), Now: d.Now}); err != nil {
+	if hs.API, err = api.New(api.Options{Leads: as, Eraser: as, Rules: as, Rescores: as, Reports: as, History: as, Previews: as, Events: as, Queue: queues(APIFunction),
+		APIKey: d.APIKey, Logger: d.Logger(APIFunction), Metrics: d.Metrics(APIFunction), Now: d.Now,
+		RescoreSettle: d.RescoreSettle}); err != nil {
 		return nil, err
 	}
 
 	ss, sq := store(ScoreFunction), queues(ScoreFunction)
 	ss.EventRetention = d.EventRetention
-	if hs.Score, err = score.New(score.Options{Store: ss, Rules: ss, Handoff: sq, Rescore: ss, Queue: sq, Eraser: ss,
-		Usage: dynamodb.MeterInvocation, Logger: d.Logger(ScoreFunction), Metrics: d.Metrics(ScoreFunction), Now: d.Now}); err != nil {
+	if hs.Score, err = score.New(score.Options{Store: ss, Rules: ss, Handoff: sq, Rescore: ss, Queue: sq, Eraser: ss, Reports: ss,
+		Usage: dynamodb.MeterInvocation, Logger: d.Logger(ScoreFunction), Metrics: d.Metrics(ScoreFunction), Now: d.Now,
+		RulesTTL: d.RulesTTL}); err != nil {
 		return nil, err
 	}
 
+	// The sweep checks its time against d.Now, the tests' clock, as the
+	// deployed sweep checks it against the wall clock.
 	if hs.Sweep, err = sweep.New(sweep.Options{Due: store(SweepFunction), Queue: queues(SweepFunction),
-		Logger: d.Logger(SweepFunction), Metrics: d.Metrics(SweepFunction), Margin: d.SweepMargin}); err != nil {
+		Logger: d.Logger(SweepFunction), Metrics: d.Metrics(SweepFunction), Margin: d.SweepMargin,
+		Local: d.Local, Now: d.Now}); err != nil {
 		return nil, err
 	}
 

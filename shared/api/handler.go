@@ -38,8 +38,9 @@ type Options struct {
 	// queue) and answer its progress.
 	Rescores leadscore.RescoreStore
 	Queue    leadscore.ScoreQueue
-	// Scanner reads every lead for the signals report.
-	Scanner leadscore.LeadScanner
+	// Reports reads the leads with an outcome for the signals report and
+	// keeps its background builds (whose message goes to Queue).
+	Reports leadscore.ReportStore
 	// History lists the published rules versions; Previews keeps rules
 	// previews (their page message goes on Queue). Nil means Rules and
 	// Rescores when they implement them (the DynamoDB store does), else
@@ -54,12 +55,17 @@ type Options struct {
 	// WriteKeys are the ingestion-only keys: known here only to answer them
 	// 403 (the key is right, the route is not for it) rather than 401.
 	WriteKeys []string
-	// Report bounds the signals report (zero: signals' defaults).
-	Report  signals.ReadOptions
+	// Report bounds the leads with an outcome read inside a request (zero:
+	// signals.DefaultInlineOutcomes) and tunes the model.
+	Report  signals.OutcomeOptions
 	Logger  *slog.Logger
 	Metrics *metrics.Recorder
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// RescoreSettle holds a publish's rescore back until every score
+	// container's cached rules have expired (leadscore.RescoreSettle when
+	// zero; negative: not at all, for tests that drain the queue at once).
+	RescoreSettle time.Duration
 }
 
 // Handler answers the API routes. Build it once per process.
@@ -71,13 +77,15 @@ type Handler struct {
 	views    *leadscore.RulesCache
 	rescores leadscore.RescoreStore
 	queue    leadscore.ScoreQueue
-	scanner  leadscore.LeadScanner
+	reports  leadscore.ReportStore
 	history  leadscore.RulesHistory // nil: GET /v1/rules/versions answers 503
 	previews leadscore.PreviewStore // nil: the preview routes answer 503
 	events   leadscore.EventReader  // nil: GET /v1/leads/{lead_id}/events answers 503
-	report   signals.ReadOptions
+	report   signals.OutcomeOptions
 	now      func() time.Time
 	router   *httpapi.Router
+	// rescoreSettle is Options.RescoreSettle resolved.
+	rescoreSettle time.Duration
 }
 
 // New returns a Handler, or an error naming every missing dependency, so a
@@ -95,15 +103,21 @@ func New(o Options) (*Handler, error) {
 	need(o.Rules != nil, "rules store (Options.Rules; TABLE_NAME)")
 	need(o.Rescores != nil, "rescore store (Options.Rescores; TABLE_NAME)")
 	need(o.Queue != nil, "score queue for the rescore (Options.Queue; SCORE_QUEUE_URL)")
-	need(o.Scanner != nil, "lead scanner for the signals report (Options.Scanner; TABLE_NAME)")
+	need(o.Reports != nil, "report store for the signals report (Options.Reports; TABLE_NAME)")
 	need(o.APIKey != "", "API key (Options.APIKey; API_KEY)")
 	if err := errors.Join(missing...); err != nil {
 		return nil, err
 	}
 	h := &Handler{leads: o.Leads, eraser: o.Eraser, rules: o.Rules, rescores: o.Rescores, queue: o.Queue,
-		scanner: o.Scanner, report: o.Report, now: o.Now}
+		reports: o.Reports, report: o.Report, now: o.Now}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	switch {
+	case o.RescoreSettle == 0:
+		h.rescoreSettle = leadscore.RescoreSettle
+	case o.RescoreSettle > 0:
+		h.rescoreSettle = o.RescoreSettle
 	}
 	h.views = leadscore.NewRulesCache(o.Rules)
 	h.history, h.previews = o.History, o.Previews
@@ -133,6 +147,8 @@ func New(o Options) (*Handler, error) {
 const (
 	RescoreProgressRouteKey = "GET /v1/rules/{version}/rescore"
 	SignalsReportRouteKey   = "GET /v1/reports/signals"
+	// BuildSignalsReportRouteKey starts a background build of the report.
+	BuildSignalsReportRouteKey = "POST /v1/reports/signals"
 )
 
 // routes are the API's routes of docs/api.md, all behind the API key but
@@ -147,6 +163,7 @@ func (h *Handler) routes() []httpapi.Route {
 		{Method: "PUT", Path: "/v1/rules", Handle: h.putRules},
 		{Method: "GET", Path: "/v1/rules/{version}/rescore", Handle: h.rescoreProgress},
 		{Method: "GET", Path: "/v1/reports/signals", Handle: h.signalsReport},
+		{Method: "POST", Path: "/v1/reports/signals", Handle: h.buildSignalsReport},
 		{Method: "GET", Path: "/v1/leads/{lead_id}/events", Handle: h.listEvents},
 		{Method: "GET", Path: "/v1/rules/versions", Handle: h.listVersions},
 		{Method: "POST", Path: "/v1/rules/preview", Handle: h.startPreview},

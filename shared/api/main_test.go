@@ -82,10 +82,14 @@ func newEnv(t *testing.T, tweak ...func(*Options)) *env {
 		Logger:  logging.New(e.logs, "api", "debug"),
 		Metrics: metrics.New(e.metrics, "api"),
 		Now:     func() time.Time { return testNow },
+		// The tests read the rescore's first page message at once.
+		RescoreSettle: -1,
 	}
 	if stack == nil {
 		e.leads, e.queue = &mock.Store{}, &mock.ScoreQueue{}
-		e.opts.Leads, e.opts.Eraser, e.opts.Scanner = e.leads, e.leads, e.leads
+		e.opts.Leads, e.opts.Eraser = e.leads, e.leads
+		// Pages of 3: every shard is read over several pages.
+		e.opts.Reports = &mock.ReportStore{Leads: e.leads, PageLimit: 3}
 		e.opts.Rules, e.opts.Rescores, e.opts.Queue = &mock.RulesStore{}, &mock.RescoreStore{}, e.queue
 	} else {
 		if err := stack.Reset(t.Context()); err != nil {
@@ -97,7 +101,7 @@ func newEnv(t *testing.T, tweak ...func(*Options)) *env {
 		}
 		e.store = dynamodb.New(awsddb.NewFromConfig(cfg), stack.TableName)
 		e.sqs = awssqs.NewFromConfig(cfg)
-		e.opts.Leads, e.opts.Eraser, e.opts.Scanner, e.opts.Rules, e.opts.Rescores = e.store, e.store, e.store, e.store, e.store
+		e.opts.Leads, e.opts.Eraser, e.opts.Reports, e.opts.Rules, e.opts.Rescores = e.store, e.store, e.store, e.store, e.store
 		e.opts.Queue = lssqsQueues(e.sqs)
 	}
 	for _, f := range tweak {

@@ -16,6 +16,7 @@ import (
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/preview"
 	"github.com/leadscore/leadscore/shared/scoring"
+	"github.com/leadscore/leadscore/shared/strictjson"
 )
 
 // PreviewStarted is the answer to POST /v1/rules/preview.
@@ -195,8 +196,16 @@ func parseRulesBody(req *httpapi.Request, nothing string) (*scoring.Rules, *http
 	if e != nil {
 		return nil, e
 	}
-	if mt, _ := httpapi.MediaType(req); !rulesMediaTypes[mt] {
+	mt, _ := httpapi.MediaType(req)
+	if !rulesMediaTypes[mt] {
 		return nil, httpapi.UnsupportedMedia("application/json or application/yaml")
+	}
+	// A JSON document is read as strictly as every JSON body; ParseRules
+	// (a YAML reader) refuses duplicate keys itself but keeps a NUL.
+	var strict *strictjson.Error
+	if mt == "application/json" && errors.As(strictjson.Check(b), &strict) {
+		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRules, "the rules document is not valid JSON text; "+nothing,
+			httpapi.Detail{Field: strict.Path, Message: strict.Problem})
 	}
 	r, err := scoring.ParseRules(b)
 	if err == nil {

@@ -63,20 +63,24 @@ func seedOutcomeLeads(t *testing.T, e *env, n, open int) {
 	}
 }
 
-func getReport(t *testing.T, e *env) signals.LeadsReport {
+// getReport is GET /v1/reports/signals, which must answer wantStatus.
+func getReport(t *testing.T, e *env, wantStatus int) SignalsResponse {
 	t.Helper()
 	req := httpapi.Request{RawPath: "/v1/reports/signals", RouteKey: SignalsReportRouteKey,
 		Headers: map[string]string{"x-api-key": testKey}}
 	req.RequestContext.HTTP.Method = "GET"
 	resp := e.do(t, req)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /v1/reports/signals: %d %s", resp.StatusCode, resp.Body)
+	if resp.StatusCode != wantStatus {
+		t.Fatalf("GET /v1/reports/signals: %d %s, want %d", resp.StatusCode, resp.Body, wantStatus)
 	}
-	var body signals.LeadsReport
+	var body SignalsResponse
 	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
 		t.Fatalf("report %s: %v", resp.Body, err)
 	}
-	for _, k := range []string{`"rules"`, `"attributes"`, `"model"`, `"funnel"`, `"base_rate"`, `"rules_version"`, `"leads_read"`} {
+	if body.Status != ReportReady {
+		return body
+	}
+	for _, k := range []string{`"rules"`, `"attributes"`, `"model"`, `"funnel"`, `"base_rate"`, `"rules_version"`, `"leads_read"`, `"population"`, `"computed"`} {
 		if !strings.Contains(resp.Body, k) {
 			t.Fatalf("report lacks %s: %s", k, resp.Body)
 		}
@@ -84,6 +88,8 @@ func getReport(t *testing.T, e *env) signals.LeadsReport {
 	return body
 }
 
+// TestSignalsReportFromStoredOutcomes: the report reads the leads with an
+// outcome only; open leads and visitors are not read.
 func TestSignalsReportFromStoredOutcomes(t *testing.T) {
 	e := newEnv(t)
 	seedOutcomeLeads(t, e, 80, 10)
@@ -94,9 +100,14 @@ func TestSignalsReportFromStoredOutcomes(t *testing.T) {
 	visitor.View = leadscore.BuildView(vid, "", visitor.State, visitor.State.Evaluate(scoring.DefaultRules(), testNow), 0, testNow)
 	e.writeLead(t, visitor)
 
-	body := getReport(t, e)
-	if body.LeadsRead != 90 || body.Leads != 90 || body.Truncated {
-		t.Fatalf("leads read %d, in report %d, truncated %v; want 90 and 90", body.LeadsRead, body.Leads, body.Truncated)
+	resp := getReport(t, e, http.StatusOK)
+	body := resp.LeadsReport
+	if resp.Status != ReportReady || body == nil || resp.Build != nil {
+		t.Fatalf("status %q report %v build %v; want a ready report and no build", resp.Status, body != nil, resp.Build)
+	}
+	if body.LeadsRead != 80 || body.Leads != 80 || body.Truncated || body.Population != signals.PopulationOutcomes || body.Computed != signals.ComputedInRequest {
+		t.Fatalf("leads read %d, in report %d, truncated %v, population %q, computed %q; want the 80 with an outcome, in the request",
+			body.LeadsRead, body.Leads, body.Truncated, body.Population, body.Computed)
 	}
 	won := 0
 	for i := range 80 {
@@ -116,8 +127,8 @@ func TestSignalsReportFromStoredOutcomes(t *testing.T) {
 			demo = &body.Rules[i]
 		}
 	}
-	if demo == nil || demo.LeadsWith != 45 || demo.OutcomesWith != 40 || demo.CurrentPoints != 40 || demo.Lift == nil || *demo.Lift <= 1 {
-		t.Fatalf("demo-request signal %+v; want 45 leads (40 decided) at 40 points with a lift above 1", demo)
+	if demo == nil || demo.LeadsWith != 40 || demo.OutcomesWith != 40 || demo.CurrentPoints != 40 || demo.Lift == nil || *demo.Lift <= 1 {
+		t.Fatalf("demo-request signal %+v; want 40 leads with an outcome at 40 points with a lift above 1", demo)
 	}
 	if body.Funnel.SQLs != 80-body.Rejected || body.Funnel.SQLToWon != won {
 		t.Fatalf("funnel %+v; want %d SQLs (all but the rejected), %d won", body.Funnel, 80-body.Rejected, won)
@@ -127,21 +138,77 @@ func TestSignalsReportFromStoredOutcomes(t *testing.T) {
 func TestSignalsReportSaysWhenOutcomesAreTooFew(t *testing.T) {
 	e := newEnv(t)
 	seedOutcomeLeads(t, e, 12, 3)
-	body := getReport(t, e)
+	body := getReport(t, e, http.StatusOK)
 	if body.Outcomes != 12 || body.Model != nil || !strings.Contains(body.Message, "not enough") {
 		t.Fatalf("with 12 outcomes: model %v message %q; want no model and a not-enough-data message", body.Model, body.Message)
 	}
 }
 
-func TestSignalsReportIsBounded(t *testing.T) {
+// TestLargeSignalsReportIsBuiltInTheBackground: over the bound, GET starts
+// a background build and answers 202 with its progress; the build (run
+// here as the score function runs it) reports done = total and stores the
+// report, which GET then serves; the build is started once however often
+// GET asks meanwhile; an hour later GET still serves it and starts a
+// refresh.
+func TestLargeSignalsReportIsBuiltInTheBackground(t *testing.T) {
+	clock := testNow
+	e := newEnv(t, func(o *Options) { o.Report.MaxLeads = 10; o.Now = func() time.Time { return clock } })
+	seedOutcomeLeads(t, e, 25, 5)
+	first := getReport(t, e, http.StatusAccepted)
+	if first.Status != ReportBuilding || first.LeadsReport != nil || first.Build == nil || first.Build.Total != e.opts.Reports.OutcomeShards() || first.Build.Done != 0 {
+		t.Fatalf("over the bound: %+v; want status building with a build of %d parts, none done", first, e.opts.Reports.OutcomeShards())
+	}
+	again := getReport(t, e, http.StatusAccepted)
+	if again.Build == nil || !again.Build.StartedAt.Equal(first.Build.StartedAt) {
+		t.Fatalf("a second GET while building: %+v; want the same build", again.Build)
+	}
+	msgs := e.received(t, 1)
+	if msgs[0].Kind != leadscore.KindSignalsReport || !msgs[0].Now.Equal(first.Build.StartedAt) {
+		t.Fatalf("queued %+v; want one signals_report message for the build started at %s", msgs[0], first.Build.StartedAt)
+	}
+
+	if err := signals.RunBuild(t.Context(), e.opts.Reports, scoring.DefaultRules(), testNow, msgs[0].Now, signals.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	job, _, err := e.opts.Reports.SignalsReport(t.Context())
+	if err != nil || job == nil || job.Done != job.Total || job.LeadsRead != 25 || job.FinishedAt == nil {
+		t.Fatalf("after the build: job %+v (%v); want done = total, 25 leads read, finished", job, err)
+	}
+	done := getReport(t, e, http.StatusOK)
+	if done.Status != ReportReady || done.Build != nil || done.Leads != 25 || done.Outcomes != 25 || done.Computed != signals.ComputedBackground {
+		t.Fatalf("after the build: status %q build %v leads %d outcomes %d computed %q; want the stored report of 25",
+			done.Status, done.Build, done.Leads, done.Outcomes, done.Computed)
+	}
+	e.received(t, 0)
+
+	clock = testNow.Add(ReportRefreshAfter + time.Minute)
+	later := getReport(t, e, http.StatusOK)
+	if later.Status != ReportReady || later.Outcomes != 25 || later.Build == nil || !later.Build.StartedAt.Equal(clock) {
+		t.Fatalf("an hour later: status %q outcomes %d build %+v; want the stored report and a refresh started at %s", later.Status, later.Outcomes, later.Build, clock)
+	}
+	if msgs := e.received(t, 1); msgs[0].Kind != leadscore.KindSignalsReport {
+		t.Fatalf("refresh queued %+v; want a signals_report message", msgs[0])
+	}
+}
+
+// TestPostStartsOneSignalsReportBuild: POST answers 202 with the build,
+// and a second POST while it runs returns the same build.
+func TestPostStartsOneSignalsReportBuild(t *testing.T) {
 	e := newEnv(t)
-	seedOutcomeLeads(t, e, 0, 25)
-	body, err := signals.ReadReport(t.Context(), e.opts.Scanner, scoring.DefaultRules(), testNow, signals.ReadOptions{MaxLeads: 10})
-	if err != nil || body.LeadsRead != 10 || !body.Truncated {
-		t.Fatalf("bounded at 10: read %d truncated %v (%v)", body.LeadsRead, body.Truncated, err)
+	post := func() SignalsResponse {
+		req := httpapi.Request{RawPath: "/v1/reports/signals", RouteKey: BuildSignalsReportRouteKey,
+			Headers: map[string]string{"x-api-key": testKey}}
+		req.RequestContext.HTTP.Method = "POST"
+		resp := e.do(t, req)
+		var body SignalsResponse
+		if resp.StatusCode != http.StatusAccepted || json.Unmarshal([]byte(resp.Body), &body) != nil || body.Status != ReportBuilding || body.Build == nil {
+			t.Fatalf("POST: %d %s; want 202 with status building and the build", resp.StatusCode, resp.Body)
+		}
+		return body
 	}
-	body, err = signals.ReadReport(t.Context(), e.opts.Scanner, scoring.DefaultRules(), testNow, signals.ReadOptions{MaxLeads: 25})
-	if err != nil || body.LeadsRead != 25 || body.Truncated {
-		t.Fatalf("bounded at exactly the lead count: read %d truncated %v (%v); want 25, not truncated", body.LeadsRead, body.Truncated, err)
+	a, b := post(), post()
+	if !a.Build.StartedAt.Equal(b.Build.StartedAt) {
+		t.Fatalf("two POSTs started two builds: %s and %s", a.Build.StartedAt, b.Build.StartedAt)
 	}
+	e.received(t, 1)
 }

@@ -26,7 +26,7 @@ type RescoreStarted struct {
 // the score queue.
 func (h *Handler) startRescore(ctx context.Context, version int, c *httpapi.Call) *RescoreStarted {
 	out := &RescoreStarted{Progress: "/v1/rules/" + strconv.Itoa(version) + "/rescore"}
-	if err := leadscore.StartRescore(ctx, h.rescores, h.queue, version, h.now()); err != nil {
+	if err := leadscore.StartRescore(ctx, h.rescores, h.queue, version, h.now(), h.rescoreSettle); err != nil {
 		c.Log.Error("starting the rescore failed", "rules_version", version, "error", err.Error())
 		out.Message = "the rules are published but the rescore did not start; publish again to rescore every lead"
 		return out

@@ -26,7 +26,7 @@ func TestAPIKeyOnEveryRoute(t *testing.T) {
 			}
 		}
 	}
-	for _, key := range []string{RescoreProgressRouteKey, SignalsReportRouteKey} {
+	for _, key := range []string{RescoreProgressRouteKey, SignalsReportRouteKey, BuildSignalsReportRouteKey} {
 		method, path, _ := strings.Cut(key, " ")
 		req := httpapi.Request{RouteKey: key, RawPath: strings.ReplaceAll(path, "{version}", "1")}
 		req.RequestContext.HTTP.Method = method
@@ -66,13 +66,13 @@ func TestNewNamesWhatIsMissing(t *testing.T) {
 		t.Fatal("New without dependencies: no error")
 	}
 	for _, want := range []string{"Options.Leads", "Options.Eraser", "Options.Rules", "Options.Rescores", "Options.Queue", "SCORE_QUEUE_URL",
-		"Options.Scanner", "API_KEY"} {
+		"Options.Reports", "API_KEY"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
 	}
 	leads := &mock.Store{}
-	_, err = New(Options{Leads: leads, Eraser: leads, Scanner: leads, Rules: &mock.RulesStore{}, Rescores: &mock.RescoreStore{}, APIKey: testKey})
+	_, err = New(Options{Leads: leads, Eraser: leads, Reports: &mock.ReportStore{Leads: leads}, Rules: &mock.RulesStore{}, Rescores: &mock.RescoreStore{}, APIKey: testKey})
 	if err == nil || !strings.Contains(err.Error(), "SCORE_QUEUE_URL") || strings.Contains(err.Error(), "API_KEY") {
 		t.Errorf("New without a queue: %v, want an error naming only the queue", err)
 	}
@@ -126,6 +126,8 @@ func TestSampleEvents(t *testing.T) {
 		"api-list-lead-events.json":    http.StatusNotFound, // no such lead
 		"api-post-rules-preview.json":  http.StatusAccepted,
 		"api-get-rules-preview.json":   http.StatusNotFound, // no such preview
+		// A background build of the report: its message goes to the score queue.
+		"api-post-signals-report.json": http.StatusAccepted,
 	}
 	if len(files) != len(want) {
 		t.Fatalf("events/api-*.json: %d files, want %d (one per expectation)", len(files), len(want))
@@ -156,8 +158,10 @@ func TestSampleEvents(t *testing.T) {
 			if resp.StatusCode != w {
 				t.Fatalf("status %d body %s; want %d", resp.StatusCode, resp.Body, w)
 			}
-			if name == "api-put-rules.json" || (name == "api-post-rules-preview.json" && e.store != nil) {
-				published++ // the first page message of the version's rescore, or of the preview
+			if name == "api-put-rules.json" || name == "api-post-signals-report.json" || (name == "api-post-rules-preview.json" && e.store != nil) {
+				// the first page message of the version's rescore or of the
+				// preview; the report build's message
+				published++
 			}
 		})
 	}

@@ -25,6 +25,14 @@ func TestPutRulesReportsEveryProblem(t *testing.T) {
 			wantFields: []string{"(document)"}},
 		{name: "empty", contentType: "application/json", body: "", wantStatus: 400, wantCode: httpapi.CodeInvalidRules},
 		{name: "wrong content type", contentType: "text/plain", body: "fit: []\n", wantStatus: 415, wantCode: httpapi.CodeUnsupportedMedia},
+		// JSON rules are read as strictly as every JSON body (strictjson);
+		// the YAML parser already refused a duplicate key, not a NUL.
+		{name: "JSON with a NUL", contentType: "application/json",
+			body:       `{"fit":[{"id":"t","description":"a\u0000b","field":"job_title","match":{"exists":true},"points":5}],"mql":{"fit_min":10,"engagement_min":10}}`,
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRules, wantFields: []string{"fit[0].description"}},
+		{name: "JSON with a duplicate key", contentType: "application/json",
+			body:       `{"fit":[{"id":"t","field":"job_title","match":{"exists":true},"points":5,"points":50}]}`,
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRules, wantFields: []string{"fit[0].points"}},
 		{name: "over 256 KiB", contentType: "application/yaml", body: "# " + strings.Repeat("x", MaxRulesBodyBytes), wantStatus: 413, wantCode: httpapi.CodePayloadTooLarge},
 	}
 	e := newEnv(t)

@@ -152,6 +152,7 @@ func encodeLead(rec *leadscore.LeadRecord, version int64) (map[string]types.Attr
 		item[attrStage] = sAttr(string(rec.View.Stage))
 		item[attrEngagement] = &types.AttributeValueMemberN{Value: ListingKey(rec.View.Score.Engagement)}
 	}
+	outcomeAttrs(item, rec)
 	return item, nil
 }
 

@@ -75,6 +75,9 @@ func (h *Handler) postCollect(ctx context.Context, c *httpapi.Call) httpapi.Resp
 	fail := func(e *httpapi.Error) httpapi.Response { return httpapi.WithHeaders(httpapi.ErrorResponse(e), cors) }
 
 	body, e := httpapi.Body(c.Req, tracker.MaxCollectBytes)
+	if e == nil {
+		e = strictJSON(body)
+	}
 	if e != nil {
 		return fail(e)
 	}

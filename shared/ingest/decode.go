@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/leadscore/leadscore/shared/httpapi"
+	"github.com/leadscore/leadscore/shared/strictjson"
 )
 
 // Body limits per route (docs/api.md "Limits"). docs/api.md caps every body at
@@ -27,16 +28,21 @@ const (
 )
 
 // decodeJSON parses body into generic values. A syntax error is answered
-// with the byte offset where parsing failed, so a client can find it.
+// with the byte offset where parsing failed, so a client can find it; a
+// duplicate key, invalid UTF-8, a lone surrogate or a NUL with the field
+// (strictjson says why encoding/json alone is not enough).
 func decodeJSON(body []byte) (any, *httpapi.Error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidJSON, "the body is empty; send an event object or {\"events\": [...]}")
 	}
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
+	v, err := strictjson.Decode(body)
+	if err != nil {
 		var syn *json.SyntaxError
 		var typ *json.UnmarshalTypeError
+		var strict *strictjson.Error
 		switch {
+		case errors.As(err, &strict):
+			return nil, strictError(strict)
 		case errors.As(err, &syn):
 			// Go counts the offending byte as read; clients (and editors)
 			// want the 0-based offset of that byte. At the end of the input
@@ -58,6 +64,24 @@ func decodeJSON(body []byte) (any, *httpapi.Error) {
 		}
 	}
 	return v, nil
+}
+
+// strictJSON answers a JSON body that encoding/json would read only by
+// repairing it (a repeated key, invalid UTF-8, a lone surrogate, a NUL), for
+// the routes whose own decoders use encoding/json (Segment, collect); it
+// says nothing of syntax, which those decoders report.
+func strictJSON(body []byte) *httpapi.Error {
+	var strict *strictjson.Error
+	if errors.As(strictjson.Check(body), &strict) {
+		return strictError(strict)
+	}
+	return nil
+}
+
+func strictError(e *strictjson.Error) *httpapi.Error {
+	return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidJSON,
+		fmt.Sprintf("the body is not valid JSON text: %s %s at byte offset %d", e.Path, e.Problem, e.Offset),
+		httpapi.Detail{Field: e.Path, Message: e.Problem})
 }
 
 // rawEvents splits a decoded body into the raw events and the path prefix
@@ -103,6 +127,9 @@ func rawEvents(doc any) ([]any, []string, *httpapi.Error) {
 type formValues struct {
 	names  []string
 	values map[string]string
+	// bad lists fields that are not valid UTF-8 text or hold a NUL, which
+	// JSON bodies may not carry either (strictjson.CheckText).
+	bad []httpapi.Detail
 }
 
 func (f *formValues) add(name, value string) {
@@ -113,6 +140,19 @@ func (f *formValues) add(name, value string) {
 	}
 	f.names = append(f.names, name)
 	f.values[name] = value
+	if why := strictjson.CheckText(name); why != "" {
+		f.bad = append(f.bad, httpapi.Detail{Field: name, Message: "the field name " + why})
+	} else if why := strictjson.CheckText(value); why != "" {
+		f.bad = append(f.bad, httpapi.Detail{Field: name, Message: why})
+	}
+}
+
+// textErr answers the fields add found unusable as text.
+func (f *formValues) textErr() *httpapi.Error {
+	if len(f.bad) == 0 {
+		return nil
+	}
+	return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "the form has fields that are not valid text", f.bad...)
 }
 
 // decodeForm parses an urlencoded or multipart form body. Multipart file
@@ -134,7 +174,7 @@ func decodeForm(mt string, params map[string]string, body []byte) (*formValues, 
 		for _, name := range sortedKeys(anyMap(vals)) {
 			f.add(name, vals[name][0])
 		}
-		return f, nil
+		return f, f.textErr()
 	case "multipart/form-data":
 		boundary := params["boundary"]
 		if boundary == "" {
@@ -144,7 +184,7 @@ func decodeForm(mt string, params map[string]string, body []byte) (*formValues, 
 		for {
 			part, err := r.NextPart()
 			if err == io.EOF {
-				return f, nil
+				return f, f.textErr()
 			}
 			if err != nil {
 				return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "the multipart form body is malformed")

@@ -63,6 +63,9 @@ tracker adds your anonymous id to it, so the lead it creates inherits your visit
 <p id="where" class="note"></p>
 
 <h2 id="contact">Contact us</h2>
+<p class="note">Sending this form is a <code>contact_request</code>, a hand-raise. Try a VP Marketing at a
+500-4999 person software company in the United States: with the default rules that is a fit of 50 and an instant
+MQL, and the <code>make run</code> terminal prints the signed <code>lead.mql</code> webhook sales would receive.</p>
 <form method="post" action="/v1/forms/contact">
   <label>Work email <input type="email" name="email" required autocomplete="email"></label>
   <label>First name <input name="first_name" autocomplete="given-name"></label>
@@ -72,6 +75,14 @@ tracker adds your anonymous id to it, so the lead it creates inherits your visit
   <label>Company size <select name="company_size">
     <option value="">choose</option><option value="10">1-49</option><option value="200">50-499</option>
     <option value="1000">500-4999</option><option value="10000">5000+</option></select></label>
+  <label>Industry <select name="industry">
+    <option value="">choose</option><option value="software">Software</option><option value="financial services">Financial services</option>
+    <option value="retail">Retail</option><option value="manufacturing">Manufacturing</option><option value="education">Education</option>
+    <option value="other">Other</option></select></label>
+  <label>Country <select name="country">
+    <option value="">choose</option><option value="US">United States</option><option value="GB">United Kingdom</option>
+    <option value="DE">Germany</option><option value="FR">France</option><option value="CA">Canada</option><option value="IN">India</option>
+    <option value="BR">Brazil</option></select></label>
   <input type="hidden" name="_redirect" id="redirect">
   <label class="hp" aria-hidden="true">Leave empty <input name="_hp" tabindex="-1" autocomplete="off"></label>
   <button type="submit">Send</button>

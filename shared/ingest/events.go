@@ -78,25 +78,30 @@ func (n *normalizer) all(raws []any, prefixes []string) []scoring.Event {
 	return evs
 }
 
-// dedupe keeps the first event of each event_id: the same id repeated
-// within a request is one event (docs/api.md "counted once"). Hand-raises
-// (the rules' instant_on types) are marked urgent.
+// dedupe keeps the first event of each (lead, event_id): an event_id names
+// one event of one lead (docs/api.md "Event"), as the score function keys
+// its event records, so the same id repeated for the same lead within a
+// request is one event and the same id for another lead is another event.
+// Hand-raises (the rules' instant_on types) are marked urgent.
 func dedupe(evs []scoring.Event, prefixes []string, rules *scoring.Rules) *batch {
 	b := &batch{msgs: make([]leadscore.ScoreMessage, 0, len(evs))}
-	var seen map[string]bool
+	type key struct{ subject, eventID string }
+	var seen map[key]bool
 	if len(evs) > 1 {
-		seen = make(map[string]bool, len(evs))
+		seen = make(map[key]bool, len(evs))
 	}
 	for i := range evs {
+		ev := evs[i]
+		subject := leadscore.SubjectID(&ev)
 		if seen != nil {
-			if seen[evs[i].EventID] {
+			k := key{subject, ev.EventID}
+			if seen[k] {
 				b.duplicates++
 				continue
 			}
-			seen[evs[i].EventID] = true
+			seen[k] = true
 		}
-		ev := evs[i]
-		b.msgs = append(b.msgs, leadscore.ScoreMessage{Kind: leadscore.KindEvent, LeadID: leadscore.SubjectID(&ev), Event: &ev,
+		b.msgs = append(b.msgs, leadscore.ScoreMessage{Kind: leadscore.KindEvent, LeadID: subject, Event: &ev,
 			Urgent: rules.InstantOn(ev.Type)})
 		b.paths = append(b.paths, prefixes[i])
 	}

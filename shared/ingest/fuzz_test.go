@@ -56,13 +56,14 @@ func checkBatch(t *testing.T, b *batch) {
 	if len(b.msgs) == 0 || len(b.msgs) > MaxEvents || len(b.paths) != len(b.msgs) {
 		t.Fatalf("%d messages, %d paths", len(b.msgs), len(b.paths))
 	}
-	seen := map[string]bool{}
+	seen := map[[2]string]bool{} // (lead, event_id): the scope of an event_id
 	for _, m := range b.msgs {
 		ev := m.Event
-		if seen[ev.EventID] {
-			t.Fatalf("event_id %q enqueued twice", ev.EventID)
+		if k := [2]string{m.LeadID, ev.EventID}; seen[k] {
+			t.Fatalf("event_id %q enqueued twice for %s", ev.EventID, m.LeadID)
+		} else {
+			seen[k] = true
 		}
-		seen[ev.EventID] = true
 		if !eventIDPattern.MatchString(ev.EventID) {
 			t.Fatalf("event_id %q does not match the pattern", ev.EventID)
 		}

@@ -98,6 +98,9 @@ func segmentBody(req *httpapi.Request) ([]byte, *httpapi.Error) {
 	if err != nil {
 		return nil, segmentError(err)
 	}
+	if e := strictJSON(body); e != nil {
+		return nil, e
+	}
 	return body, nil
 }
 

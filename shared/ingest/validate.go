@@ -177,7 +177,7 @@ func (n *normalizer) event(prefix string, raw any) (ev scoring.Event, ok bool) {
 	}
 
 	if raw := n.str(obj, prefix, "", "email", leadscore.MaxEmailLen+32); raw != "" {
-		email := strings.ToLower(strings.TrimSpace(raw))
+		email, idnaErr := leadscore.CanonicalEmail(raw)
 		switch {
 		case len(email) > leadscore.MaxEmailLen:
 			n.problem(n.path(prefix, "", "email"), "is longer than %d characters", leadscore.MaxEmailLen)
@@ -185,6 +185,8 @@ func (n *normalizer) event(prefix string, raw any) (ev scoring.Event, ok bool) {
 			// The address itself is not echoed: error bodies get logged by
 			// clients and proxies, and it is personal data.
 			n.problem(n.path(prefix, "", "email"), "is not a valid email address")
+		case idnaErr != nil:
+			n.problem(n.path(prefix, "", "email"), "has a domain that is not a valid internationalized domain name (IDNA)")
 		default:
 			ev.Email = email
 		}

@@ -23,6 +23,6 @@ func NewHandoff(leadID string, t scoring.Transition, view LeadView) Handoff {
 		Type:         "lead." + string(t.To),
 		OccurredAt:   t.At.UTC(),
 		RulesVersion: t.RulesVersion,
-		Lead:         view,
+		Lead:         view.ForWebhook(),
 	}
 }

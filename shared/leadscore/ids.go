@@ -3,16 +3,19 @@ package leadscore
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"strings"
 	"time"
 
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
-// NormalizeEmail is the one normalization of an email (docs/scoring.md):
-// trim, lowercase.
+// NormalizeEmail is the one normalization of an email (docs/scoring.md
+// section 1): trim, lower-case, NFC for the local part, IDNA's ASCII form
+// for the domain (CanonicalEmail says why). An address whose domain IDNA
+// refuses keeps its trimmed, lower-cased NFC form; ingestion refuses such
+// events.
 func NormalizeEmail(email string) string {
-	return strings.ToLower(strings.TrimSpace(email))
+	e, _ := CanonicalEmail(email)
+	return e
 }
 
 // LeadIDPrefix starts every lead id; visitor ids start with "vi_".

@@ -3,12 +3,14 @@
 // sqs packages implement these interfaces, and functions/*/main.go wires them.
 //
 // One file per concept: ids.go (lead, visitor and transition ids),
-// emailshape.go (what an email address looks like), errors.go, lead.go (the
+// emailshape.go (what an email address looks like), email.go (its one
+// canonical form: NFC and IDNA), errors.go, lead.go (the
 // stored lead), view.go (the lead as the API shows it), handoff.go
 // (transitions to deliver), queue.go (the queues' messages), store.go (the
 // stores the functions use), ring.go (recently applied events), due.go (when
-// the sweep must look at a lead), rescore.go (the bulk rescore) and
-// rulescache.go (the one rules cache).
+// the sweep must look at a lead), rescore.go (the bulk rescore),
+// report.go (the signals report's leads with an outcome and its background
+// build) and rulescache.go (the one rules cache).
 package leadscore
 
 import (

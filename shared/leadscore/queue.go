@@ -28,6 +28,9 @@ type ScoreMessage struct {
 	// sent on the urgent score queue, which has no batching window, so
 	// speed to lead does not wait behind page views. Not part of the body.
 	Urgent bool `json:"-"`
+	// Delay holds the message back on the queue this long (whole seconds,
+	// at most 15 minutes, SQS's DelaySeconds). Not part of the body.
+	Delay time.Duration `json:"-"`
 }
 
 // ScoreQueue carries work to the score function.

@@ -77,15 +77,31 @@ type LeadScanner interface {
 	ScanLeads(ctx context.Context, cursor string, limit int) (leads []*Lead, next string, err error)
 }
 
+// RescoreSettle is how long after a publish the bulk rescore's scan starts:
+// the rules cache's TTL (a score container that read the rules just before
+// the publish scores with them that long) plus the score function's 30 s
+// timeout (an invocation that read them at the TTL's last moment writes
+// until then) plus a margin. A lead first scored in that window is written
+// with the previous version, before the scan starts, so the scan finds it
+// and every lead ends on the new version without new events
+// (docs/scoring.md section 5). A read of the rules that keeps failing past
+// the TTL lets a container keep its copy longer; its lead writes go to the
+// same table and fail alike.
+const RescoreSettle = DefaultRulesTTL + 30*time.Second + 5*time.Second
+
 // StartRescore begins the bulk rescore of version: the job item, then the
-// first page message. Publishers call it right after publishing (the ingest
-// API's PUT /v1/rules); calling it again for a started job only re-sends the
-// page message, which the job's page count makes harmless.
-func StartRescore(ctx context.Context, store RescoreStore, queue ScoreQueue, version int, now time.Time) error {
+// first page message, held back settle (RescoreSettle in production) so
+// that the scan starts after every cached copy of the previous rules has
+// expired. Publishers call it right after publishing (PUT /v1/rules);
+// calling it again for a started job only re-sends the page message, which
+// the job's page count makes harmless.
+func StartRescore(ctx context.Context, store RescoreStore, queue ScoreQueue, version int, now time.Time, settle time.Duration) error {
 	if _, err := store.StartRescore(ctx, version, now); err != nil {
 		return err
 	}
-	failed, err := queue.EnqueueScore(ctx, []ScoreMessage{RescorePageMessage(version)})
+	first := RescorePageMessage(version)
+	first.Delay = settle
+	failed, err := queue.EnqueueScore(ctx, []ScoreMessage{first})
 	if err != nil || len(failed) > 0 {
 		return fmt.Errorf("enqueue the first page of the rescore of rules version %d: %w", version, err)
 	}

@@ -1,7 +1,11 @@
 package leadscore
 
 import (
+	"cmp"
+	"math"
+	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/leadscore/leadscore/shared/scoring"
 )
@@ -22,6 +26,9 @@ type LeadView struct {
 	MQLAt          *time.Time             `json:"mql_at,omitempty"`
 	SQLAt          *time.Time             `json:"sql_at,omitempty"`
 	CustomerAt     *time.Time             `json:"customer_at,omitempty"`
+	// BreakdownOmitted counts the rows a webhook body left out past
+	// WebhookBreakdownRows; the API's views never omit any.
+	BreakdownOmitted int `json:"breakdown_omitted,omitempty"`
 }
 
 // BuildView is the lead as the API shows it after an evaluation at now.
@@ -49,6 +56,85 @@ func BuildView(id, email string, st *scoring.State, res scoring.Result, rulesVer
 		v.StageHistory = []scoring.Transition{}
 	}
 	return v
+}
+
+// Counted is the view without the breakdown rows of rules that gave nothing
+// (no points, no counted events). With a large rules document those idle
+// rows are most of a view, so the API leaves them out unless asked.
+func (v LeadView) Counted() LeadView {
+	kept := make([]scoring.Contribution, 0, len(v.Breakdown))
+	for _, c := range v.Breakdown {
+		if c.Points != 0 || c.RawPoints != 0 || c.Events != 0 {
+			kept = append(kept, c)
+		}
+	}
+	v.Breakdown = kept
+	return v
+}
+
+// WebhookBreakdownRows bounds a webhook's breakdown. A rules document may
+// hold 1,000 rules that all count, and a row with its description is up to
+// a few hundred bytes: the full list would not fit the handoff queue's
+// 256 KiB message limit, and a lead whose transition cannot be queued would
+// keep it in its outbox forever.
+const WebhookBreakdownRows = 100
+
+// WebhookDescriptionBytes bounds each row's description in a webhook: the
+// rules language does not bound a description, only the whole document.
+const WebhookDescriptionBytes = 280
+
+// ForWebhook is the view a webhook carries (docs/api.md "Handoff webhooks"):
+// the rows that counted, and of those the WebhookBreakdownRows largest by
+// absolute points, in the breakdown's own order, with the number left out;
+// descriptions cut to WebhookDescriptionBytes.
+func (v LeadView) ForWebhook() LeadView {
+	v = v.Counted()
+	for i, c := range v.Breakdown {
+		v.Breakdown[i].Description = cutUTF8(c.Description, WebhookDescriptionBytes)
+	}
+	if len(v.Breakdown) <= WebhookBreakdownRows {
+		return v
+	}
+	byWeight := slices.Clone(v.Breakdown)
+	slices.SortStableFunc(byWeight, func(a, b scoring.Contribution) int {
+		return cmp.Compare(math.Abs(b.Points), math.Abs(a.Points))
+	})
+	// Every row above the bar is kept; rows at the bar fill what is left,
+	// earliest first.
+	bar := math.Abs(byWeight[WebhookBreakdownRows-1].Points)
+	atBar := WebhookBreakdownRows
+	for _, c := range byWeight[:WebhookBreakdownRows] {
+		if math.Abs(c.Points) > bar {
+			atBar--
+		}
+	}
+	kept := make([]scoring.Contribution, 0, WebhookBreakdownRows)
+	for _, c := range v.Breakdown {
+		switch p := math.Abs(c.Points); {
+		case p > bar:
+			kept = append(kept, c)
+		case p == bar && atBar > 0:
+			kept = append(kept, c)
+			atBar--
+		}
+	}
+	v.BreakdownOmitted = len(v.Breakdown) - len(kept)
+	v.Breakdown = kept
+	return v
+}
+
+// cutUTF8 is s cut to at most n bytes, at a rune boundary, with an ellipsis
+// when cut.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const ellipsis = "…"
+	cut := n - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
 }
 
 func timePtr(t time.Time) *time.Time {

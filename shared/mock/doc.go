@@ -9,7 +9,9 @@
 // (lead_reader.go), LeadEraser (lead_eraser.go), LeadScanner
 // (lead_scanner.go), DueFinder (due_finder.go), and RulesStore through its
 // embedded RulesStore (rulesstore.go). RescoreStore keeps bulk rescore
-// jobs (rescorestore.go). ScoreQueue and HandoffQueue keep what they are
+// jobs (rescorestore.go). ReportStore serves the leads of a Store that
+// have an outcome and keeps the signals report's background build
+// (report_store.go). ScoreQueue and HandoffQueue keep what they are
 // sent (scorequeue.go, handoff_queue.go).
 //
 // Every type is safe for concurrent use, and its zero value is ready.

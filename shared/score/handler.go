@@ -31,6 +31,9 @@ type Options struct {
 	// and the score queue its page messages and per-lead messages go to.
 	Rescore leadscore.RescoreStore
 	Queue   leadscore.ScoreQueue
+	// Reports runs the background builds of the signals report (report.go);
+	// without it their messages fail.
+	Reports leadscore.ReportStore
 	Logger  *slog.Logger
 	Metrics *metrics.Recorder
 	// Eraser, when set, is called again for a lead found erased, to remove
@@ -69,6 +72,7 @@ type Handler struct {
 	handoff     leadscore.HandoffQueue
 	rescore     leadscore.RescoreStore
 	queue       leadscore.ScoreQueue
+	reports     leadscore.ReportStore
 	eraser      leadscore.LeadEraser
 	rules       *leadscore.RulesCache
 	log         *slog.Logger
@@ -108,7 +112,7 @@ func New(o Options) (*Handler, error) {
 		o.Previews, _ = o.Store.(leadscore.PreviewStore)
 	}
 	return &Handler{
-		store: o.Store, handoff: o.Handoff, rescore: o.Rescore, queue: o.Queue, eraser: o.Eraser,
+		store: o.Store, handoff: o.Handoff, rescore: o.Rescore, queue: o.Queue, reports: o.Reports, eraser: o.Eraser,
 		rules:       &leadscore.RulesCache{Store: o.Rules, Versions: o.Rules, TTL: cmp.Or(o.RulesTTL, leadscore.DefaultRulesTTL)},
 		log:         o.Logger,
 		metrics:     o.Metrics,
@@ -167,6 +171,7 @@ type work struct {
 	groups   map[string]*group
 	visitors map[string][]int // visitor id -> messages of events naming only it
 	pages    []pageMessage
+	reports  []reportMessage
 	previews []previewMessage
 	st       stats
 }
@@ -207,6 +212,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	h.scoreLeads(ctx, log, b, now)
 	b.fail(h.countRescored(ctx, log, b.msgs, b.failed, now))
 	b.fail(h.advancePages(ctx, log, b.pages, now))
+	b.fail(h.buildReports(ctx, log, b.reports, now))
 	b.fail(h.previewer().handle(ctx, log, b.previews, now))
 
 	var resp events.SQSEventResponse
@@ -241,6 +247,15 @@ func parseBatch(log *slog.Logger, records []events.SQSMessage) *work {
 				log.Error("unparseable rescore_page message", "message_id", r.MessageId, "error", err.Error())
 			} else {
 				b.pages = append(b.pages, pageMessage{idx: i, version: v})
+			}
+			continue
+		}
+		if at, isReport, err := parseReportMessage([]byte(r.Body)); isReport {
+			if err != nil {
+				b.failed[i] = true
+				log.Error("unparseable signals_report message", "message_id", r.MessageId, "error", err.Error())
+			} else {
+				b.reports = append(b.reports, reportMessage{idx: i, startedAt: at})
 			}
 			continue
 		}
@@ -672,7 +687,7 @@ func evaluate(rec *leadscore.LeadRecord, g *group, rules *scoring.Rules, now tim
 	}
 	for i := range rec.Outbox {
 		// Unsent entries go out with the lead as it is now.
-		rec.Outbox[i].Lead = rec.View
+		rec.Outbox[i].Lead = rec.View.ForWebhook()
 	}
 	return fresh
 }

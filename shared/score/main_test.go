@@ -38,6 +38,7 @@ type store interface {
 	leadscore.DueFinder
 	leadscore.RescoreStore
 	leadscore.LeadScanner
+	leadscore.ReportStore
 }
 
 type env struct {
@@ -69,7 +70,7 @@ func newEnv(t testing.TB, now time.Time) *env {
 	client := awssqs.NewFromConfig(cfg)
 	q := sqs.NewQueues(client, stack.ScoreQueueURL, stack.HandoffQueueURL)
 	e := &env{store: store, sqs: client, queue: q}
-	e.h = newHandler(t, Options{Store: store, Rules: store, Handoff: q, Rescore: store, Queue: q, Eraser: store,
+	e.h = newHandler(t, Options{Store: store, Rules: store, Handoff: q, Rescore: store, Queue: q, Eraser: store, Reports: store,
 		Usage: dynamodb.MeterInvocation, Now: func() time.Time { return now }})
 	return e
 }
@@ -79,6 +80,7 @@ func newEnv(t testing.TB, now time.Time) *env {
 type mockStore struct {
 	*mock.Store
 	*mock.RescoreStore
+	*mock.ReportStore
 }
 
 // newMockEnv is newEnv over the in-memory mocks (make unit).
@@ -87,9 +89,10 @@ func newMockEnv(t testing.TB, now time.Time) *env {
 	// A rescore message is counted done for its job; no test over the mocks
 	// reads the job back (rescore_test.go does, over the emulators).
 	rescored := &mock.RescoreStore{}
-	st := mockStore{Store: &mock.Store{}, RescoreStore: rescored}
+	leads := &mock.Store{}
+	st := mockStore{Store: leads, RescoreStore: rescored, ReportStore: &mock.ReportStore{Leads: leads}}
 	e := &env{store: st, scoreQueue: &mock.ScoreQueue{}, handoffQueue: &mock.HandoffQueue{}}
-	e.h = newHandler(t, Options{Store: st, Rules: st, Handoff: e.handoffQueue, Rescore: st, Queue: e.scoreQueue, Eraser: st,
+	e.h = newHandler(t, Options{Store: st, Rules: st, Handoff: e.handoffQueue, Rescore: st, Queue: e.scoreQueue, Eraser: st, Reports: st,
 		Now: func() time.Time { return now }})
 	return e
 }

@@ -33,9 +33,11 @@ const apiKey = "rescore-test-key"
 // as functions/api wires it.
 func api(e *env) *lsapi.Handler {
 	h, err := lsapi.New(lsapi.Options{
-		Leads: e.store, Eraser: e.store, Rules: e.store, Rescores: e.store, Scanner: e.store, Queue: e.queue, APIKey: apiKey,
+		Leads: e.store, Eraser: e.store, Rules: e.store, Rescores: e.store, Reports: e.store, Queue: e.queue, APIKey: apiKey,
 		Logger: logging.New(io.Discard, "api-test", "info"), Metrics: metrics.New(io.Discard, "api-test"),
 		Now: func() time.Time { return t0 },
+		// The tests drain the rescore at once.
+		RescoreSettle: -1,
 	})
 	if err != nil {
 		panic(err)
@@ -249,7 +251,7 @@ func TestRulesChangeMovesALeadToMQLWithOneHandoff(t *testing.T) {
 			}
 
 			// Rescoring again with the same version moves nothing.
-			if err := leadscore.StartRescore(t.Context(), e.store, e.queue, v, t0); err != nil {
+			if err := leadscore.StartRescore(t.Context(), e.store, e.queue, v, t0, 0); err != nil {
 				t.Fatal(err)
 			}
 			if failed, err := e.queue.EnqueueScore(t.Context(), []leadscore.ScoreMessage{{Kind: leadscore.KindRescore, LeadID: leadscore.LeadID(email), RulesVersion: v}}); err != nil || len(failed) > 0 {

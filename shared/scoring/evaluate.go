@@ -250,6 +250,7 @@ func (s *State) Evaluate(r *Rules, now time.Time) Result {
 	now = now.UTC()
 	score, bd := s.Scores(r, now)
 	s.version = r.Version
+	s.clockBack(now)
 	ev := evaluation{s: s, c: c, version: r.Version, now: now, today: dayOf(now), score: score}
 	// Each step makes at most one move; a handful of moves is the most any
 	// table path takes (visitor, lead, sales outcomes...), and the loop ends
@@ -267,6 +268,22 @@ func (s *State) Evaluate(r *Rules, now time.Time) Result {
 	}
 	res.DueAt = ev.dueAt()
 	return res
+}
+
+// clockBack handles a clock that went backwards: an earlier evaluation
+// (a sweep invoked with a future time) entered the current stage after
+// now. Decisions are never undone, and the history keeps the times they
+// were made at, but the stage counts as entered now: otherwise nothing the
+// lead does before that future moment could count (an expiry "in 2027"
+// would outlive every real hand-raise of 2026). See docs/scoring.md
+// section 4.
+func (s *State) clockBack(now time.Time) {
+	if s.stageSince.After(now) {
+		s.stageSince = now
+	}
+	if today := dayOf(now); s.windowDay > today {
+		s.windowDay = today
+	}
 }
 
 type evaluation struct {

@@ -11,13 +11,14 @@ import (
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
-// This file turns stored leads into the report: the one pass over every
-// lead that GET /v1/reports/signals and the command under infra/report
-// share. Build stays pure; ReadReport is the part that reads, through the
-// leadscore.LeadScanner interface only.
+// This file turns stored leads into the report. ReadReport is the pass
+// over every lead (the command under infra/report with -scan, and the
+// measurement that compares it with the outcome index); the API reads
+// only the leads with an outcome (outcomes.go). Build stays pure; both
+// read through leadscore interfaces only.
 
-// LeadsReport is the report over a store's identified leads and what it was
-// computed from: the body of GET /v1/reports/signals.
+// LeadsReport is the report over a store's leads and what it was computed
+// from: the report part of the body of GET /v1/reports/signals.
 type LeadsReport struct {
 	Report
 	RulesVersion int       `json:"rules_version"`
@@ -28,21 +29,25 @@ type LeadsReport struct {
 	// hash of the lead id: an unbiased one).
 	LeadsRead int  `json:"leads_read"`
 	Truncated bool `json:"truncated"`
+	// Population is which leads the report covers: PopulationOutcomes
+	// (the API: leads with a sales outcome, so leads, leads_with, an
+	// attribute's leads and the funnel count only those) or PopulationAll.
+	Population string `json:"population"`
+	// Computed says where: ComputedInRequest or ComputedBackground (then
+	// GeneratedAt is when the build ran).
+	Computed string `json:"computed"`
 }
 
 // ReadOptions bound one read.
 type ReadOptions struct {
 	// MaxLeads stops the read after this many leads (DefaultMaxLeads when
-	// zero). A report is a pass over every lead: the API route bounds it so
-	// it stays inside API Gateway's 30 s; the command under infra/report can
-	// read far more.
+	// zero): the report then covers a sample.
 	MaxLeads int
 	// Model tunes the model (zero: the defaults).
 	Model Options
 }
 
-// DefaultMaxLeads keeps the route's Scan inside API Gateway's 30 s:
-// DynamoDB Local reads ~10,000 lead items a second through this path.
+// DefaultMaxLeads bounds a full scan when the caller names no bound.
 const DefaultMaxLeads = 50_000
 
 // scanPageLeads is the leads asked of one ScanLeads call.
@@ -100,7 +105,8 @@ func ReadReport(ctx context.Context, src leadscore.LeadScanner, rules *scoring.R
 		}
 	}
 	return LeadsReport{Report: Build(leads, points, opt.Model), RulesVersion: rules.Version,
-		GeneratedAt: now.UTC(), LeadsRead: len(leads), Truncated: truncated}, nil
+		GeneratedAt: now.UTC(), LeadsRead: len(leads), Truncated: truncated,
+		Population: PopulationAll, Computed: ComputedInRequest}, nil
 }
 
 // LeadFromState is one lead as the report sees it: scored with the current
@@ -150,6 +156,14 @@ func OutcomeFromHistory(history []scoring.Transition) (o Outcome, wonAt, lostAt 
 		}
 	}
 	return o, wonAt, lostAt
+}
+
+// HasOutcome reports whether a lead's latest sales outcome is decided (won,
+// lost or rejected): the leads the report's rates, lifts and model use, and
+// the ones the store keeps in its outcome index.
+func HasOutcome(history []scoring.Transition) bool {
+	o, _, _ := OutcomeFromHistory(history)
+	return o.decided()
 }
 
 // CurrentPoints lists every published rule id (fit, engagement, burst) with

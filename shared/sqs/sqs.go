@@ -134,7 +134,7 @@ func (q *Queues) enqueueScore(ctx context.Context, url string, msgs []leadscore.
 			out[i].err = fmt.Errorf("encode score message %d for lead %s: %w", i, msgs[i].LeadID, err)
 			continue
 		}
-		out[i] = outgoing{body: string(body), leadID: msgs[i].LeadID}
+		out[i] = outgoing{body: string(body), leadID: msgs[i].LeadID, delay: delaySeconds(msgs[i].Delay)}
 	}
 	return q.send(ctx, url, out)
 }
@@ -180,7 +180,21 @@ func (q *Queues) ExtendVisibility(ctx context.Context, queueURL, receiptHandle s
 type outgoing struct {
 	body   string
 	leadID string
-	err    error
+	// delay is the message's DelaySeconds (0: none).
+	delay int32
+	err   error
+}
+
+// maxDelay is SQS's longest DelaySeconds.
+const maxDelay = 15 * time.Minute
+
+// delaySeconds is d as DelaySeconds: rounded up to a whole second (a
+// delay is a "not before"), at most SQS's 15 minutes.
+func delaySeconds(d time.Duration) int32 {
+	if d <= 0 {
+		return 0
+	}
+	return int32((min(d, maxDelay) + time.Second - 1) / time.Second)
 }
 
 func (o outgoing) size() int {
@@ -251,6 +265,7 @@ func (q *Queues) sendBatch(ctx context.Context, queueURL string, out []outgoing,
 				MessageAttributes: map[string]types.MessageAttributeValue{
 					AttrLeadID: {DataType: aws.String("String"), StringValue: aws.String(out[i].leadID)},
 				},
+				DelaySeconds: out[i].delay,
 			}
 		}
 		res, err := q.client.SendMessageBatch(ctx, &awssqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: entries})

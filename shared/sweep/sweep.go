@@ -32,7 +32,30 @@ type Options struct {
 	// Margin is how long before the invocation's deadline the sweep stops
 	// starting new pages; what is left stays due and the next run takes it.
 	Margin time.Duration
+	// Local is the local stack's mode (LEADSCORE_LOCAL=1): there a sweep
+	// time ahead of the wall clock is accepted, to try nurture and expiry.
+	Local bool
+	// Now is the wall clock a sweep's time is checked against; time.Now
+	// when nil.
+	Now func() time.Time
 }
+
+// The sweep times a sweep accepts (docs/api.md "Scheduled sweep").
+const (
+	// MaxAhead is how far ahead of the wall clock a sweep's time may be
+	// outside local mode: the clock skew an event's occurred_at is allowed
+	// too. A sweep further ahead would expire and nurture leads early.
+	MaxAhead = 5 * time.Minute
+)
+
+var (
+	// earliest is the earliest sweep time, as for an event's occurred_at.
+	earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	// latestLocal bounds a hand-edited time in local mode: far enough to
+	// try any timer, well before 2262, where nanosecond clocks overflow
+	// (a sweep at 9999-12-31 evaluated leads in 1816).
+	latestLocal = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
 
 // Handler runs one sweep per scheduled event. Build it with New.
 type Handler struct {
@@ -41,6 +64,8 @@ type Handler struct {
 	log     *slog.Logger
 	metrics *metrics.Recorder
 	margin  time.Duration
+	local   bool
+	wall    func() time.Time
 }
 
 // New checks o's dependencies and returns a Handler. Call it once per
@@ -56,7 +81,11 @@ func New(o Options) (*Handler, error) {
 	case o.Metrics == nil:
 		return nil, errors.New("sweep: Options.Metrics is nil")
 	}
-	return &Handler{due: o.Due, queue: o.Queue, log: o.Logger, metrics: o.Metrics, margin: o.Margin}, nil
+	wall := o.Now
+	if wall == nil {
+		wall = time.Now
+	}
+	return &Handler{due: o.Due, queue: o.Queue, log: o.Logger, metrics: o.Metrics, margin: o.Margin, local: o.Local, wall: wall}, nil
 }
 
 // Summary is what one sweep did; it is also the invocation's result, so a
@@ -82,6 +111,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) (Summa
 		return Summary{}, fmt.Errorf("scheduled event %q has no time: the sweep's clock is the event's time field", ev.ID)
 	}
 	now := ev.Time.UTC()
+	if err := h.checkTime(now); err != nil {
+		return Summary{}, fmt.Errorf("scheduled event %q: %w", ev.ID, err)
+	}
 	sum := Summary{Now: now, Complete: true}
 
 	// Rotate the first shard with the clock, so that when a run stops for
@@ -112,6 +144,25 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) (Summa
 
 // sweepShard enqueues every due lead of one shard; it reports false when it
 // stopped for the deadline.
+// checkTime refuses a sweep time outside the accepted range, before any
+// lead is touched: a clock ahead of the wall clock would decide expiries
+// and nurture moves early, and one past 2262 overflows.
+func (h *Handler) checkTime(now time.Time) error {
+	latest, why := h.wall().UTC().Add(MaxAhead), fmt.Sprintf("%s after the wall clock", MaxAhead)
+	if h.local {
+		latest, why = latestLocal, "the local limit"
+	}
+	if now.Before(earliest) || now.After(latest) {
+		hint := ""
+		if !h.local {
+			hint = "; a sweep ahead of the clock would expire and nurture leads early (LEADSCORE_LOCAL=1 allows a future time, to try timers locally)"
+		}
+		return fmt.Errorf("sweep time %s is outside the accepted range %s to %s (%s)%s",
+			now.Format(time.RFC3339), earliest.Format(time.RFC3339), latest.Format(time.RFC3339), why, hint)
+	}
+	return nil
+}
+
 func (h *Handler) sweepShard(ctx context.Context, log *slog.Logger, shard int, now time.Time, sum *Summary) bool {
 	cursor := ""
 	for {

@@ -8,14 +8,15 @@ import { hbars, roc } from '../charts.js';
 
 export async function signalsView(container) {
   append(container, h('header', { class: 'view-head' }, h('h1', null, 'Signals'),
-    h('p', { class: 'muted' }, 'Which rules go with won deals. Computed from every lead on each visit; this can take a few seconds.')));
-  const wait = h('p', { class: 'muted' }, 'Reading leads…');
+    h('p', { class: 'muted' }, 'Which rules go with won deals. Computed from the leads with a sales outcome (won, lost or rejected); when they are many, from a build in the background.')));
+  const wait = h('p', { class: 'muted' }, 'Reading leads with an outcome…');
   append(container, wait);
-  const r = await api('v1/reports/signals');
+  const r = await ready(wait);
   wait.remove();
+  if (!r) return;
   append(container, 
     h('div', { class: 'scorecards' },
-      stat('Leads', num(r.leads, 0)), stat('Decided', num(r.outcomes, 0)), stat('Won', num(r.won, 0)),
+      stat('Decided', num(r.outcomes, 0)), stat('Won', num(r.won, 0)),
       stat('Lost / rejected', `${num(r.lost, 0)} / ${num(r.rejected, 0)}`), stat('Win rate', pct(r.base_rate))),
     r.message ? h('p', { class: 'note' }, r.message) : null,
     h('section', { class: 'card' }, h('h2', null, 'Lift per signal'),
@@ -24,7 +25,23 @@ export async function signalsView(container) {
     h('div', { class: 'columns' },
       h('section', { class: 'card' }, h('h2', null, 'Points: current and suggested'), weights(r.rules || [])),
       h('section', { class: 'card' }, h('h2', null, 'Ranking quality'), model(r.model))),
-    h('p', { class: 'muted small' }, `Rules v${r.rules_version}, ${num(r.leads_read, 0)} leads read${r.truncated ? ' (a sample: the read stopped at its bound)' : ''}, generated ${when(r.generated_at)}.`));
+    h('p', { class: 'muted small' }, `Rules v${r.rules_version}, ${num(r.leads_read, 0)} leads with an outcome read, generated ${when(r.generated_at)}` +
+      (r.computed === 'background' ? ' by a background build' : '') +
+      (r.build ? `; a newer build is running (${r.build.done} of ${r.build.total} parts read)` : '') + '.'));
+}
+
+// ready polls the report while its first background build runs (status
+// "building"), showing the build's progress in wait; it gives up when the
+// view is left.
+async function ready(wait) {
+  for (;;) {
+    const r = await api('v1/reports/signals');
+    if (r.status !== 'building') return r;
+    const b = r.build || { done: 0, total: 0 };
+    wait.textContent = `Building the report in the background: ${b.done} of ${b.total} parts read…`;
+    await new Promise((done) => setTimeout(done, 2000));
+    if (!wait.isConnected) return null;
+  }
 }
 
 function stat(title, value) {
