@@ -47,6 +47,8 @@ func main() {
 		Queue:     sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
 		Reports:   store,
 		History:   store,
+		Accounts:  store,
+		Members:   store,
 		Previews:  store,
 		Events:    store,
 		APIKey:    cfg.APIKey,

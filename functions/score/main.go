@@ -40,7 +40,7 @@ func main() {
 	store.EventRetention = retention
 	queues := sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, cfg.HandoffQueueURL)
 	h, err := score.New(score.Options{
-		Store: store, Rules: store, Rescore: store, Eraser: store, Reports: store,
+		Store: store, Rules: store, Rescore: store, Eraser: store, Reports: store, Accounts: store,
 		Handoff: queues, Queue: queues,
 		Usage:   dynamodb.MeterInvocation,
 		Logger:  log,

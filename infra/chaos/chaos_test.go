@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -55,14 +56,27 @@ var (
 func newWorkload(seed uint64, nLeads, nEvents int, now time.Time) *workload {
 	rnd := rand.New(rand.NewPCG(seed, 99))
 	w := &workload{}
+	// The company's attributes, the same from each of its people: an
+	// account's fit then only rises too (docs/scoring.md section 7 takes
+	// the latest value across its leads, so people disagreeing about their
+	// company would make it move both ways, and the stage depend on the
+	// order).
+	type company struct {
+		size              float64
+		industry, country string
+	}
+	companies := make([]company, 37)
+	for c := range companies {
+		companies[c] = company{float64(10 + rnd.IntN(8000)), industries[rnd.IntN(len(industries))], countries[rnd.IntN(len(countries))]}
+	}
 	for i := range nLeads {
 		l := &genLead{email: fmt.Sprintf("person%04d.chaos@example-%d.com", i, i%37), phone: fmt.Sprintf("+44 20 7946 %04d", i)}
 		l.id = leadscore.LeadID(l.email)
 		// Fixed per lead: fit then only rises (attributes appear, never
 		// change), so the stage must not depend on the order either.
+		co := companies[i%37]
 		l.attrs = map[string]any{"first_name": "Chaos", "last_name": fmt.Sprintf("Person%d", i), "phone": l.phone,
-			"job_title": titles[rnd.IntN(len(titles))], "company_size": float64(10 + rnd.IntN(8000)),
-			"industry": industries[rnd.IntN(len(industries))], "country": countries[rnd.IntN(len(countries))]}
+			"job_title": titles[rnd.IntN(len(titles))], "company_size": co.size, "industry": co.industry, "country": co.country}
 		if rnd.Float64() < 0.6 {
 			l.cookie = fmt.Sprintf("ck-%d-%x", i, rnd.Uint32())
 		}
@@ -321,7 +335,8 @@ func TestChaos(t *testing.T) {
 	// Every lead against a from-scratch scoring of its accepted events.
 	rules := scoring.DefaultRules()
 	nAccepted, transitions, mismatches := 0, 0, 0
-	want := map[string]bool{} // routed transition ids
+	want := map[string]bool{}                       // routed transition ids
+	members := map[string][]scoring.AccountMember{} // account id -> its leads' from-scratch summaries
 	for _, l := range wl.leads {
 		var ids []string
 		for _, e := range l.events {
@@ -361,6 +376,9 @@ func TestChaos(t *testing.T) {
 			mismatches++
 			t.Errorf("lead %s (%d events): stored lead differs from a from-scratch scoring: %s", l.id, len(ids), msg)
 		}
+		if m := ref.AccountMember(l.id, rules, lead.EvaluatedAt); m.AccountID != "" {
+			members[m.AccountID] = append(members[m.AccountID], m)
+		}
 		for _, tr := range viewOf(t, w.rawDDB, lead).StageHistory {
 			transitions++
 			if tr.To == scoring.StageMQL || tr.To == scoring.StageSQL || tr.To == scoring.StageNurture {
@@ -371,6 +389,8 @@ func TestChaos(t *testing.T) {
 	if nAccepted != nEvents {
 		t.Errorf("%d of %d events accepted; the clients resend until 202", nAccepted, nEvents)
 	}
+	accountMismatches := checkAccounts(t, w, rules, members, want)
+	mismatches += accountMismatches
 
 	// Webhooks: every routed transition delivered, none unknown; the
 	// receiver's dedupe means "never twice" is "one entry per id".
@@ -426,8 +446,43 @@ func TestChaos(t *testing.T) {
 		sum(handoffPumps, func(p *pump) int64 { return p.heldBack.Load() }), sum(handoffPumps, func(p *pump) int64 { return p.redelivered.Load() }),
 		sum(handoffPumps, func(p *pump) int64 { return p.itemFailures.Load() }), recvPosts, recvFailed, recvDupes, distinct)
 	t.Logf("sweep: %d runs, %d died, %d due leads enqueued in all", sweeps.Load(), sweepsKilled.Load(), sweepDue.Load())
-	t.Logf("result: %d leads checked, %d mismatches; %d transitions in stage histories, %d routed, all delivered once after dedupe; DLQs: %d + %d poison",
-		len(wl.leads), mismatches, transitions, len(want), len(gotScoreDLQ), len(gotHandoffDLQ))
+	t.Logf("result: %d leads and %d accounts checked, %d mismatches (%d of accounts); %d transitions in stage histories, %d routed, all delivered once after dedupe; DLQs: %d + %d poison",
+		len(wl.leads), len(members), mismatches, accountMismatches, transitions, len(want), len(gotScoreDLQ), len(gotHandoffDLQ))
+}
+
+// checkAccounts compares every stored account with the oracle:
+// scoring.EvaluateAccount over its leads' summaries computed from scratch
+// from their recorded events (docs/architecture.md invariant 9), at the
+// account's last evaluation. Chaos events only raise scores, so the stage
+// must not depend on the path either. It adds the account transitions sales
+// receives to want and returns the mismatches.
+func checkAccounts(t *testing.T, w *world, rules *scoring.Rules, members map[string][]scoring.AccountMember, want map[string]bool) int {
+	t.Helper()
+	mismatches := 0
+	for _, id := range slices.Sorted(maps.Keys(members)) {
+		a, err := w.rawDDB.Account(t.Context(), id)
+		if err != nil {
+			mismatches++
+			t.Errorf("account %s of %d leads: %v", id, len(members[id]), err)
+			continue
+		}
+		res := scoring.EvaluateAccount(rules, nil, members[id], a.View.EvaluatedAt)
+		v := a.View
+		if v.Score != res.Score || v.EngagedContacts != res.EngagedContacts || v.LeadCount != len(res.Breakdown.Leads) || v.Stage != res.Stage {
+			mismatches++
+			t.Errorf("account %s: stored score %+v, %d engaged of %d leads, stage %s; the oracle: %+v, %d of %d, %s",
+				id, v.Score, v.EngagedContacts, v.LeadCount, v.Stage, res.Score, res.EngagedContacts, len(res.Breakdown.Leads), res.Stage)
+		}
+		if len(a.Outbox) != 0 {
+			t.Errorf("account %s: %d transitions still in the outbox", id, len(a.Outbox))
+		}
+		for _, tr := range a.State.History() {
+			if tr.To == scoring.AccountStageMQA || tr.To == scoring.AccountStageOpportunity {
+				want[leadscore.AccountTransitionID(id, tr)] = true
+			}
+		}
+	}
+	return mismatches
 }
 
 // scoreQueueIDs are the queues the template's event sources feed to the

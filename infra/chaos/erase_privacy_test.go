@@ -15,6 +15,7 @@ import (
 	"github.com/leadscore/leadscore/infra/emulators"
 	"github.com/leadscore/leadscore/infra/faults"
 	"github.com/leadscore/leadscore/shared/leadscore"
+	"github.com/leadscore/leadscore/shared/scoring"
 )
 
 // request answers one API request through the api handler.
@@ -48,9 +49,15 @@ func (w *world) drain(t *testing.T) {
 
 func rawItems(t *testing.T, subject string) []map[string]types.AttributeValue {
 	t.Helper()
+	return rawPartition(t, "LEAD#"+subject)
+}
+
+// rawPartition is every item under partition key pk.
+func rawPartition(t *testing.T, pk string) []map[string]types.AttributeValue {
+	t.Helper()
 	out, err := stack.DynamoDB().Query(t.Context(), &awsdynamodb.QueryInput{TableName: aws.String(stack.TableName),
 		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "LEAD#" + subject}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
 		ConsistentRead:            aws.Bool(true)})
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +118,14 @@ func TestDeleteLeadErasesEverythingAndQueuedEventsCannotRecreateIt(t *testing.T)
 	}
 	if items := rawItems(t, vid); len(items) != 0 {
 		t.Errorf("the visitor still has %d items: %v", len(items), items)
+	}
+	// Its account (example.org's) keeps a member tombstone, nothing of the person.
+	acct := scoring.AccountIDForDomain("example.org")
+	if ms, err := w.rawDDB.AccountMembers(t.Context(), acct); err != nil || len(ms) != 0 {
+		t.Errorf("the erased lead's account still has members %+v (%v)", ms, err)
+	}
+	if dump := strings.ToLower(stringify(rawPartition(t, "ACCOUNT#"+acct))); strings.Contains(dump, "erase.me") || strings.Contains(dump, "555") || strings.Contains(dump, "erin") {
+		t.Errorf("the account still holds personal data of the erased lead: %s", dump)
 	}
 	for _, r := range []events.APIGatewayV2HTTPResponse{
 		w.request("GET", "/v1/leads/"+id, "GET /v1/leads/{lead_id}", map[string]string{"lead_id": id}, nil, nil),

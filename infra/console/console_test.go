@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/leadscore/leadscore/infra/browser"
+	"github.com/leadscore/leadscore/infra/localstack/stackproc"
 	"github.com/leadscore/leadscore/infra/template"
 )
 
@@ -28,7 +30,7 @@ const testKey = "console-test-key"
 func TestConsoleAgainstTheLocalStack(t *testing.T) {
 	ctx := browser.ForTest(t)
 	st := startTestStack(t)
-	api := client{base: st.URL, key: testKey}
+	api := client{base: st.APIURL, key: testKey}
 	seedCtx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	if err := api.post(seedCtx, scenario(time.Now())); err != nil {
@@ -67,7 +69,7 @@ func TestConsoleAgainstTheLocalStack(t *testing.T) {
 	}()
 
 	t.Run("wrong key", func(t *testing.T) {
-		if err := signIn(ctx, st.URL, "not-the-key"); err != nil {
+		if err := signIn(ctx, st.APIURL, "not-the-key"); err != nil {
 			t.Fatal(err)
 		}
 		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("key-error"))); err != nil {
@@ -103,7 +105,7 @@ func TestConsoleAgainstTheLocalStack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sum[1] <= 0 || abs(sum[0]-sum[1]) > 0.011 {
+		if sum[1] <= 0 || math.Abs(sum[0]-sum[1]) > 0.011 {
 			t.Errorf("the breakdown bars add up to %v, the engagement shown is %v", sum[0], sum[1])
 		}
 		// Its latest events: the demo request (2 hours ago) first.
@@ -117,7 +119,7 @@ func TestConsoleAgainstTheLocalStack(t *testing.T) {
 	})
 
 	t.Run("preview and publish", func(t *testing.T) {
-		if err := open(ctx, st.URL, "#/rules", "#rules-editor"); err != nil {
+		if err := open(ctx, st.APIURL, "#/rules", "#rules-editor"); err != nil {
 			t.Fatal(err)
 		}
 		doc, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID("rules-editor")))
@@ -171,7 +173,7 @@ func TestConsoleAgainstTheLocalStack(t *testing.T) {
 		}
 		// The history lists the version with what it changed, and its
 		// diff shows the edited line.
-		if err := open(ctx, st.URL, "#/rules/v1", "#version-diff"); err != nil {
+		if err := open(ctx, st.APIURL, "#/rules/v1", "#version-diff"); err != nil {
 			t.Fatal(err)
 		}
 		history, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("rules-history")))
@@ -179,7 +181,7 @@ func TestConsoleAgainstTheLocalStack(t *testing.T) {
 		if !strings.Contains(history, "pricing-visit 10 → 40") || !regexp.MustCompile(`(?m)^\+ +points: 40$`).MatchString(diff) {
 			t.Errorf("history %q, diff %q; want the points change in both", history, diff)
 		}
-		if err := open(ctx, st.URL, "#/queue", "#leads-rows tr a"); err != nil {
+		if err := open(ctx, st.APIURL, "#/queue", "#leads-rows tr a"); err != nil {
 			t.Fatal(err)
 		}
 		rows, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("leads-rows")))
@@ -193,7 +195,7 @@ func TestConsoleAgainstTheLocalStack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := open(ctx, st.URL, "#/lead/"+l.LeadID, "#lead-name"); err != nil {
+		if err := open(ctx, st.APIURL, "#/lead/"+l.LeadID, "#lead-name"); err != nil {
 			t.Fatal(err)
 		}
 		name, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("lead-name")))
@@ -204,7 +206,7 @@ func TestConsoleAgainstTheLocalStack(t *testing.T) {
 	})
 }
 
-func startTestStack(t *testing.T) *stack {
+func startTestStack(t *testing.T) *stackproc.Stack {
 	root, err := template.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -213,13 +215,6 @@ func startTestStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(st.stop)
+	t.Cleanup(st.Stop)
 	return st
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }

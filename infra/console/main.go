@@ -52,13 +52,13 @@ func run(ctx context.Context, shots, docs string, figures int) error {
 	if err != nil {
 		return err
 	}
-	defer st.stop()
+	defer st.Stop()
 	b, err := browser.Start(ctx)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	api := client{base: st.URL, key: localKey}
+	api := client{base: st.APIURL, key: localKey}
 	if shots != "" {
 		if err := screenshots(b.Ctx, api, shots, docs); err != nil {
 			return err

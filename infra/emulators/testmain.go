@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,6 +36,29 @@ func RunTests(m *testing.M, stack **Stack) {
 	code := m.Run()
 	st.Stop()
 	os.Exit(code)
+}
+
+// RunTestsOverMocks is RunTests for a package whose tests run over
+// shared/mock when *stack is nil: besides -short, a fuzzing run and a
+// benchmark-only run (-run=^$) start nothing either, so neither waits for
+// Java and Node it does not use.
+func RunTestsOverMocks(m *testing.M, stack **Stack) {
+	flag.Parse()
+	if fuzzingOrBenchmarkOnly(os.Args[1:]) {
+		os.Exit(m.Run())
+	}
+	RunTests(m, stack)
+}
+
+// fuzzingOrBenchmarkOnly reports whether the test binary's flags ask for a
+// fuzzing run or for no tests at all (benchmarks only).
+func fuzzingOrBenchmarkOnly(args []string) bool {
+	for _, a := range args {
+		if strings.HasPrefix(a, "-test.fuzz=") || strings.HasPrefix(a, "-test.run=^$") || a == "-test.run=XXX" {
+			return true
+		}
+	}
+	return false
 }
 
 // Need skips t under -short: it is the first line of every test (or test

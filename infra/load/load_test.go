@@ -464,28 +464,6 @@ func TestBreakdownSplitsByIndex(t *testing.T) {
 	}
 }
 
-func TestBannerNamesTheSourceQueues(t *testing.T) {
-	tests := []struct {
-		line, name string
-	}{
-		{"    ScoreQueue     http://127.0.0.1:1/123456789012/ScoreQueue", "ScoreQueue"},
-		{"    UrgentScoreQueue http://127.0.0.1:1/123456789012/UrgentScoreQueue", "UrgentScoreQueue"},
-		{"    HandoffQueue   http://127.0.0.1:1/123456789012/HandoffQueue", "HandoffQueue"},
-		{"    ScoreDLQ       http://127.0.0.1:1/123456789012/ScoreDLQ", ""},
-		{"  ScoreFunction <- ScoreQueue (batch 100, window 2s)", ""},
-	}
-	for _, tt := range tests {
-		m := bannerQueue.FindStringSubmatch(tt.line)
-		got := ""
-		if m != nil {
-			got = m[1]
-		}
-		if got != tt.name {
-			t.Errorf("%q: queue %q, want %q", tt.line, got, tt.name)
-		}
-	}
-}
-
 func TestTriggerNamesHandRaises(t *testing.T) {
 	rules := scoring.DefaultRules()
 	tests := []struct {

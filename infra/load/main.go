@@ -200,7 +200,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 	if st != nil {
 		defer func() {
 			fmt.Fprintln(os.Stderr, "stopping the local stack ...")
-			st.stop()
+			st.Stop()
 		}()
 	}
 

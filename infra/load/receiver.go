@@ -30,7 +30,7 @@ type Receiver struct {
 	now    func() time.Time
 
 	mu           sync.Mutex
-	first        map[string]map[string]Arrival // lead_id -> type -> first arrival
+	first        map[string]map[string]Arrival // lead_id (account_id) -> type -> first arrival
 	seen         map[string]bool               // transition ids
 	deliveries   int
 	redeliveries int
@@ -64,11 +64,11 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	var h leadscore.Handoff
-	if err := json.Unmarshal(body, &h); err != nil || h.TransitionID == "" || h.Lead.LeadID == "" {
+	if err := json.Unmarshal(body, &h); err != nil || h.TransitionID == "" || h.Subject() == "" {
 		r.mu.Lock()
 		r.malformed++
 		r.mu.Unlock()
-		http.Error(w, `{"error":"invalid_json","message":"a handoff needs transition_id and lead.lead_id"}`, http.StatusBadRequest)
+		http.Error(w, `{"error":"invalid_json","message":"a handoff needs transition_id and lead.lead_id or account.account_id"}`, http.StatusBadRequest)
 		return
 	}
 	r.mu.Lock()
@@ -77,10 +77,12 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.redeliveries++
 	} else {
 		r.seen[h.TransitionID] = true
-		byType := r.first[h.Lead.LeadID]
+		// Keyed by the lead, or for an account transition (account.mqa)
+		// by the account: the types never meet.
+		byType := r.first[h.Subject()]
 		if byType == nil {
 			byType = map[string]Arrival{}
-			r.first[h.Lead.LeadID] = byType
+			r.first[h.Subject()] = byType
 		}
 		if _, ok := byType[h.Type]; !ok {
 			byType[h.Type] = Arrival{At: at, TransitionID: h.TransitionID, DecidedAt: h.OccurredAt}

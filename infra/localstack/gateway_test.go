@@ -58,7 +58,7 @@ func gatewayAPI(t *testing.T, readTimeout time.Duration) (*httptest.Server, *cou
 		t.Fatal(err)
 	}
 	leads := &mock.Store{}
-	a, err := api.New(api.Options{Leads: leads, Eraser: leads, Reports: &mock.ReportStore{Leads: leads}, Rules: &mock.RulesStore{},
+	a, err := api.New(api.Options{Leads: leads, Eraser: leads, Reports: &mock.ReportStore{Leads: leads}, Rules: &mock.RulesStore{}, Accounts: &mock.AccountStore{}, Members: &mock.AccountStore{},
 		Rescores: &mock.RescoreStore{}, Queue: &mock.ScoreQueue{}, APIKey: "local-test-key-0123456789"})
 	if err != nil {
 		t.Fatal(err)

@@ -68,7 +68,7 @@ func localAPI(t *testing.T, tm *template.Template, clock *time.Time) (*httptest.
 		t.Fatal(err)
 	}
 	leads := &mock.Store{}
-	a, err := api.New(api.Options{Leads: leads, Eraser: leads, Reports: &mock.ReportStore{Leads: leads}, Rules: &mock.RulesStore{},
+	a, err := api.New(api.Options{Leads: leads, Eraser: leads, Reports: &mock.ReportStore{Leads: leads}, Rules: &mock.RulesStore{}, Accounts: &mock.AccountStore{}, Members: &mock.AccountStore{},
 		Rescores: &mock.RescoreStore{}, Queue: &mock.ScoreQueue{}, APIKey: "local-test-key-0123456789"})
 	if err != nil {
 		t.Fatal(err)

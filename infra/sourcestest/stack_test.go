@@ -6,31 +6,22 @@
 package sourcestest
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"gopkg.in/yaml.v3"
 
+	"github.com/leadscore/leadscore/infra/localstack/stackproc"
 	"github.com/leadscore/leadscore/infra/template"
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
@@ -46,6 +37,10 @@ const (
 	consentKey = "pk_sourcestest_eu_01"
 	sites      = `{"www":{"key":"` + siteKey + `","allowed_origins":["http://127.0.0.1:*"]},` +
 		`"eu":{"key":"` + consentKey + `","allowed_origins":["http://127.0.0.1:*"],"consent_required":true}}`
+	// forms is the test's own contact form, a form_submit (the rules'
+	// form-fill): the local stack's demo default is a contact_request, and
+	// the browser tests wait for the form fill.
+	forms = `{"contact":{"type":"form_submit","allowed_origins":["http://localhost:*","http://127.0.0.1:*"]}}`
 )
 
 // pricingSeconds is the rule the tests add to the default rules: a page view
@@ -54,17 +49,9 @@ const (
 const pricingSeconds = "pricing-seconds"
 
 var (
+	stack   *stackproc.Stack
 	baseURL string         // the stack's HTTP API
 	rules   *scoring.Rules // what the stack scores with
-	// sqsURL and scoreQueues (from the stack's banner) let a test wait
-	// until every event sent has been scored.
-	sqsURL      string
-	scoreQueues []string
-)
-
-var (
-	bannerSQS   = regexp.MustCompile(`^\s+SQS emulator\s+(http\S+)`)
-	bannerQueue = regexp.MustCompile(`^\s+[A-Za-z]*ScoreQueue\s+(http\S+)`)
 )
 
 func TestMain(m *testing.M) {
@@ -77,12 +64,14 @@ func run(m *testing.M) int {
 		return m.Run()
 	}
 	ctx := context.Background()
-	stop, err := startStack(ctx)
+	var err error
+	stack, err = startStack(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sourcestest:", err)
 		return 1
 	}
-	defer stop()
+	defer stack.Stop()
+	baseURL = stack.APIURL
 	if rules, err = publishRules(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "sourcestest: publishing the test rules:", err)
 		return 1
@@ -99,90 +88,16 @@ func needStack(t *testing.T) {
 	}
 }
 
-// startStack builds and starts `go run ./infra/localstack` with the test's
-// keys and sites on free ports, and returns how to stop it.
-func startStack(ctx context.Context) (stop func(), err error) {
+// startStack starts `go run ./infra/localstack` with the test's keys and
+// sites on free ports.
+func startStack(ctx context.Context) (*stackproc.Stack, error) {
 	root, err := template.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
-	bin := filepath.Join(root, "build", "local", "localstack-sourcestest")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./infra/localstack")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building ./infra/localstack: %w\n%s", err, out)
-	}
-	apiAddr, invokeAddr := freeAddr(), freeAddr()
-	logPath := filepath.Join(root, "build", "local", "sourcestest-stack.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "-addr", apiAddr, "-invoke-addr", invokeAddr, "-dynamodb-port", "0", "-sqs-port", "0")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "API_KEY="+apiKey, "WRITE_KEYS="+writeKey, "SITES="+sites, "LOG_LEVEL=info")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	up, exited := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		signalled := false
-		for sc.Scan() {
-			_, _ = logFile.Write(append(sc.Bytes(), '\n'))
-			if !signalled {
-				if m := bannerSQS.FindStringSubmatch(sc.Text()); m != nil {
-					sqsURL = m[1]
-				}
-				if m := bannerQueue.FindStringSubmatch(sc.Text()); m != nil {
-					scoreQueues = append(scoreQueues, m[1])
-				}
-			}
-			if !signalled && strings.HasPrefix(sc.Text(), "Ctrl-C stops everything") {
-				signalled = true
-				close(up)
-			}
-		}
-		_, _ = io.Copy(io.Discard, out)
-		_ = cmd.Wait()
-		logFile.Close()
-	}()
-	stop = func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	}
-	select {
-	case <-up:
-		baseURL = "http://" + apiAddr
-		return stop, nil
-	case <-exited:
-		return nil, fmt.Errorf("the local stack exited before it was up; see %s", logPath)
-	case <-time.After(10 * time.Minute):
-		stop()
-		return nil, fmt.Errorf("the local stack was not up within 10 minutes; see %s", logPath)
-	}
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return stackproc.Start(ctx, stackproc.Options{Name: "sourcestest",
+		LogPath: filepath.Join(root, "build", "local", "sourcestest-stack.log"),
+		Env:     []string{"API_KEY=" + apiKey, "WRITE_KEYS=" + writeKey, "SITES=" + sites, "FORMS=" + forms, "LOG_LEVEL=info"}})
 }
 
 // publishRules publishes the default rules plus pricingSeconds, and returns
@@ -264,24 +179,13 @@ func waitForLead(t *testing.T, email string, done func(leadscore.LeadView) bool)
 // flight: every event accepted so far has been scored.
 func waitScored(t *testing.T) {
 	t.Helper()
-	if sqsURL == "" || len(scoreQueues) < 2 {
-		t.Fatalf("the stack's banner named SQS %q and score queues %q; want the score and urgent score queues", sqsURL, scoreQueues)
+	if q := stack.Queues("ScoreQueue"); stack.SQSURL() == "" || len(q) < 2 {
+		t.Fatalf("the stack's banner named SQS %q and score queues %v; want the score and urgent score queues", stack.SQSURL(), q)
 	}
-	client := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(sqsURL),
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
-		n := 0
-		for _, q := range scoreQueues {
-			out, err := client.GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(q),
-				AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
-					sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range out.Attributes {
-				c, _ := strconv.Atoi(v)
-				n += c
-			}
+		n, err := stack.Backlog(t.Context(), "ScoreQueue")
+		if err != nil {
+			t.Fatal(err)
 		}
 		if n == 0 {
 			return

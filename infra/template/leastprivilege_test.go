@@ -46,8 +46,9 @@ var needs = map[string]access{
 	// with an outcome for the signals report (outcome-index). It never
 	// scans, never updates a lead in place, never deletes one item at a
 	// time, and never sees the due index; its only queue is the score
-	// queue, for the first page message of a rescore or a preview and the
-	// report build's message.
+	// queue, for the first page message of a rescore or a preview, the
+	// report build's message and the account message of an erased lead.
+	// Accounts are read like leads (GetItem, stage-index, BatchGetItem).
 	"ApiFunction": {
 		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "BatchWriteItem"},
 		dynamoRes: []string{"LeadsTable", "LeadsTable/index/stage-index", "LeadsTable/index/outcome-index"},
@@ -56,10 +57,12 @@ var needs = map[string]access{
 	// Scoring: the lead's read-modify-write, event records, outbox marks,
 	// erasure of records written after an erasure, the bulk rescore's scan
 	// and transactions, the signals report's background build (its job
-	// items, and the outcome-index); sends transitions, and rescore pages
+	// items, and the outcome-index); accounts (their items, member items,
+	// and the conditional DeleteItem of a member that moved to another
+	// account); sends transitions, and rescore pages and account messages
 	// to itself.
 	"ScoreFunction": {
-		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "BatchWriteItem", "ConditionCheckItem", "Scan"},
+		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "ConditionCheckItem", "Scan"},
 		dynamoRes: []string{"LeadsTable", "LeadsTable/index/outcome-index"},
 		sqs:       []string{"SendMessage"}, sqsRes: []string{"HandoffQueue", "ScoreQueue", "UrgentScoreQueue"},
 	},

@@ -43,6 +43,8 @@ var contractRoutes = map[string]string{
 	"GET /v1/rules/preview/{preview_id}": "ApiFunction",
 	"GET /console":                       "ApiFunction",
 	"GET /console/{asset+}":              "ApiFunction",
+	"GET /v1/accounts/{account_id}":      "ApiFunction",
+	"GET /v1/accounts":                   "ApiFunction",
 	// docs/api.md "Sources".
 	"POST /v1/batch":           "IngestFunction",
 	"POST /v1/track":           "IngestFunction",

@@ -125,7 +125,7 @@ func Build(d Deps) (*Handlers, error) {
 	}
 
 	as := store(APIFunction)
-	if hs.API, err = api.New(api.Options{Leads: as, Eraser: as, Rules: as, Rescores: as, Reports: as, History: as, Previews: as, Events: as, Queue: queues(APIFunction),
+	if hs.API, err = api.New(api.Options{Leads: as, Eraser: as, Rules: as, Rescores: as, Reports: as, History: as, Previews: as, Events: as, Accounts: as, Members: as, Queue: queues(APIFunction),
 		APIKey: d.APIKey, Logger: d.Logger(APIFunction), Metrics: d.Metrics(APIFunction), Now: d.Now,
 		RescoreSettle: d.RescoreSettle}); err != nil {
 		return nil, err
@@ -133,7 +133,7 @@ func Build(d Deps) (*Handlers, error) {
 
 	ss, sq := store(ScoreFunction), queues(ScoreFunction)
 	ss.EventRetention = d.EventRetention
-	if hs.Score, err = score.New(score.Options{Store: ss, Rules: ss, Handoff: sq, Rescore: ss, Queue: sq, Eraser: ss, Reports: ss,
+	if hs.Score, err = score.New(score.Options{Store: ss, Rules: ss, Handoff: sq, Rescore: ss, Queue: sq, Eraser: ss, Reports: ss, Accounts: ss,
 		Usage: dynamodb.MeterInvocation, Logger: d.Logger(ScoreFunction), Metrics: d.Metrics(ScoreFunction), Now: d.Now,
 		RulesTTL: d.RulesTTL}); err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package api
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/leadscore/leadscore/shared/httpapi"
-	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
@@ -35,8 +33,7 @@ type EventsBody struct {
 func (h *Handler) listEvents(ctx context.Context, c *httpapi.Call) httpapi.Response {
 	id := c.Params["lead_id"]
 	if !leadIDPattern.MatchString(id) {
-		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "malformed lead_id",
-			httpapi.Detail{Field: "lead_id", Message: "must be ld_ or vi_ followed by 24 hex digits"}))
+		return malformedLeadID()
 	}
 	limit := DefaultEventsLimit
 	if s := httpapi.Query(c.Req).Get("limit"); s != "" {
@@ -52,12 +49,8 @@ func (h *Handler) listEvents(ctx context.Context, c *httpapi.Call) httpapi.Respo
 	if err == nil && lead.MergedInto != "" && lead.MergedInto != id {
 		id = lead.MergedInto
 	}
-	switch {
-	case errors.Is(err, leadscore.ErrNotFound):
-		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusNotFound, httpapi.CodeNotFound, "no such lead"))
-	case err != nil:
-		c.Log.Error("reading lead failed", "error", err.Error())
-		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
+	if err != nil {
+		return leadReadFailed(c, err)
 	}
 	if h.events == nil {
 		return httpapi.ErrorResponse(httpapi.StoreUnavailable())

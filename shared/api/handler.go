@@ -42,14 +42,16 @@ type Options struct {
 	// keeps its background builds (whose message goes to Queue).
 	Reports leadscore.ReportStore
 	// History lists the published rules versions; Previews keeps rules
-	// previews (their page message goes on Queue). Nil means Rules and
-	// Rescores when they implement them (the DynamoDB store does), else
-	// those routes answer 503.
+	// previews (their page message goes on Queue); Events reads a lead's
+	// recorded events. Each is optional: nil answers its routes 503 (the
+	// in-memory test doubles have no previews).
 	History  leadscore.RulesHistory
 	Previews leadscore.PreviewStore
-	// Events reads a lead's recorded events; nil means Leads when it
-	// implements it (the DynamoDB store does), else that route answers 503.
-	Events leadscore.EventReader
+	Events   leadscore.EventReader
+	// Accounts reads accounts (docs/api.md "Accounts, preview, console");
+	// Members removes an erased lead from its account at once.
+	Accounts leadscore.AccountReader
+	Members  leadscore.MemberWriter
 	// APIKey guards every route.
 	APIKey string
 	// WriteKeys are the ingestion-only keys: known here only to answer them
@@ -81,6 +83,8 @@ type Handler struct {
 	history  leadscore.RulesHistory // nil: GET /v1/rules/versions answers 503
 	previews leadscore.PreviewStore // nil: the preview routes answer 503
 	events   leadscore.EventReader  // nil: GET /v1/leads/{lead_id}/events answers 503
+	accounts leadscore.AccountReader
+	members  leadscore.MemberWriter
 	report   signals.OutcomeOptions
 	now      func() time.Time
 	router   *httpapi.Router
@@ -104,12 +108,14 @@ func New(o Options) (*Handler, error) {
 	need(o.Rescores != nil, "rescore store (Options.Rescores; TABLE_NAME)")
 	need(o.Queue != nil, "score queue for the rescore (Options.Queue; SCORE_QUEUE_URL)")
 	need(o.Reports != nil, "report store for the signals report (Options.Reports; TABLE_NAME)")
+	need(o.Accounts != nil, "account reader (Options.Accounts; TABLE_NAME)")
+	need(o.Members != nil, "account member writer (Options.Members; TABLE_NAME)")
 	need(o.APIKey != "", "API key (Options.APIKey; API_KEY)")
 	if err := errors.Join(missing...); err != nil {
 		return nil, err
 	}
 	h := &Handler{leads: o.Leads, eraser: o.Eraser, rules: o.Rules, rescores: o.Rescores, queue: o.Queue,
-		reports: o.Reports, report: o.Report, now: o.Now}
+		reports: o.Reports, accounts: o.Accounts, report: o.Report, now: o.Now}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -120,17 +126,7 @@ func New(o Options) (*Handler, error) {
 		h.rescoreSettle = o.RescoreSettle
 	}
 	h.views = leadscore.NewRulesCache(o.Rules)
-	h.history, h.previews = o.History, o.Previews
-	if h.history == nil {
-		h.history, _ = o.Rules.(leadscore.RulesHistory)
-	}
-	if h.previews == nil {
-		h.previews, _ = o.Rescores.(leadscore.PreviewStore)
-	}
-	h.events = o.Events
-	if h.events == nil {
-		h.events, _ = o.Leads.(leadscore.EventReader)
-	}
+	h.history, h.previews, h.events, h.members = o.History, o.Previews, o.Events, o.Members
 	m := o.Metrics
 	if m == nil {
 		m = metrics.New(io.Discard, "api")
@@ -170,6 +166,8 @@ func (h *Handler) routes() []httpapi.Route {
 		{Method: "GET", Path: "/v1/rules/preview/{preview_id}", Handle: h.getPreview},
 		{Method: "GET", Path: "/console", Public: true, Handle: h.getConsole},
 		{Method: "GET", Path: "/console/{asset+}", Public: true, Handle: h.getConsole},
+		{Method: "GET", Path: "/v1/accounts/{account_id}", Handle: h.getAccount},
+		{Method: "GET", Path: "/v1/accounts", Handle: h.listAccounts},
 	}
 }
 

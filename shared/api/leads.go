@@ -50,8 +50,7 @@ type LeadsPage struct {
 func (h *Handler) getLead(ctx context.Context, c *httpapi.Call) httpapi.Response {
 	id := c.Params["lead_id"]
 	if !leadIDPattern.MatchString(id) {
-		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "malformed lead_id",
-			httpapi.Detail{Field: "lead_id", Message: "must be ld_ or vi_ followed by 24 hex digits"}))
+		return malformedLeadID()
 	}
 	all, e := breakdownAll(c)
 	if e != nil {
@@ -82,12 +81,8 @@ func (h *Handler) leadResponse(ctx context.Context, id string, all bool, c *http
 	if err == nil && lead.MergedInto != "" && lead.MergedInto != id {
 		lead, err = h.leads.Lead(ctx, lead.MergedInto)
 	}
-	switch {
-	case errors.Is(err, leadscore.ErrNotFound):
-		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusNotFound, httpapi.CodeNotFound, "no such lead"))
-	case err != nil:
-		c.Log.Error("reading lead failed", "error", err.Error())
-		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
+	if err != nil {
+		return leadReadFailed(c, err)
 	}
 	v, err := h.view(ctx, lead, all)
 	if err != nil {
@@ -95,6 +90,23 @@ func (h *Handler) leadResponse(ctx context.Context, id string, all bool, c *http
 		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
 	}
 	return httpapi.JSON(http.StatusOK, v)
+}
+
+// malformedLeadID answers a lead_id no lead can have (leadIDPattern) with
+// a 400, without a table read.
+func malformedLeadID() httpapi.Response {
+	return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "malformed lead_id",
+		httpapi.Detail{Field: "lead_id", Message: "must be ld_ or vi_ followed by 24 hex digits"}))
+}
+
+// leadReadFailed answers a failed lead read: 404 when there is no such
+// lead, else 503 (logged).
+func leadReadFailed(c *httpapi.Call, err error) httpapi.Response {
+	if errors.Is(err, leadscore.ErrNotFound) {
+		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusNotFound, httpapi.CodeNotFound, "no such lead"))
+	}
+	c.Log.Error("reading lead failed", "error", err.Error())
+	return httpapi.ErrorResponse(httpapi.StoreUnavailable())
 }
 
 // view is the lead as the API shows it: computed from its stored state with
@@ -268,10 +280,13 @@ func envelopeLen(v leadscore.LeadView) int {
 func (h *Handler) deleteLead(ctx context.Context, c *httpapi.Call) httpapi.Response {
 	id := c.Params["lead_id"]
 	if !leadIDPattern.MatchString(id) {
-		return httpapi.ErrorResponse(httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest, "malformed lead_id",
-			httpapi.Detail{Field: "lead_id", Message: "must be ld_ or vi_ followed by 24 hex digits"}))
+		return malformedLeadID()
 	}
 	c.Annotate("lead_id", id)
+	if err := h.leaveAccount(ctx, id); err != nil {
+		c.Log.Error("removing the lead from its account failed", "error", err.Error())
+		return httpapi.ErrorResponse(httpapi.StoreUnavailable())
+	}
 	if err := h.eraser.EraseLead(ctx, id); err != nil && !errors.Is(err, leadscore.ErrNotFound) {
 		c.Log.Error("erasing lead failed", "error", err.Error())
 		return httpapi.ErrorResponse(httpapi.StoreUnavailable())

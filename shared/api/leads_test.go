@@ -139,7 +139,8 @@ func TestLeadRoutesWithLeads(t *testing.T) {
 	}
 	byID := load(t, "get-lead.json")
 	byID.PathParameters = map[string]string{"lead_id": ada}
-	if v := get(byID); v.LeadID != ada || v.Stage != scoring.StageMQL || v.Attributes["company"] != "Acme" || v.Score.Engagement <= 40 {
+	if v := get(byID); v.LeadID != ada || v.Stage != scoring.StageMQL || v.Attributes["company"] != "Acme" || v.Score.Engagement <= 40 ||
+		v.AccountID != scoring.AccountIDForDomain("example.com") {
 		t.Errorf("by id: %+v", v)
 	}
 	byEmail := load(t, "list-leads-email.json")
@@ -186,10 +187,32 @@ func TestLeadRoutesWithLeads(t *testing.T) {
 		t.Errorf("a forged cursor: %d %s, want 400", resp.StatusCode, resp.Body)
 	}
 
+	// Ada's summary in her account, as the score function keeps it.
+	acct := scoring.AccountIDForDomain("example.com")
+	summary := leadscore.Member{Email: "ada@example.com", AccountMember: scoring.AccountMember{
+		LeadID: ada, AccountID: acct, Domain: "example.com", Engagement: 30, Stage: scoring.StageMQL, At: testNow}}
+	if err := e.opts.Members.PutMembers(t.Context(), acct, []leadscore.Member{summary}); err != nil {
+		t.Fatal(err)
+	}
 	del := load(t, "delete-lead.json")
 	del.PathParameters = map[string]string{"lead_id": ada}
 	if resp := e.do(t, del); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("DELETE: %d %s", resp.StatusCode, resp.Body)
+	}
+	// The erasure asks ada's account to drop her for good.
+	if m := e.received(t, 1)[0]; m.Kind != leadscore.KindAccount || m.AccountID != acct ||
+		len(m.Members) != 1 || m.Members[0].LeadID != ada || !m.Members[0].Erased || m.Members[0].Email != "" {
+		t.Errorf("the erasure's score message %+v, want an account message with ada's tombstone", m)
+	}
+	// ... and her summary is already gone, before any score function runs:
+	// a message that ended in the dead-letter queue must not leave her
+	// email and attributes behind.
+	members, err := e.opts.Accounts.AccountMembers(t.Context(), acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(members, func(m leadscore.Member) bool { return m.LeadID == ada }) {
+		t.Errorf("ada's member summary is still stored right after DELETE: %+v", members)
 	}
 	byID.PathParameters = map[string]string{"lead_id": ada}
 	if resp := e.do(t, byID); resp.StatusCode != http.StatusNotFound {

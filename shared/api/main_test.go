@@ -3,9 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,26 +23,11 @@ import (
 
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) {
-	// TestMain runs before the testing package parses its flags.
-	flag.Parse()
-	// -short (make unit) needs no emulator: the handler then runs over
-	// shared/mock. Otherwise the same tests run against the real table and
-	// queue, and the emulator-only ones run too.
-	if testing.Short() || !needsEmulators() {
-		os.Exit(m.Run())
-	}
-	emulators.RunTests(m, &stack)
-}
-
-func needsEmulators() bool {
-	for _, a := range os.Args[1:] {
-		if strings.HasPrefix(a, "-test.fuzz=") || strings.HasPrefix(a, "-test.run=^$") || a == "-test.run=XXX" {
-			return false
-		}
-	}
-	return true
-}
+// TestMain starts the emulators unless -short (make unit), fuzzing or
+// benchmarks only: the handler then runs over shared/mock. Otherwise the
+// same tests run against the real table and queue, and the emulator-only
+// ones run too.
+func TestMain(m *testing.M) { emulators.RunTestsOverMocks(m, &stack) }
 
 const testKey = "test-key"
 
@@ -90,7 +72,11 @@ func newEnv(t *testing.T, tweak ...func(*Options)) *env {
 		e.opts.Leads, e.opts.Eraser = e.leads, e.leads
 		// Pages of 3: every shard is read over several pages.
 		e.opts.Reports = &mock.ReportStore{Leads: e.leads, PageLimit: 3}
-		e.opts.Rules, e.opts.Rescores, e.opts.Queue = &mock.RulesStore{}, &mock.RescoreStore{}, e.queue
+		rules := &mock.RulesStore{}
+		e.opts.Rules, e.opts.History, e.opts.Rescores, e.opts.Queue = rules, rules, &mock.RescoreStore{}, e.queue
+		e.opts.Events = e.leads
+		accounts := &mock.AccountStore{}
+		e.opts.Accounts, e.opts.Members = accounts, accounts
 	} else {
 		if err := stack.Reset(t.Context()); err != nil {
 			t.Fatal(err)
@@ -102,6 +88,8 @@ func newEnv(t *testing.T, tweak ...func(*Options)) *env {
 		e.store = dynamodb.New(awsddb.NewFromConfig(cfg), stack.TableName)
 		e.sqs = awssqs.NewFromConfig(cfg)
 		e.opts.Leads, e.opts.Eraser, e.opts.Reports, e.opts.Rules, e.opts.Rescores = e.store, e.store, e.store, e.store, e.store
+		e.opts.Accounts, e.opts.Members = e.store, e.store
+		e.opts.History, e.opts.Previews, e.opts.Events = e.store, e.store, e.store
 		e.opts.Queue = lssqsQueues(e.sqs)
 	}
 	for _, f := range tweak {
@@ -134,24 +122,17 @@ func (e *env) received(t *testing.T, want int) []leadscore.ScoreMessage {
 	if e.queue != nil {
 		out = e.queue.Take()
 	}
-	for empty := 0; e.sqs != nil && len(out) < want && empty < 3; {
-		res, err := e.sqs.ReceiveMessage(t.Context(), &awssqs.ReceiveMessageInput{QueueUrl: aws.String(stack.ScoreQueueURL),
-			MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+	if e.sqs != nil {
+		msgs, err := stack.Take(t.Context(), stack.ScoreQueueURL, want)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Messages) == 0 {
-			empty++
-		}
-		for _, m := range res.Messages {
+		for _, m := range msgs {
 			var msg leadscore.ScoreMessage
 			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &msg); err != nil {
 				t.Fatalf("queued body %q: %v", aws.ToString(m.Body), err)
 			}
 			out = append(out, msg)
-			if _, err := e.sqs.DeleteMessage(t.Context(), &awssqs.DeleteMessageInput{QueueUrl: aws.String(stack.ScoreQueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
 		}
 	}
 	if len(out) != want {

@@ -66,13 +66,13 @@ func TestNewNamesWhatIsMissing(t *testing.T) {
 		t.Fatal("New without dependencies: no error")
 	}
 	for _, want := range []string{"Options.Leads", "Options.Eraser", "Options.Rules", "Options.Rescores", "Options.Queue", "SCORE_QUEUE_URL",
-		"Options.Reports", "API_KEY"} {
+		"Options.Reports", "Options.Accounts", "API_KEY"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
 	}
 	leads := &mock.Store{}
-	_, err = New(Options{Leads: leads, Eraser: leads, Reports: &mock.ReportStore{Leads: leads}, Rules: &mock.RulesStore{}, Rescores: &mock.RescoreStore{}, APIKey: testKey})
+	_, err = New(Options{Leads: leads, Eraser: leads, Reports: &mock.ReportStore{Leads: leads}, Rules: &mock.RulesStore{}, Rescores: &mock.RescoreStore{}, Accounts: &mock.AccountStore{}, Members: &mock.AccountStore{}, APIKey: testKey})
 	if err == nil || !strings.Contains(err.Error(), "SCORE_QUEUE_URL") || strings.Contains(err.Error(), "API_KEY") {
 		t.Errorf("New without a queue: %v, want an error naming only the queue", err)
 	}
@@ -127,7 +127,10 @@ func TestSampleEvents(t *testing.T) {
 		"api-post-rules-preview.json":  http.StatusAccepted,
 		"api-get-rules-preview.json":   http.StatusNotFound, // no such preview
 		// A background build of the report: its message goes to the score queue.
-		"api-post-signals-report.json": http.StatusAccepted,
+		"api-post-signals-report.json":   http.StatusAccepted,
+		"api-get-account.json":           http.StatusNotFound,
+		"api-get-account-by-domain.json": http.StatusNotFound,
+		"api-list-accounts.json":         http.StatusOK,
 	}
 	if len(files) != len(want) {
 		t.Fatalf("events/api-*.json: %d files, want %d (one per expectation)", len(files), len(want))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -93,7 +94,7 @@ func Diff(prev, cur *scoring.Rules) (Changes, error) {
 		return Changes{}, err
 	}
 	ch := Changes{Added: []string{}, Removed: []string{}, Points: []PointChange{}}
-	for _, id := range sortedKeys(after) {
+	for _, id := range slices.Sorted(maps.Keys(after)) {
 		p, kept := before[id]
 		switch {
 		case !kept:
@@ -102,7 +103,7 @@ func Diff(prev, cur *scoring.Rules) (Changes, error) {
 			ch.Points = append(ch.Points, PointChange{Rule: id, From: p, To: after[id]})
 		}
 	}
-	for _, id := range sortedKeys(before) {
+	for _, id := range slices.Sorted(maps.Keys(before)) {
 		if _, kept := after[id]; !kept {
 			ch.Removed = append(ch.Removed, id)
 		}
@@ -152,13 +153,4 @@ func (ch Changes) String() string {
 		return "no rule or point changed; other settings did"
 	}
 	return "the same document as before"
-}
-
-func sortedKeys(m map[string]float64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -17,7 +18,7 @@ func TestAssetServesThePageAndEveryFile(t *testing.T) {
 	}
 	names := Names()
 	for _, want := range []string{"app.js", "api.js", "dom.js", "console.css", "views/rules.js"} {
-		if !contains(names, want) {
+		if !slices.Contains(names, want) {
 			t.Errorf("Names() = %v, missing %s", names, want)
 		}
 	}
@@ -112,15 +113,6 @@ func TestNoRemoteResources(t *testing.T) {
 			}
 		}
 	}
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // FuzzAsset: whatever the path, Asset serves only files of the console:

@@ -144,7 +144,12 @@ func (s *Store) DueLeads(ctx context.Context, shard int, now time.Time, limit in
 	meter(ctx, "DueLeads", out.ConsumedCapacity)
 	ids := make([]string, 0, len(out.Items))
 	for _, it := range out.Items {
-		ids = append(ids, strings.TrimPrefix(str(it, attrPK), leadPrefix))
+		pk := str(it, attrPK)
+		if id, ok := strings.CutPrefix(pk, accountPrefix); ok {
+			ids = append(ids, leadscore.DueAccountID(id))
+			continue
+		}
+		ids = append(ids, strings.TrimPrefix(pk, leadPrefix))
 	}
 	return ids, encodeCursor(out.LastEvaluatedKey, attrDueShard, attrDueAt), consumed, nil
 }

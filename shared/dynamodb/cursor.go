@@ -60,6 +60,12 @@ func decodeCursor(s string) (cursor, error) {
 // indexStart is the ExclusiveStartKey of an index query resuming at s,
 // which must belong to the listing of partition wantPart; nil for "".
 func indexStart(s, partAttr, sortAttr, wantPart string) (map[string]types.AttributeValue, error) {
+	return itemIndexStart(s, partAttr, sortAttr, wantPart, leadPrefix, leadSK)
+}
+
+// itemIndexStart is indexStart for a listing of items whose key is
+// pkPrefix<id> / sk (leads, accounts).
+func itemIndexStart(s, partAttr, sortAttr, wantPart, pkPrefix, sk string) (map[string]types.AttributeValue, error) {
 	if s == "" {
 		return nil, nil
 	}
@@ -67,7 +73,7 @@ func indexStart(s, partAttr, sortAttr, wantPart string) (map[string]types.Attrib
 	if err != nil {
 		return nil, err
 	}
-	if c.Part != wantPart || !strings.HasPrefix(c.PK, leadPrefix) || c.SK != leadSK {
+	if c.Part != wantPart || !strings.HasPrefix(c.PK, pkPrefix) || c.SK != sk {
 		return nil, fmt.Errorf("%w: it belongs to another listing", ErrBadCursor)
 	}
 	if _, err := strconv.ParseFloat(c.Sort, 64); err != nil {

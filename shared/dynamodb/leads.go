@@ -69,31 +69,8 @@ func decodeLead(item map[string]types.AttributeValue, full bool) (*leadscore.Lea
 		rec.Visitors = append([]string(nil), ss.Value...)
 		slices.Sort(rec.Visitors)
 	}
-	if ob, ok := item[attrOutbox].(*types.AttributeValueMemberM); ok {
-		for tid, av := range ob.Value {
-			m, ok := av.(*types.AttributeValueMemberM)
-			if !ok {
-				return nil, fmt.Errorf("lead %s: outbox entry %s is not a map", id, tid)
-			}
-			at, err := time.Parse(time.RFC3339Nano, str(m.Value, "at"))
-			if err != nil {
-				return nil, fmt.Errorf("lead %s: outbox entry %s: %w", id, tid, err)
-			}
-			rv, err := num(m.Value, "rv")
-			if err != nil {
-				return nil, fmt.Errorf("lead %s: outbox entry %s: %w", id, tid, err)
-			}
-			// The body is left empty: the evaluation that sends it fills in
-			// the lead as it is then, under the same transition_id.
-			rec.Outbox = append(rec.Outbox, leadscore.Handoff{TransitionID: tid, Type: str(m.Value, "type"),
-				OccurredAt: at.UTC(), RulesVersion: int(rv)})
-		}
-		slices.SortFunc(rec.Outbox, func(a, b leadscore.Handoff) int {
-			if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
-				return c
-			}
-			return strings.Compare(a.TransitionID, b.TransitionID)
-		})
+	if rec.Outbox, err = decodeOutbox(item); err != nil {
+		return nil, fmt.Errorf("lead %s: %w", id, err)
 	}
 	if !full {
 		return rec, nil
@@ -130,15 +107,7 @@ func encodeLead(rec *leadscore.LeadRecord, version int64) (map[string]types.Attr
 		item[attrVisitors] = &types.AttributeValueMemberSS{Value: rec.Visitors}
 	}
 	if len(rec.Outbox) > 0 {
-		ob := make(map[string]types.AttributeValue, len(rec.Outbox))
-		for _, h := range rec.Outbox {
-			ob[h.TransitionID] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
-				"type": sAttr(h.Type),
-				"at":   sAttr(h.OccurredAt.UTC().Format(time.RFC3339Nano)),
-				"rv":   nAttr(int64(h.RulesVersion)),
-			}}
-		}
-		item[attrOutbox] = &types.AttributeValueMemberM{Value: ob}
+		item[attrOutbox] = encodeOutbox(rec.Outbox)
 	}
 	if !rec.DueAt.IsZero() {
 		item[attrNextDue] = nAttr(rec.DueAt.Unix())
@@ -367,4 +336,51 @@ func newState(id string) *scoring.State {
 		return scoring.NewLeadState()
 	}
 	return scoring.NewState()
+}
+
+// encodeOutbox is the stored outbox: per transition id its type, time and
+// rules version. The body is not stored: the evaluation that sends an
+// entry fills in the lead or account as it is then.
+func encodeOutbox(outbox []leadscore.Handoff) *types.AttributeValueMemberM {
+	ob := make(map[string]types.AttributeValue, len(outbox))
+	for _, h := range outbox {
+		ob[h.TransitionID] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+			"type": sAttr(h.Type),
+			"at":   sAttr(h.OccurredAt.UTC().Format(time.RFC3339Nano)),
+			"rv":   nAttr(int64(h.RulesVersion)),
+		}}
+	}
+	return &types.AttributeValueMemberM{Value: ob}
+}
+
+// decodeOutbox reads what encodeOutbox wrote, oldest first.
+func decodeOutbox(item map[string]types.AttributeValue) ([]leadscore.Handoff, error) {
+	ob, ok := item[attrOutbox].(*types.AttributeValueMemberM)
+	if !ok {
+		return nil, nil
+	}
+	var out []leadscore.Handoff
+	for tid, av := range ob.Value {
+		m, ok := av.(*types.AttributeValueMemberM)
+		if !ok {
+			return nil, fmt.Errorf("outbox entry %s is not a map", tid)
+		}
+		at, err := time.Parse(time.RFC3339Nano, str(m.Value, "at"))
+		if err != nil {
+			return nil, fmt.Errorf("outbox entry %s: %w", tid, err)
+		}
+		rv, err := num(m.Value, "rv")
+		if err != nil {
+			return nil, fmt.Errorf("outbox entry %s: %w", tid, err)
+		}
+		out = append(out, leadscore.Handoff{TransitionID: tid, Type: str(m.Value, "type"),
+			OccurredAt: at.UTC(), RulesVersion: int(rv)})
+	}
+	slices.SortFunc(out, func(a, b leadscore.Handoff) int {
+		if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.TransitionID, b.TransitionID)
+	})
+	return out, nil
 }

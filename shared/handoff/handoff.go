@@ -79,6 +79,11 @@ func RouteFor(cfg config.Config) map[string]string {
 	if cfg.WebhookURLSales != "" {
 		urls["lead.mql"] = cfg.WebhookURLSales
 		urls["lead.sql"] = cfg.WebhookURLSales
+		// Accounts (docs/scoring.md section 7): sales gets the ready
+		// account and the opportunity; customer and the return to account
+		// have no receiver by default.
+		urls["account.mqa"] = cfg.WebhookURLSales
+		urls["account.opportunity"] = cfg.WebhookURLSales
 	}
 	if cfg.WebhookURLNurture != "" {
 		urls["lead.nurture"] = cfg.WebhookURLNurture
@@ -174,12 +179,16 @@ var errPermanent = errors.New("undeliverable message")
 
 func (h *Handler) deliver(ctx context.Context, log *slog.Logger, r events.SQSMessage) error {
 	var ho leadscore.Handoff
-	if err := json.Unmarshal([]byte(r.Body), &ho); err != nil || ho.TransitionID == "" || ho.Type == "" || ho.Lead.LeadID == "" {
+	if err := json.Unmarshal([]byte(r.Body), &ho); err != nil || ho.TransitionID == "" || ho.Type == "" || ho.Subject() == "" {
 		log.Error("unparseable handoff message", "message_id", r.MessageId, "error", fmt.Sprint(err))
 		h.metrics.Count("HandoffUnparseable", 1)
 		return errPermanent
 	}
-	log = log.With("lead_id", ho.Lead.LeadID, "transition_id", ho.TransitionID, "type", ho.Type)
+	if ho.Account != nil {
+		log = log.With("account_id", ho.Account.AccountID, "transition_id", ho.TransitionID, "type", ho.Type)
+	} else {
+		log = log.With("lead_id", ho.Lead.LeadID, "transition_id", ho.TransitionID, "type", ho.Type)
+	}
 	target, ok := h.urls[ho.Type]
 	if !ok {
 		log.Info("no webhook configured for this transition kind: skipped")

@@ -225,3 +225,51 @@ func TestRetryDelayGrowsAndCaps(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountWebhookIsSignedLikeALeads: an account.mqa goes to the sales
+// URL with the lead webhooks' headers and signature, and its body is
+// {transition_id, type, occurred_at, rules_version, account} with no lead.
+func TestAccountWebhookIsSignedLikeALeads(t *testing.T) {
+	rcv := newReceiver(t, 0)
+	h := newHandler(t, config.Config{WebhookURLSales: rcv.srv.URL, WebhookSecret: secret, Local: true}, nil)
+	ho := leadscore.Handoff{TransitionID: "tr_acc0123456789abcdef012345", Type: "account.mqa", OccurredAt: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC),
+		RulesVersion: 3, Account: &leadscore.AccountView{AccountID: "sf-001", Domain: "acme.io", Stage: "mqa", EngagedContacts: 3,
+			Leads: []leadscore.AccountLead{{LeadID: "ld_abc", Email: "ada@acme.io", Stage: "lead", Engagement: 12}}}}
+	lead := sample("lead.mql")
+	for _, m := range []leadscore.Handoff{ho, lead} {
+		body, _ := json.Marshal(m)
+		resp, err := h.Handle(t.Context(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: string(body),
+			Attributes: map[string]string{"ApproximateReceiveCount": "1"}}}})
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("%s: %v %v", m.Type, resp.BatchItemFailures, err)
+		}
+	}
+	if len(rcv.got) != 2 {
+		t.Fatalf("%d posts, want the account's and the lead's", len(rcv.got))
+	}
+	acct, lp := rcv.got[0], rcv.got[1]
+	for name := range lp.header {
+		if name == "Content-Length" || name == "Accept-Encoding" {
+			continue
+		}
+		if acct.header.Get(name) == "" {
+			t.Errorf("the account webhook lacks header %s that the lead webhook has", name)
+		}
+	}
+	ts, sig := acct.header.Get(webhook.HeaderTimestamp), acct.header.Get(webhook.HeaderSignature)
+	if err := webhook.Verify(secret, ts, sig, acct.body, time.Now(), time.Hour); err != nil {
+		t.Errorf("the account webhook's signature does not verify: %v (headers %v)", err, acct.header)
+	}
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal(acct.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"transition_id", "type", "occurred_at", "rules_version", "account"} {
+		if _, ok := body[k]; !ok {
+			t.Errorf("account webhook body lacks %s: %s", k, acct.body)
+		}
+	}
+	if _, ok := body["lead"]; ok {
+		t.Errorf("account webhook body carries a lead: %s", acct.body)
+	}
+}

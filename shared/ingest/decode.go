@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/leadscore/leadscore/shared/httpapi"
+	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/strictjson"
 )
 
@@ -91,7 +94,7 @@ func rawEvents(doc any) ([]any, []string, *httpapi.Error) {
 	if !ok {
 		return nil, nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRequest,
 			"the body must be an event object or {\"events\": [...]}",
-			httpapi.Detail{Field: "(body)", Message: "must be an object, got " + jsonKind(doc)})
+			httpapi.Detail{Field: "(body)", Message: "must be an object, got " + leadscore.JSONKind(doc)})
 	}
 	list, isBatch := obj["events"]
 	if !isBatch {
@@ -106,7 +109,7 @@ func rawEvents(doc any) ([]any, []string, *httpapi.Error) {
 	arr, ok := list.([]any)
 	switch {
 	case !ok:
-		details = append(details, httpapi.Detail{Field: "events", Message: "must be an array, got " + jsonKind(list)})
+		details = append(details, httpapi.Detail{Field: "events", Message: "must be an array, got " + leadscore.JSONKind(list)})
 	case len(arr) == 0:
 		details = append(details, httpapi.Detail{Field: "events", Message: "must hold at least one event"})
 	case len(arr) > MaxEvents:
@@ -170,8 +173,8 @@ func decodeForm(mt string, params map[string]string, body []byte) (*formValues, 
 			return nil, tooMany
 		}
 		// ParseQuery loses field order; order only affects problem order,
-		// which sortedKeys makes deterministic anyway.
-		for _, name := range sortedKeys(anyMap(vals)) {
+		// which sorting the names makes deterministic anyway.
+		for _, name := range slices.Sorted(maps.Keys(vals)) {
 			f.add(name, vals[name][0])
 		}
 		return f, f.textErr()
@@ -207,12 +210,4 @@ func decodeForm(mt string, params map[string]string, body []byte) (*formValues, 
 	default:
 		return nil, httpapi.UnsupportedMedia("application/x-www-form-urlencoded or multipart/form-data")
 	}
-}
-
-func anyMap(v url.Values) map[string]any {
-	m := make(map[string]any, len(v))
-	for k := range v {
-		m[k] = nil
-	}
-	return m
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -58,7 +59,7 @@ func TestPostEventDefaults(t *testing.T) {
 		t.Fatalf("status %d, body %s", resp.StatusCode, resp.Body)
 	}
 	q := e.received(t, 1)[0]
-	if !eventIDPattern.MatchString(q.msg.Event.EventID) || !strings.HasPrefix(q.msg.Event.EventID, "ev_") {
+	if !leadscore.ValidID(q.msg.Event.EventID) || !strings.HasPrefix(q.msg.Event.EventID, "ev_") {
 		t.Errorf("generated event_id %q", q.msg.Event.EventID)
 	}
 	if !q.msg.Event.OccurredAt.Equal(testNow) {
@@ -149,6 +150,17 @@ func TestPostEventRejections(t *testing.T) {
 			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"properties.utm"}},
 		{name: "funnel stage outside top, middle, bottom", body: `{"type":"content_download","anonymous_id":"a","properties":{"funnel_stage":"bofu"}}`,
 			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"properties.funnel_stage"}},
+		// Accounts (docs/scoring.md section 7): a bounded id, a flat and small object.
+		{name: "account_id outside the pattern", body: `{"events":[{"type":"page_view","email":"a@b.co","account_id":"acme corp/1"}]}`,
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"events[0].account_id"}, wantText: "[A-Za-z0-9_.:-]{1,128}"},
+		{name: "account_id too long", body: `{"type":"page_view","email":"a@b.co","account_id":"` + strings.Repeat("a", 129) + `"}`,
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"account_id"}},
+		{name: "account with 1,000 keys", body: `{"type":"page_view","email":"a@b.co","account":{` + thousandKeys() + `}}`,
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"account"}, wantText: "at most 50"},
+		{name: "nested account object", body: `{"events":[{"type":"page_view","email":"a@b.co","account":{"foo":{"bar":1},"tags":["x"]}}]}`,
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"events[0].account.foo", "events[0].account.tags"}},
+		{name: "account that is not an object", body: `{"type":"page_view","email":"a@b.co","account":"Acme"}`,
+			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"account"}},
 		{name: "every problem of a batch at once", body: `{"events":[{"type":"page_view","anonymous_id":"a"},{"type":"page_view"},{"type":"nope","email":"x"},{"type":"page_view","email":"a@b.co","occurred_at":"soon"}]}`,
 			wantStatus: 400, wantCode: httpapi.CodeInvalidRequest, wantFields: []string{"events[1].email", "events[2].type", "events[2].email", "events[3].occurred_at"}},
 		{name: "101 events", body: `{"events":[` + strings.TrimSuffix(strings.Repeat(`{"type":"page_view","anonymous_id":"a"},`, 101), ",") + `]}`,
@@ -228,4 +240,13 @@ func TestJSONErrorOffsets(t *testing.T) {
 			t.Errorf("decodeJSON(%s) = %+v, want a 400 naming %s", tc.body, e, tc.want)
 		}
 	}
+}
+
+// thousandKeys is the inside of a JSON object with 1,000 keys.
+func thousandKeys() string {
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf(`"k%d":%d`, i, i)
+	}
+	return strings.Join(keys, ",")
 }

@@ -195,7 +195,7 @@ func (h *Handler) prepareForm(ctx context.Context, req *httpapi.Request, formID 
 // safeRedirect returns the _redirect target when it is an absolute http(s)
 // URL on one of the form's allowed origins (no open redirect).
 func safeRedirect(form config.Form, target string) (string, bool) {
-	if target == "" || len(target) > MaxPropertyLen {
+	if target == "" || len(target) > leadscore.MaxPropertyLen {
 		return "", false
 	}
 	u, err := url.Parse(target)

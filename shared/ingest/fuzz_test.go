@@ -64,7 +64,7 @@ func checkBatch(t *testing.T, b *batch) {
 		} else {
 			seen[k] = true
 		}
-		if !eventIDPattern.MatchString(ev.EventID) {
+		if !leadscore.ValidID(ev.EventID) {
 			t.Fatalf("event_id %q does not match the pattern", ev.EventID)
 		}
 		if m.LeadID != leadscore.SubjectID(ev) || m.Kind != leadscore.KindEvent {

@@ -3,9 +3,6 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -28,26 +25,11 @@ import (
 
 var stack *emulators.Stack
 
-func TestMain(m *testing.M) {
-	// TestMain runs before the testing package parses its flags.
-	flag.Parse()
-	// -short (make unit), fuzzing and benchmarks need no emulator: the
-	// handler then runs over shared/mock. Otherwise the same tests run
-	// against the real queue and table, and the emulator-only ones run too.
-	if testing.Short() || !needsEmulators() {
-		os.Exit(m.Run())
-	}
-	emulators.RunTests(m, &stack)
-}
-
-func needsEmulators() bool {
-	for _, a := range os.Args[1:] {
-		if strings.HasPrefix(a, "-test.fuzz=") || strings.HasPrefix(a, "-test.run=^$") || a == "-test.run=XXX" {
-			return false
-		}
-	}
-	return true
-}
+// TestMain starts the emulators unless -short (make unit), fuzzing or
+// benchmarks only: the handler then runs over shared/mock. Otherwise the
+// same tests run against the real queue and table, and the emulator-only
+// ones run too.
+func TestMain(m *testing.M) { emulators.RunTestsOverMocks(m, &stack) }
 
 // needEmulators skips a test that is about the real SQS client or table
 // (retries, SDK errors, the urgent queue URL) when they are not running:
@@ -180,25 +162,18 @@ func (e *env) received(t *testing.T, want int) []queued {
 			out = append(out, queued{msg: m, leadID: m.LeadID})
 		}
 	}
-	for empty := 0; e.sqs != nil && len(out) < want && empty < 3; {
-		res, err := e.sqs.ReceiveMessage(t.Context(), &awssqs.ReceiveMessageInput{QueueUrl: aws.String(stack.ScoreQueueURL),
-			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"}})
+	if e.sqs != nil {
+		msgs, err := stack.Take(t.Context(), stack.ScoreQueueURL, want)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Messages) == 0 {
-			empty++
-		}
-		for _, m := range res.Messages {
+		for _, m := range msgs {
 			var q queued
 			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &q.msg); err != nil {
 				t.Fatalf("queued body %q: %v", aws.ToString(m.Body), err)
 			}
 			q.leadID = aws.ToString(m.MessageAttributes[lssqs.AttrLeadID].StringValue)
 			out = append(out, q)
-			if _, err := e.sqs.DeleteMessage(t.Context(), &awssqs.DeleteMessageInput{QueueUrl: aws.String(stack.ScoreQueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
 		}
 	}
 	if len(out) != want {

@@ -4,13 +4,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"math"
-	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/leadscore/leadscore/shared/httpapi"
@@ -18,19 +17,11 @@ import (
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
-// Limits on one event (docs/api.md "Limits"). They keep one event far below the
-// SQS message limit and the lead item far below DynamoDB's 400 KB, and they
-// are generous for what a tracker or a form really sends.
+// Limits of POST /v1/events (docs/api.md "Limits"); the limits on one
+// event's fields are leadscore.MaxKeys and the rest, shared with the other
+// routes.
 const (
-	MaxEvents         = 100  // events in one POST /v1/events
-	MaxEventIDLen     = 128  // also the pattern's bound
-	MaxTypeLen        = 64   // event type names
-	MaxAnonymousIDLen = 128  // cookie ids (UUIDs, GA client ids) are far shorter
-	MaxUserIDLen      = 256  // a sender's own id for the person (Segment's userId)
-	MaxAttributeLen   = 256  // each string in "lead"
-	MaxPropertyLen    = 2048 // each string in "properties" (URLs can be long)
-	MaxKeys           = 50   // keys in "lead" and in "properties", each
-	MaxKeyLen         = 64   // a key of "lead" or "properties"
+	MaxEvents = 100 // events in one POST /v1/events
 	// FutureSkew is how far in the future occurred_at may be (client clocks
 	// drift); docs/scoring.md relies on no event being dated later than that.
 	FutureSkew = 5 * time.Minute
@@ -39,11 +30,6 @@ const (
 // earliestOccurredAt rejects dates no real lead activity has: a year-1 or
 // 1970 timestamp is a client bug, and it would be scored as a very old event.
 var earliestOccurredAt = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-
-var (
-	eventIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
-	leadKeyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-)
 
 // eventFields are the fields of docs/api.md "Event"; anything else is
 // reported, because a misspelt "occured_at" would otherwise silently default
@@ -110,71 +96,13 @@ func (n *normalizer) event(prefix string, raw any) (ev scoring.Event, ok bool) {
 		if field == "" {
 			field = "(body)"
 		}
-		n.problem(field, "must be an event object, got %s", jsonKind(raw))
+		n.problem(field, "must be an event object, got %s", leadscore.JSONKind(raw))
 		return ev, false
 	}
-	for k := range obj {
-		if !contains(eventFields, k) {
-			msg := "unknown field"
-			if c, d := scoring.Nearest(k, eventFields); d <= 2 {
-				msg += fmt.Sprintf("; did you mean %q?", c)
-			}
-			n.problem(join(prefix, k), "%s", msg)
-		}
-	}
-
-	switch v := obj["event_id"].(type) {
-	case nil:
-		ev.EventID = NewEventID()
-	case string:
-		if v == "" {
-			n.problem(n.path(prefix, "", "event_id"), "must not be empty; leave it out to have one generated")
-		} else if !eventIDPattern.MatchString(v) {
-			n.problem(n.path(prefix, "", "event_id"), "must match [A-Za-z0-9_.:-]{1,128}")
-		} else {
-			ev.EventID = v
-		}
-	default:
-		n.problem(n.path(prefix, "", "event_id"), "must be a string, got %s", jsonKind(v))
-	}
-
-	switch v := obj["type"].(type) {
-	case nil:
-		n.problem(n.path(prefix, "", "type"), "is required")
-	case string:
-		switch {
-		case v == "":
-			n.problem(n.path(prefix, "", "type"), "is required")
-		case len(v) > MaxTypeLen:
-			n.problem(n.path(prefix, "", "type"), "is longer than %d characters", MaxTypeLen)
-		case !n.rules.KnownEventType(v):
-			n.unknownType = true
-			msg := fmt.Sprintf("unknown event type %q", v)
-			if c := n.rules.ClosestEventType(v); c != "" {
-				msg += fmt.Sprintf("; did you mean %q?", c)
-			}
-			n.problem(n.path(prefix, "", "type"), "%s", msg)
-		default:
-			ev.Type = v
-		}
-	default:
-		n.problem(n.path(prefix, "", "type"), "must be a string, got %s", jsonKind(v))
-	}
-
-	ev.OccurredAt = n.now
-	if s := n.str(obj, prefix, "", "occurred_at", 64); s != "" {
-		t, err := time.Parse(time.RFC3339Nano, s)
-		switch {
-		case err != nil:
-			n.problem(n.path(prefix, "", "occurred_at"), "must be an RFC 3339 date-time such as 2026-11-22T10:15:00Z")
-		case t.After(n.now.Add(FutureSkew)):
-			n.problem(n.path(prefix, "", "occurred_at"), "is more than %s in the future", FutureSkew)
-		case t.Before(earliestOccurredAt):
-			n.problem(n.path(prefix, "", "occurred_at"), "is before 2000-01-01")
-		default:
-			ev.OccurredAt = t.UTC()
-		}
-	}
+	n.unknownFields(obj, prefix)
+	ev.EventID = n.eventID(obj["event_id"], prefix)
+	ev.Type = n.eventType(obj["type"], prefix)
+	ev.OccurredAt = n.occurredAt(obj, prefix)
 
 	if raw := n.str(obj, prefix, "", "email", leadscore.MaxEmailLen+32); raw != "" {
 		email, idnaErr := leadscore.CanonicalEmail(raw)
@@ -191,8 +119,8 @@ func (n *normalizer) event(prefix string, raw any) (ev scoring.Event, ok bool) {
 			ev.Email = email
 		}
 	}
-	if id := n.str(obj, prefix, "", "anonymous_id", MaxAnonymousIDLen); id != "" {
-		if !printableNoSpace(id) {
+	if id := n.str(obj, prefix, "", "anonymous_id", leadscore.MaxAnonymousIDLen); id != "" {
+		if !leadscore.PrintableASCII(id) {
 			n.problem(n.path(prefix, "", "anonymous_id"), "must be printable ASCII without spaces")
 		} else {
 			ev.AnonymousID = id
@@ -209,18 +137,101 @@ func (n *normalizer) event(prefix string, raw any) (ev scoring.Event, ok bool) {
 	return ev, len(n.details) == before
 }
 
+// unknownFields reports the fields docs/api.md "Event" does not have, with
+// the nearest one when it looks misspelt.
+func (n *normalizer) unknownFields(obj map[string]any, prefix string) {
+	for k := range obj {
+		if !slices.Contains(eventFields, k) {
+			msg := "unknown field"
+			if c, d := scoring.Nearest(k, eventFields); d <= 2 {
+				msg += fmt.Sprintf("; did you mean %q?", c)
+			}
+			n.problem(join(prefix, k), "%s", msg)
+		}
+	}
+}
+
+// eventID is the event's event_id, or a new one when it was left out.
+func (n *normalizer) eventID(v any, prefix string) string {
+	switch v := v.(type) {
+	case nil:
+		return NewEventID()
+	case string:
+		if v == "" {
+			n.problem(n.path(prefix, "", "event_id"), "must not be empty; leave it out to have one generated")
+		} else if !leadscore.ValidID(v) {
+			n.problem(n.path(prefix, "", "event_id"), "must match [A-Za-z0-9_.:-]{1,128}")
+		} else {
+			return v
+		}
+	default:
+		n.problem(n.path(prefix, "", "event_id"), "must be a string, got %s", leadscore.JSONKind(v))
+	}
+	return ""
+}
+
+// eventType is the event's type when the rules know it; an unknown one is
+// reported with the closest known type, and noted so stale cached rules
+// can be refreshed.
+func (n *normalizer) eventType(v any, prefix string) string {
+	switch v := v.(type) {
+	case nil:
+		n.problem(n.path(prefix, "", "type"), "is required")
+	case string:
+		switch {
+		case v == "":
+			n.problem(n.path(prefix, "", "type"), "is required")
+		case len(v) > leadscore.MaxTypeLen:
+			n.problem(n.path(prefix, "", "type"), "is longer than %d characters", leadscore.MaxTypeLen)
+		case !n.rules.KnownEventType(v):
+			n.unknownType = true
+			msg := fmt.Sprintf("unknown event type %q", v)
+			if c := n.rules.ClosestEventType(v); c != "" {
+				msg += fmt.Sprintf("; did you mean %q?", c)
+			}
+			n.problem(n.path(prefix, "", "type"), "%s", msg)
+		default:
+			return v
+		}
+	default:
+		n.problem(n.path(prefix, "", "type"), "must be a string, got %s", leadscore.JSONKind(v))
+	}
+	return ""
+}
+
+// occurredAt is the event's occurred_at, or the time received when it was
+// left out or refused: not in the future beyond FutureSkew, not before 2000.
+func (n *normalizer) occurredAt(obj map[string]any, prefix string) time.Time {
+	s := n.str(obj, prefix, "", "occurred_at", 64)
+	if s == "" {
+		return n.now
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	switch {
+	case err != nil:
+		n.problem(n.path(prefix, "", "occurred_at"), "must be an RFC 3339 date-time such as 2026-11-22T10:15:00Z")
+	case t.After(n.now.Add(FutureSkew)):
+		n.problem(n.path(prefix, "", "occurred_at"), "is more than %s in the future", FutureSkew)
+	case t.Before(earliestOccurredAt):
+		n.problem(n.path(prefix, "", "occurred_at"), "is before 2000-01-01")
+	default:
+		return t.UTC()
+	}
+	return n.now
+}
+
 // sourceFields reads what a source knows besides the email and cookie: the
 // sender's own id for the person, and the account (docs/api.md "Event").
 func (n *normalizer) sourceFields(obj map[string]any, prefix string, ev *scoring.Event) {
-	if id := strings.TrimSpace(n.str(obj, prefix, "", "user_id", MaxUserIDLen)); id != "" {
-		if !printableText(id) {
+	if id := strings.TrimSpace(n.str(obj, prefix, "", "user_id", leadscore.MaxUserIDLen)); id != "" {
+		if !leadscore.PrintableText(id) {
 			n.problem(n.path(prefix, "", "user_id"), "must be printable text")
 		} else {
 			ev.UserID = id
 		}
 	}
-	if id := n.str(obj, prefix, "", "account_id", MaxEventIDLen); id != "" {
-		if !eventIDPattern.MatchString(id) {
+	if id := n.str(obj, prefix, "", "account_id", leadscore.MaxEventIDLen); id != "" {
+		if !leadscore.ValidID(id) {
 			n.problem(n.path(prefix, "", "account_id"), "must match [A-Za-z0-9_.:-]{1,128}")
 		} else {
 			ev.AccountID = id
@@ -236,26 +247,26 @@ func (n *normalizer) account(raw any, prefix string) map[string]any {
 	}
 	obj, ok := raw.(map[string]any)
 	if !ok {
-		n.problem(join(prefix, "account"), "must be an object, got %s", jsonKind(raw))
+		n.problem(join(prefix, "account"), "must be an object, got %s", leadscore.JSONKind(raw))
 		return nil
 	}
-	if len(obj) > MaxKeys {
-		n.problem(join(prefix, "account"), "has %d attributes; at most %d are accepted", len(obj), MaxKeys)
+	if len(obj) > leadscore.MaxKeys {
+		n.problem(join(prefix, "account"), "has %d attributes; at most %d are accepted", len(obj), leadscore.MaxKeys)
 		return nil
 	}
 	out := make(map[string]any, len(obj))
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		p := n.path(prefix, "account", k)
 		switch {
 		case obj[k] == nil:
-		case !leadKeyPattern.MatchString(k):
+		case !leadscore.ValidAttributeName(k):
 			n.problem(p, "attribute names must match [a-z][a-z0-9_]{0,63}")
 		case leadNumberFields[k]:
 			if f, ok := n.number(p, obj[k]); ok {
 				out[k] = f
 			}
 		default:
-			if v, ok := n.scalar(p, obj[k], MaxAttributeLen); ok {
+			if v, ok := n.scalar(p, obj[k], leadscore.MaxAttributeLen); ok {
 				out[k] = v
 			}
 		}
@@ -264,16 +275,6 @@ func (n *normalizer) account(raw any, prefix string) map[string]any {
 		return nil
 	}
 	return out
-}
-
-// printableText is text without control characters.
-func printableText(s string) bool {
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return utf8.ValidString(s)
 }
 
 // has reports whether obj carries a non-empty value for key (a present but
@@ -296,7 +297,7 @@ func (n *normalizer) str(obj map[string]any, prefix, group, key string, max int)
 	}
 	s, isStr := v.(string)
 	if !isStr {
-		n.problem(n.path(prefix, group, key), "must be a string, got %s", jsonKind(v))
+		n.problem(n.path(prefix, group, key), "must be a string, got %s", leadscore.JSONKind(v))
 		return ""
 	}
 	if utf8.RuneCountInString(s) > max {
@@ -312,15 +313,15 @@ func (n *normalizer) lead(raw any, prefix string) map[string]any {
 	}
 	obj, ok := raw.(map[string]any)
 	if !ok {
-		n.problem(join(prefix, "lead"), "must be an object, got %s", jsonKind(raw))
+		n.problem(join(prefix, "lead"), "must be an object, got %s", leadscore.JSONKind(raw))
 		return nil
 	}
-	if len(obj) > MaxKeys {
-		n.problem(join(prefix, "lead"), "has %d attributes; at most %d are accepted", len(obj), MaxKeys)
+	if len(obj) > leadscore.MaxKeys {
+		n.problem(join(prefix, "lead"), "has %d attributes; at most %d are accepted", len(obj), leadscore.MaxKeys)
 		return nil
 	}
 	out := make(map[string]any, len(obj))
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		v := obj[k]
 		p := n.path(prefix, "lead", k)
 		if why, reserved := reservedLeadFields[k]; reserved {
@@ -336,15 +337,15 @@ func (n *normalizer) lead(raw any, prefix string) map[string]any {
 				out[k] = f
 			}
 		case leadStringFields[k]:
-			if s := strings.TrimSpace(n.str(obj, prefix, "lead", k, MaxAttributeLen)); s != "" {
+			if s := strings.TrimSpace(n.str(obj, prefix, "lead", k, leadscore.MaxAttributeLen)); s != "" {
 				out[k] = s
 			}
 		default:
-			if !leadKeyPattern.MatchString(k) {
+			if !leadscore.ValidAttributeName(k) {
 				n.problem(p, "attribute names must match [a-z][a-z0-9_]{0,63}")
 				continue
 			}
-			if val, ok := n.scalar(p, v, MaxAttributeLen); ok {
+			if val, ok := n.scalar(p, v, leadscore.MaxAttributeLen); ok {
 				out[k] = val
 			}
 		}
@@ -361,19 +362,19 @@ func (n *normalizer) properties(raw any, prefix string) map[string]any {
 	}
 	obj, ok := raw.(map[string]any)
 	if !ok {
-		n.problem(join(prefix, "properties"), "must be an object, got %s", jsonKind(raw))
+		n.problem(join(prefix, "properties"), "must be an object, got %s", leadscore.JSONKind(raw))
 		return nil
 	}
-	if len(obj) > MaxKeys {
-		n.problem(join(prefix, "properties"), "has %d properties; at most %d are accepted", len(obj), MaxKeys)
+	if len(obj) > leadscore.MaxKeys {
+		n.problem(join(prefix, "properties"), "has %d properties; at most %d are accepted", len(obj), leadscore.MaxKeys)
 		return nil
 	}
 	out := make(map[string]any, len(obj))
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		v := obj[k]
 		p := n.path(prefix, "properties", k)
-		if len(k) == 0 || len(k) > MaxKeyLen || !printableNoSpace(k) {
-			n.problem(p, "property names must be 1 to %d printable characters without spaces", MaxKeyLen)
+		if !leadscore.ValidPropertyName(k) {
+			n.problem(p, "property names must be 1 to %d printable characters without spaces", leadscore.MaxKeyLen)
 			continue
 		}
 		if v == nil {
@@ -392,7 +393,7 @@ func (n *normalizer) properties(raw any, prefix string) map[string]any {
 			}
 			out[k] = s
 		default:
-			if val, ok := n.scalar(p, v, MaxPropertyLen); ok {
+			if val, ok := n.scalar(p, v, leadscore.MaxPropertyLen); ok {
 				out[k] = val
 			}
 		}
@@ -419,7 +420,7 @@ func (n *normalizer) number(path string, v any) (float64, bool) {
 			return 0, false
 		}
 	default:
-		n.problem(path, "must be a number, got %s", jsonKind(v))
+		n.problem(path, "must be a number, got %s", leadscore.JSONKind(v))
 		return 0, false
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
@@ -444,7 +445,7 @@ func (n *normalizer) scalar(path string, v any, max int) (any, bool) {
 	case bool:
 		return x, true
 	default:
-		n.problem(path, "must be a string, number or boolean, got %s", jsonKind(v))
+		n.problem(path, "must be a string, number or boolean, got %s", leadscore.JSONKind(v))
 		return nil, false
 	}
 }
@@ -454,51 +455,4 @@ func NewEventID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return "ev_" + hex.EncodeToString(b[:])
-}
-
-func printableNoSpace(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case float64:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
-	default:
-		return "an unsupported value"
-	}
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
-// sortedKeys makes problem order, and so error bodies, deterministic.
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

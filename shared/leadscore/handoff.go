@@ -10,10 +10,21 @@ import (
 // and of the webhook POST (docs/api.md "Handoff webhooks").
 type Handoff struct {
 	TransitionID string    `json:"transition_id"`
-	Type         string    `json:"type"` // "lead." + the stage entered, e.g. "lead.mql"
+	Type         string    `json:"type"` // "lead." or "account." + the stage entered, e.g. "lead.mql"
 	OccurredAt   time.Time `json:"occurred_at"`
 	RulesVersion int       `json:"rules_version"`
-	Lead         LeadView  `json:"lead"`
+	// Lead is the lead of a lead transition; Account the account of an
+	// account transition (the other is left out of the body).
+	Lead    LeadView     `json:"lead,omitzero"`
+	Account *AccountView `json:"account,omitempty"`
+}
+
+// Subject is the id of the lead or account the transition is about.
+func (h Handoff) Subject() string {
+	if h.Account != nil {
+		return h.Account.AccountID
+	}
+	return h.Lead.LeadID
 }
 
 // NewHandoff is the webhook body of transition t of a lead.

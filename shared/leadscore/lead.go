@@ -10,7 +10,8 @@
 // stores the functions use), ring.go (recently applied events), due.go (when
 // the sweep must look at a lead), rescore.go (the bulk rescore),
 // report.go (the signals report's leads with an outcome and its background
-// build) and rulescache.go (the one rules cache).
+// build), account.go (accounts: their members, view and transitions) and
+// rulescache.go (the one rules cache).
 package leadscore
 
 import (

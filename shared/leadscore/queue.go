@@ -12,6 +12,10 @@ const (
 	KindEvent    = "event"    // score one accepted event
 	KindEvaluate = "evaluate" // re-evaluate a lead at Now (the sweep's clock)
 	KindRescore  = "rescore"  // rebuild a lead from its event history with RulesVersion
+	// KindAccount re-evaluates account AccountID at Now, after its Members
+	// (the summaries of leads that changed, computed at Now) are stored.
+	// No members: the sweep's look at an account with unsent transitions.
+	KindAccount = "account"
 )
 
 // ScoreMessage is the body of one score-queue message.
@@ -21,6 +25,8 @@ type ScoreMessage struct {
 	Event        *scoring.Event `json:"event,omitempty"`
 	Now          time.Time      `json:"now,omitzero"`
 	RulesVersion int            `json:"rules_version,omitempty"`
+	AccountID    string         `json:"account_id,omitempty"`
+	Members      []Member       `json:"members,omitempty"`
 	// PreviewID names the rules preview of a preview or preview_page
 	// message (preview.go).
 	PreviewID string `json:"preview_id,omitempty"`

@@ -84,3 +84,45 @@ type DueFinder interface {
 	// consumed is the read capacity the query used.
 	DueLeads(ctx context.Context, shard int, now time.Time, limit int, cursor string) (ids []string, next string, consumed float64, err error)
 }
+
+// AccountReader reads accounts for the API.
+type AccountReader interface {
+	// Account returns the account with id, or ErrNotFound.
+	Account(ctx context.Context, id string) (*Account, error)
+	// AccountsByStage lists accounts in stage, highest engagement first, a
+	// page at a time (their stored views: without per-lead lists).
+	AccountsByStage(ctx context.Context, stage scoring.AccountStage, limit int, cursor string) (accounts []*Account, next string, err error)
+	// AccountMembers returns the members of account id, eventually
+	// consistent: the per-lead lists of an account's view.
+	AccountMembers(ctx context.Context, id string) ([]Member, error)
+}
+
+// MemberWriter keeps an account's member summaries: the score function
+// writes them; the API writes an erased lead's tombstone at once, so the
+// person's summary is gone when the erasure answers.
+type MemberWriter interface {
+	// PutMembers stores each member's summary under account id, or removes
+	// it when the member's AccountID is another account (the lead moved).
+	// A summary older (At) than the stored one is ignored, so a late
+	// message cannot undo a newer one; an Erased member leaves a tombstone
+	// that nothing overwrites.
+	PutMembers(ctx context.Context, id string, ms []Member) error
+}
+
+// AccountStore is the table as the score function uses it for accounts
+// (docs/design.md): one member item per lead, the account item with its
+// state, view and outbox.
+type AccountStore interface {
+	MemberWriter
+	// Members returns every member of account id, read strongly
+	// consistent (after this caller's PutMembers).
+	Members(ctx context.Context, id string) ([]Member, error)
+	// ReadAccount reads an account for an update, strongly consistent. An
+	// account never written comes back with Exists false.
+	ReadAccount(ctx context.Context, id string) (*AccountRecord, error)
+	// WriteAccount writes rec in one conditional write on its Version (or
+	// its absence): ErrConflict when someone else wrote first.
+	WriteAccount(ctx context.Context, rec *AccountRecord, now time.Time) error
+	// MarkAccountSent removes delivered transitions from the outbox.
+	MarkAccountSent(ctx context.Context, rec *AccountRecord, transitionIDs []string, now time.Time) error
+}

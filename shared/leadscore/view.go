@@ -13,8 +13,11 @@ import (
 // LeadView is the lead as the API returns it (docs/api.md GET /v1/leads) and
 // as webhook bodies carry it.
 type LeadView struct {
-	LeadID         string                 `json:"lead_id"`
-	Email          string                 `json:"email,omitempty"`
+	LeadID string `json:"lead_id"`
+	Email  string `json:"email,omitempty"`
+	// AccountID is the account the lead belongs to (docs/scoring.md
+	// section 7), absent for none.
+	AccountID      string                 `json:"account_id,omitempty"`
 	Attributes     map[string]any         `json:"attributes"`
 	Score          scoring.Score          `json:"score"`
 	Stage          scoring.Stage          `json:"stage"`
@@ -89,13 +92,22 @@ const WebhookDescriptionBytes = 280
 // descriptions cut to WebhookDescriptionBytes.
 func (v LeadView) ForWebhook() LeadView {
 	v = v.Counted()
-	for i, c := range v.Breakdown {
-		v.Breakdown[i].Description = cutUTF8(c.Description, WebhookDescriptionBytes)
+	v.Breakdown, v.BreakdownOmitted = webhookRows(v.Breakdown)
+	return v
+}
+
+// webhookRows bounds breakdown rows for a webhook: descriptions cut to
+// WebhookDescriptionBytes, at most WebhookBreakdownRows rows (the heaviest
+// by absolute points, in their order). It returns the rows kept and how
+// many were left out.
+func webhookRows(rows []scoring.Contribution) ([]scoring.Contribution, int) {
+	for i, c := range rows {
+		rows[i].Description = cutUTF8(c.Description, WebhookDescriptionBytes)
 	}
-	if len(v.Breakdown) <= WebhookBreakdownRows {
-		return v
+	if len(rows) <= WebhookBreakdownRows {
+		return rows, 0
 	}
-	byWeight := slices.Clone(v.Breakdown)
+	byWeight := slices.Clone(rows)
 	slices.SortStableFunc(byWeight, func(a, b scoring.Contribution) int {
 		return cmp.Compare(math.Abs(b.Points), math.Abs(a.Points))
 	})
@@ -109,7 +121,7 @@ func (v LeadView) ForWebhook() LeadView {
 		}
 	}
 	kept := make([]scoring.Contribution, 0, WebhookBreakdownRows)
-	for _, c := range v.Breakdown {
+	for _, c := range rows {
 		switch p := math.Abs(c.Points); {
 		case p > bar:
 			kept = append(kept, c)
@@ -118,9 +130,7 @@ func (v LeadView) ForWebhook() LeadView {
 			atBar--
 		}
 	}
-	v.BreakdownOmitted = len(v.Breakdown) - len(kept)
-	v.Breakdown = kept
-	return v
+	return kept, len(rows) - len(kept)
 }
 
 // cutUTF8 is s cut to at most n bytes, at a rune boundary, with an ellipsis
@@ -154,6 +164,8 @@ func View(l *Lead, rules *scoring.Rules) LeadView {
 		return LeadView{}
 	}
 	score, breakdown := l.State.Scores(rules, l.EvaluatedAt)
-	return BuildView(l.ID, l.Email, l.State, scoring.Result{Score: score, Breakdown: breakdown, Stage: l.State.Stage()},
+	v := BuildView(l.ID, l.Email, l.State, scoring.Result{Score: score, Breakdown: breakdown, Stage: l.State.Stage()},
 		l.RulesVersion, l.EvaluatedAt)
+	v.AccountID = l.State.AccountID(rules)
+	return v
 }

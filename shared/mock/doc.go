@@ -13,6 +13,7 @@
 // have an outcome and keeps the signals report's background build
 // (report_store.go). ScoreQueue and HandoffQueue keep what they are
 // sent (scorequeue.go, handoff_queue.go).
+// AccountStore keeps accounts and their member summaries (account_store.go).
 //
 // Every type is safe for concurrent use, and its zero value is ready.
 package mock

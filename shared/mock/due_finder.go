@@ -3,9 +3,7 @@ package mock
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/leadscore/leadscore/shared/leadscore"
@@ -25,14 +23,6 @@ func (s *Store) DueLeads(_ context.Context, shard int, now time.Time, limit int,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.call("DueLeads")
-	from := 0
-	if cursor != "" {
-		n, err := strconv.Atoi(cursor)
-		if err != nil || n < 0 {
-			return nil, "", 0, fmt.Errorf("cursor %q is not an offset", cursor)
-		}
-		from = n
-	}
 	var due []*leadscore.LeadRecord
 	for _, rec := range s.leads {
 		if !rec.IndexDueAt.IsZero() && !rec.IndexDueAt.After(now) && shard == 0 {
@@ -42,14 +32,13 @@ func (s *Store) DueLeads(_ context.Context, shard int, now time.Time, limit int,
 	slices.SortFunc(due, func(a, b *leadscore.LeadRecord) int {
 		return cmp.Or(a.IndexDueAt.Compare(b.IndexDueAt), cmp.Compare(a.ID, b.ID))
 	})
-	limit = max(limit, 1)
-	var ids []string
-	for _, rec := range due[min(from, len(due)):min(from+limit, len(due))] {
-		ids = append(ids, rec.ID)
+	due, next, err := page(due, cursor, max(limit, 1))
+	if err != nil {
+		return nil, "", 0, err
 	}
-	next := ""
-	if from+limit < len(due) {
-		next = strconv.Itoa(from + limit)
+	var ids []string
+	for _, rec := range due {
+		ids = append(ids, rec.ID)
 	}
 	return ids, next, 0, nil
 }

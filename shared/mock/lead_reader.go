@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
@@ -34,14 +33,6 @@ func (s *Store) LeadsByStage(_ context.Context, stage scoring.Stage, limit int, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.call("LeadsByStage")
-	from := 0
-	if cursor != "" {
-		n, err := strconv.Atoi(cursor)
-		if err != nil || n < 0 {
-			return nil, "", fmt.Errorf("cursor %q is not an offset", cursor)
-		}
-		from = n
-	}
 	var in []*leadscore.LeadRecord
 	for _, rec := range s.leads {
 		if rec.View.Stage == stage && stage != scoring.StageVisitor {
@@ -51,18 +42,17 @@ func (s *Store) LeadsByStage(_ context.Context, stage scoring.Stage, limit int, 
 	slices.SortFunc(in, func(a, b *leadscore.LeadRecord) int {
 		return cmp.Or(cmp.Compare(b.View.Score.Engagement, a.View.Score.Engagement), cmp.Compare(a.ID, b.ID))
 	})
-	limit = min(max(limit, 1), 100)
+	in, next, err := page(in, cursor, min(max(limit, 1), 100))
+	if err != nil {
+		return nil, "", err
+	}
 	var out []*leadscore.Lead
-	for _, rec := range in[min(from, len(in)):min(from+limit, len(in))] {
+	for _, rec := range in {
 		c, err := copyRecord(rec)
 		if err != nil {
 			return nil, "", err
 		}
 		out = append(out, &c.Lead)
-	}
-	next := ""
-	if from+limit < len(in) {
-		next = strconv.Itoa(from + limit)
 	}
 	return out, next, nil
 }

@@ -2,10 +2,8 @@ package mock
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/leadscore/leadscore/shared/leadscore"
@@ -17,32 +15,23 @@ func (s *Store) ScanLeads(_ context.Context, cursor string, limit int) ([]*leads
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.call("ScanLeads")
-	from := 0
-	if cursor != "" {
-		n, err := strconv.Atoi(cursor)
-		if err != nil || n < 0 {
-			return nil, "", fmt.Errorf("cursor %q is not an offset", cursor)
-		}
-		from = n
-	}
 	var ids []string
 	for _, id := range slices.Sorted(maps.Keys(s.leads)) {
 		if strings.HasPrefix(id, leadscore.LeadIDPrefix) {
 			ids = append(ids, id)
 		}
 	}
-	limit = max(limit, 1)
+	ids, next, err := page(ids, cursor, max(limit, 1))
+	if err != nil {
+		return nil, "", err
+	}
 	var out []*leadscore.Lead
-	for _, id := range ids[min(from, len(ids)):min(from+limit, len(ids))] {
+	for _, id := range ids {
 		c, err := copyRecord(s.leads[id])
 		if err != nil {
 			return nil, "", err
 		}
 		out = append(out, &c.Lead)
-	}
-	next := ""
-	if from+limit < len(ids) {
-		next = strconv.Itoa(from + limit)
 	}
 	return out, next, nil
 }

@@ -2,11 +2,9 @@ package mock
 
 import (
 	"context"
-	"fmt"
 	"hash/fnv"
 	"maps"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -57,14 +55,6 @@ func (r *ReportStore) OutcomeLeads(_ context.Context, shard int, cursor string, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.call("OutcomeLeads")
-	from := 0
-	if cursor != "" {
-		n, err := strconv.Atoi(cursor)
-		if err != nil || n < 0 {
-			return nil, "", fmt.Errorf("cursor %q is not an offset", cursor)
-		}
-		from = n
-	}
 	var ids []string
 	for _, id := range slices.Sorted(maps.Keys(s.leads)) {
 		h := fnv.New32a()
@@ -78,17 +68,17 @@ func (r *ReportStore) OutcomeLeads(_ context.Context, shard int, cursor string, 
 	if r.PageLimit > 0 {
 		limit = min(limit, r.PageLimit)
 	}
+	ids, next, err := page(ids, cursor, limit)
+	if err != nil {
+		return nil, "", err
+	}
 	var out []*leadscore.Lead
-	for _, id := range ids[min(from, len(ids)):min(from+limit, len(ids))] {
+	for _, id := range ids {
 		c, err := copyRecord(s.leads[id])
 		if err != nil {
 			return nil, "", err
 		}
 		out = append(out, &c.Lead)
-	}
-	next := ""
-	if from+limit < len(ids) {
-		next = strconv.Itoa(from + limit)
 	}
 	return out, next, nil
 }

@@ -56,6 +56,11 @@ type Options struct {
 	// capacity units consumed so far (dynamodb.MeterInvocation), emitted
 	// as the DynamoDBCapacityUnits metric.
 	Usage func(ctx context.Context) (context.Context, func() float64)
+	// Accounts, when set, turns on account scoring (docs/scoring.md
+	// section 7): each lead change is passed on to its account through an
+	// account message, and account messages are evaluated. Without it the
+	// handler scores leads only.
+	Accounts leadscore.AccountStore
 	// Previews keeps rules previews (preview.go); when nil, Store is used
 	// if it implements it (the DynamoDB store does), else preview messages
 	// fail and their redrive parks them.
@@ -69,6 +74,7 @@ type Options struct {
 // Handler scores batches of score-queue messages. Build it with New.
 type Handler struct {
 	store       leadscore.ScoreStore
+	accounts    leadscore.AccountStore
 	handoff     leadscore.HandoffQueue
 	rescore     leadscore.RescoreStore
 	queue       leadscore.ScoreQueue
@@ -112,7 +118,7 @@ func New(o Options) (*Handler, error) {
 		o.Previews, _ = o.Store.(leadscore.PreviewStore)
 	}
 	return &Handler{
-		store: o.Store, handoff: o.Handoff, rescore: o.Rescore, queue: o.Queue, reports: o.Reports, eraser: o.Eraser,
+		store: o.Store, accounts: o.Accounts, handoff: o.Handoff, rescore: o.Rescore, queue: o.Queue, reports: o.Reports, eraser: o.Eraser,
 		rules:       &leadscore.RulesCache{Store: o.Rules, Versions: o.Rules, TTL: cmp.Or(o.RulesTTL, leadscore.DefaultRulesTTL)},
 		log:         o.Logger,
 		metrics:     o.Metrics,
@@ -134,6 +140,9 @@ type group struct {
 	evalAt   []time.Time
 	rescore  int // highest rules version asked for, 0 when none
 	resend   bool
+	// member is the lead's account summary before and after this batch,
+	// set by apply (accounts.go).
+	member memberChange
 }
 
 func (g *group) addEvent(e scoring.Event, msg int) {
@@ -171,9 +180,13 @@ type work struct {
 	groups   map[string]*group
 	visitors map[string][]int // visitor id -> messages of events naming only it
 	pages    []pageMessage
-	reports  []reportMessage
-	previews []previewMessage
-	st       stats
+	accounts map[string]*accountGroup // account messages by account id
+	// toAccounts are the member changes this batch's leads make, by
+	// account (accounts.go).
+	toAccounts map[string]*accountOut
+	reports    []reportMessage
+	previews   []previewMessage
+	st         stats
 }
 
 func (b *work) groupOf(id string) *group {
@@ -210,6 +223,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	b := parseBatch(log, ev.Records)
 	h.routeVisitorEvents(ctx, log, b, now)
 	h.scoreLeads(ctx, log, b, now)
+	h.enqueueAccounts(ctx, log, b)
+	h.scoreAccounts(ctx, log, b)
 	b.fail(h.countRescored(ctx, log, b.msgs, b.failed, now))
 	b.fail(h.advancePages(ctx, log, b.pages, now))
 	b.fail(h.buildReports(ctx, log, b.reports, now))
@@ -229,7 +244,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 // that do not parse are failed alone: the redrive policy parks them.
 func parseBatch(log *slog.Logger, records []events.SQSMessage) *work {
 	b := &work{msgs: make([]leadscore.ScoreMessage, len(records)), failed: make([]bool, len(records)),
-		groups: map[string]*group{}, visitors: map[string][]int{}}
+		groups: map[string]*group{}, visitors: map[string][]int{}, accounts: map[string]*accountGroup{}, toAccounts: map[string]*accountOut{}}
 	for i, r := range records {
 		if pm, isPreview, err := parsePreviewMessage([]byte(r.Body)); isPreview {
 			if err != nil {
@@ -267,6 +282,8 @@ func parseBatch(log *slog.Logger, records []events.SQSMessage) *work {
 		}
 		b.msgs[i] = m
 		switch {
+		case m.Kind == leadscore.KindAccount:
+			b.accountGroupOf(m.AccountID).add(m, i)
 		case m.Kind == leadscore.KindEvent && m.Event.Email == "":
 			b.visitors[m.LeadID] = append(b.visitors[m.LeadID], i)
 		case m.Kind == leadscore.KindEvent:
@@ -346,6 +363,8 @@ func (h *Handler) scoreLeads(ctx context.Context, log *slog.Logger, b *work, now
 		if err != nil {
 			llog.Error("scoring the lead failed", "messages", len(g.msgs), "error", err.Error())
 			failedMsgs = g.msgs
+		} else {
+			b.passOn(g)
 		}
 		b.fail(failedMsgs)
 	})
@@ -569,7 +588,11 @@ func (h *Handler) apply(ctx context.Context, rec *leadscore.LeadRecord, g *group
 	}
 	rebuild := rec.Exists && rec.State.RulesVersion() < rules.Version
 	newVisitors := addVisitors(rec, stitched)
+	g.member = memberChange{prev: memberOf(rec, g.leadID, rules, rec.EvaluatedAt), rulesVersion: rules.Version}
 	if len(pending) == 0 && !rebuild && len(g.evalAt) == 0 && newVisitors == 0 {
+		// Nothing new: a redelivery, perhaps of a batch whose account
+		// message was lost. Pass the summary on again (it is idempotent).
+		g.member.next, g.member.resend = g.member.prev, n.duplicates > 0
 		return nil, false, n, nil
 	}
 	if err := h.applyEvents(ctx, rec, g.leadID, pending, rules, rebuild); err != nil {
@@ -577,7 +600,10 @@ func (h *Handler) apply(ctx context.Context, rec *leadscore.LeadRecord, g *group
 	}
 	n.applied = len(pending)
 	changed := len(pending) > 0 || rebuild || newVisitors > 0
-	return evaluate(rec, g, rules, now, changed), true, n, nil
+	fresh := evaluate(rec, g, rules, now, changed)
+	g.member.next = memberOf(rec, g.leadID, rules, rec.View.EvaluatedAt)
+	g.member.resend = rebuild // new rules: the account is scored again with them
+	return fresh, true, n, nil
 }
 
 // notApplied are the recorded events the lead's ring does not know.
@@ -676,6 +702,7 @@ func evaluate(rec *leadscore.LeadRecord, g *group, rules *scoring.Rules, now tim
 	}
 	evalNow := times[len(times)-1]
 	rec.View = leadscore.BuildView(g.leadID, rec.Email, rec.State, res, rules.Version, evalNow)
+	rec.View.AccountID = rec.State.AccountID(rules)
 	rec.DueAt = res.DueAt
 	var fresh []leadscore.Handoff
 	for _, t := range decided {

@@ -41,9 +41,18 @@ type store interface {
 	leadscore.ReportStore
 }
 
+// accountStore is the accounts' side of the table.
+type accountStore interface {
+	leadscore.AccountStore
+	leadscore.AccountReader
+}
+
 type env struct {
 	store store
-	h     *Handler
+	// accounts is the same table's accounts; the handler uses it only when
+	// built with withAccounts.
+	accounts accountStore
+	h        *Handler
 	// Over the emulators: the SQS client and the queues.
 	sqs   *awssqs.Client
 	queue *sqs.Queues
@@ -69,7 +78,7 @@ func newEnv(t testing.TB, now time.Time) *env {
 	store := dynamodb.New(awsdynamodb.NewFromConfig(cfg), stack.TableName)
 	client := awssqs.NewFromConfig(cfg)
 	q := sqs.NewQueues(client, stack.ScoreQueueURL, stack.HandoffQueueURL)
-	e := &env{store: store, sqs: client, queue: q}
+	e := &env{store: store, accounts: store, sqs: client, queue: q}
 	e.h = newHandler(t, Options{Store: store, Rules: store, Handoff: q, Rescore: store, Queue: q, Eraser: store, Reports: store,
 		Usage: dynamodb.MeterInvocation, Now: func() time.Time { return now }})
 	return e
@@ -91,7 +100,7 @@ func newMockEnv(t testing.TB, now time.Time) *env {
 	rescored := &mock.RescoreStore{}
 	leads := &mock.Store{}
 	st := mockStore{Store: leads, RescoreStore: rescored, ReportStore: &mock.ReportStore{Leads: leads}}
-	e := &env{store: st, scoreQueue: &mock.ScoreQueue{}, handoffQueue: &mock.HandoffQueue{}}
+	e := &env{store: st, accounts: &mock.AccountStore{}, scoreQueue: &mock.ScoreQueue{}, handoffQueue: &mock.HandoffQueue{}}
 	e.h = newHandler(t, Options{Store: st, Rules: st, Handoff: e.handoffQueue, Rescore: st, Queue: e.scoreQueue, Eraser: st, Reports: st,
 		Now: func() time.Time { return now }})
 	return e

@@ -72,8 +72,21 @@ func ParseMessage(body []byte) (leadscore.ScoreMessage, error) {
 			return m, fmt.Errorf("rescore message for %s has no rules_version", m.LeadID)
 		}
 		m.Now = m.Now.UTC()
+	case leadscore.KindAccount:
+		if m.AccountID == "" {
+			return m, fmt.Errorf("account message has no account_id")
+		}
+		if m.Now.IsZero() {
+			return m, fmt.Errorf("account message for %s has no now", m.AccountID)
+		}
+		m.Now = m.Now.UTC()
+		for i, mb := range m.Members {
+			if mb.LeadID == "" {
+				return m, fmt.Errorf("account message for %s: member %d has no lead_id", m.AccountID, i)
+			}
+		}
 	default:
-		return m, fmt.Errorf("message kind %q is not one of event, evaluate, rescore", m.Kind)
+		return m, fmt.Errorf("message kind %q is not one of event, evaluate, rescore, account", m.Kind)
 	}
 	return m, nil
 }

@@ -1,6 +1,7 @@
 package score
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,8 +67,28 @@ func FuzzParseMessage(f *testing.F) {
 			if m.LeadID == "" || m.RulesVersion <= 0 {
 				t.Fatalf("accepted an incomplete rescore message: %+v", m)
 			}
+		case leadscore.KindAccount:
+			if m.AccountID == "" || m.Now.IsZero() || slices.ContainsFunc(m.Members, func(mb leadscore.Member) bool { return mb.LeadID == "" }) {
+				t.Fatalf("accepted an incomplete account message: %+v", m)
+			}
 		default:
 			t.Fatalf("accepted kind %q", m.Kind)
 		}
 	})
+}
+
+// TestParseAccountMessage: an account message needs its account id, its
+// clock and a lead id for every member.
+func TestParseAccountMessage(t *testing.T) {
+	for body, wantErr := range map[string]bool{
+		`{"kind":"account","account_id":"sf-1","now":"2026-11-22T10:00:00Z","members":[{"lead_id":"ld_1","account_id":"sf-1"}]}`: false,
+		`{"kind":"account","account_id":"sf-1","now":"2026-11-22T10:00:00Z"}`:                                                    false,
+		`{"kind":"account","now":"2026-11-22T10:00:00Z"}`:                                                                        true,
+		`{"kind":"account","account_id":"sf-1"}`:                                                                                 true,
+		`{"kind":"account","account_id":"sf-1","now":"2026-11-22T10:00:00Z","members":[{"engagement":1}]}`:                       true,
+	} {
+		if _, err := ParseMessage([]byte(body)); (err != nil) != wantErr {
+			t.Errorf("ParseMessage(%s): %v, want an error: %v", body, err, wantErr)
+		}
+	}
 }

@@ -33,7 +33,7 @@ const apiKey = "rescore-test-key"
 // as functions/api wires it.
 func api(e *env) *lsapi.Handler {
 	h, err := lsapi.New(lsapi.Options{
-		Leads: e.store, Eraser: e.store, Rules: e.store, Rescores: e.store, Reports: e.store, Queue: e.queue, APIKey: apiKey,
+		Leads: e.store, Eraser: e.store, Rules: e.store, Rescores: e.store, Reports: e.store, Accounts: e.accounts, Members: e.accounts, Queue: e.queue, APIKey: apiKey,
 		Logger: logging.New(io.Discard, "api-test", "info"), Metrics: metrics.New(io.Discard, "api-test"),
 		Now: func() time.Time { return t0 },
 		// The tests drain the rescore at once.

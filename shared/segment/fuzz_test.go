@@ -45,7 +45,7 @@ func checkPayload(t *testing.T, p *Payload, err error, prefix string) {
 
 func checkEvent(t *testing.T, ev *scoring.Event) {
 	switch {
-	case ev.EventID != "" && !idPattern.MatchString(ev.EventID):
+	case ev.EventID != "" && !leadscore.ValidID(ev.EventID):
 		t.Fatalf("event_id %q does not fit", ev.EventID)
 	case ev.Email != leadscore.NormalizeEmail(ev.Email):
 		t.Fatalf("email %q is not normalized", ev.Email)
@@ -53,24 +53,24 @@ func checkEvent(t *testing.T, ev *scoring.Event) {
 		t.Fatal("an event without identity mapped cleanly")
 	case ev.OccurredAt.Location() != time.UTC:
 		t.Fatalf("occurred_at %v is not UTC", ev.OccurredAt)
-	case ev.Type == scoring.TypeGroup && !idPattern.MatchString(ev.AccountID):
+	case ev.Type == scoring.TypeGroup && !leadscore.ValidID(ev.AccountID):
 		t.Fatalf("account_id %q does not fit", ev.AccountID)
-	case len(ev.Lead) > maxAttributes || len(ev.Account) > maxAttributes || len(ev.Properties) > maxProperties:
+	case len(ev.Lead) > leadscore.MaxKeys || len(ev.Account) > leadscore.MaxKeys || len(ev.Properties) > leadscore.MaxKeys:
 		t.Fatalf("%d lead, %d account attributes, %d properties", len(ev.Lead), len(ev.Account), len(ev.Properties))
 	}
 	for _, attrs := range []map[string]any{ev.Lead, ev.Account} {
 		for k, v := range attrs {
-			if !attrKeyPattern.MatchString(k) || reservedAttributes[k] {
+			if !leadscore.ValidAttributeName(k) || reservedAttributes[k] {
 				t.Fatalf("attribute name %q", k)
 			}
-			checkScalar(t, k, v, maxAttrLen)
+			checkScalar(t, k, v, leadscore.MaxAttributeLen)
 		}
 	}
 	for k, v := range ev.Properties {
-		if k == "" || len(k) > maxPropKeyLen || !printableNoSpace(k) {
+		if !leadscore.ValidPropertyName(k) {
 			t.Fatalf("property name %q", k)
 		}
-		checkScalar(t, k, v, maxPropertyLen)
+		checkScalar(t, k, v, leadscore.MaxPropertyLen)
 	}
 }
 

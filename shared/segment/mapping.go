@@ -4,10 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
-	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,25 +23,14 @@ import (
 // TypeGroup and TypeAlias, which carry identity rather than activity.
 const eventPageView = "page_view"
 
-// Limits of what one message maps to. They match what POST /v1/events
-// accepts (docs/api.md "Event"), so a mapped event always fits it; values
-// past them that leadscore cannot use are left out rather than refused, so
-// a message is never refused for extra data, only for a field leadscore
-// maps that is wrong.
-const (
-	maxAttributes  = 50   // lead or account attributes
-	maxAttrLen     = 256  // one string attribute
-	maxProperties  = 50   // event properties
-	maxPropertyLen = 2048 // one string property
-	maxPropKeyLen  = 64
-	maxUserIDLen   = 256
-	maxEventName   = 200 // a track call's event name
-)
+// What one message maps to is bounded by the limits of POST /v1/events
+// (leadscore.MaxKeys and the rest, docs/api.md "Event"), so a mapped event
+// always fits it; values past them that leadscore cannot use are left out
+// rather than refused, so a message is never refused for extra data, only
+// for a field leadscore maps that is wrong.
 
-var (
-	idPattern      = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
-	attrKeyPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-)
+// maxEventName bounds a track call's event name.
+const maxEventName = 200
 
 // Mapper turns Segment messages into leadscore events. The zero value maps
 // every track call to type "track".
@@ -99,7 +88,7 @@ func EventID(messageID string) string {
 	switch {
 	case messageID == "":
 		return ""
-	case idPattern.MatchString(messageID):
+	case leadscore.ValidID(messageID):
 		return messageID
 	default:
 		sum := sha256.Sum256([]byte(messageID))
@@ -168,9 +157,9 @@ func (mp *mapping) userID(field string, id ID) string {
 	switch {
 	case s == "":
 		return ""
-	case len(s) > maxUserIDLen:
-		mp.problem(field, "is longer than %d bytes", maxUserIDLen)
-	case !printable(s):
+	case len(s) > leadscore.MaxUserIDLen:
+		mp.problem(field, "is longer than %d bytes", leadscore.MaxUserIDLen)
+	case !leadscore.PrintableText(s):
 		mp.problem(field, "must be printable text")
 	default:
 		return s
@@ -199,7 +188,7 @@ func (mp *mapping) emailIn(traits map[string]any, field string) string {
 	}
 	s, ok := v.(string)
 	if !ok {
-		mp.problem(field, "must be a string, got %s", kindOf(v))
+		mp.problem(field, "must be a string, got %s", leadscore.JSONKind(v))
 		return ""
 	}
 	return leadscore.NormalizeEmail(s)
@@ -269,7 +258,7 @@ func (mp *mapping) groupID() string {
 	switch {
 	case id == "":
 		mp.problem("groupId", "is required: the account's id")
-	case !idPattern.MatchString(id):
+	case !leadscore.ValidID(id):
 		mp.problem("groupId", "must match [A-Za-z0-9_.:-]{1,128} (it becomes the account_id)")
 	default:
 		return id
@@ -294,19 +283,19 @@ func (mp *mapping) alias() map[string]any {
 }
 
 // properties copies the scalar properties leadscore can store: at most
-// maxProperties-reserve of them (in key order, so the choice is stable),
+// leadscore.MaxKeys-reserve of them (in key order, so the choice is stable),
 // leaving room for the ones the mapping adds. Nested values, empty or
-// oversized keys and strings past maxPropertyLen are left out.
+// oversized keys and strings past leadscore.MaxPropertyLen are left out.
 func properties(in map[string]any, reserve int) map[string]any {
-	out := make(map[string]any, min(len(in), maxProperties)+reserve)
-	for _, k := range sortedKeys(in) {
-		if len(out) >= maxProperties-reserve {
+	out := make(map[string]any, min(len(in), leadscore.MaxKeys)+reserve)
+	for _, k := range slices.Sorted(maps.Keys(in)) {
+		if len(out) >= leadscore.MaxKeys-reserve {
 			break
 		}
-		if k == "" || len(k) > maxPropKeyLen || !printableNoSpace(k) {
+		if !leadscore.ValidPropertyName(k) {
 			continue
 		}
-		if v, ok := scalar(in[k], maxPropertyLen); ok {
+		if v, ok := scalar(in[k], leadscore.MaxPropertyLen); ok {
 			out[k] = v
 		}
 	}
@@ -387,7 +376,7 @@ func snakeCase(key string) string {
 		}
 	}
 	s := b.String()
-	if !attrKeyPattern.MatchString(s) {
+	if !leadscore.ValidAttributeName(s) {
 		return ""
 	}
 	return s
@@ -413,53 +402,7 @@ func setIfAbsent(props map[string]any, key, value string) {
 	if _, ok := props[key]; ok || value == "" {
 		return
 	}
-	if v, ok := scalar(value, maxPropertyLen); ok {
+	if v, ok := scalar(value, leadscore.MaxPropertyLen); ok {
 		props[key] = v
 	}
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func printable(s string) bool {
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return utf8.ValidString(s)
-}
-
-func printableNoSpace(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// kindOf names a decoded JSON value's kind for problem messages.
-func kindOf(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case float64:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
-	}
-	return "an unsupported value"
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
@@ -114,7 +115,7 @@ func TestEventID(t *testing.T) {
 	}
 	for _, id := range []string{"has spaces in it", strings.Repeat("a", 129), "ünïcode", "a/b"} {
 		got := EventID(id)
-		if !idPattern.MatchString(got) || !strings.HasPrefix(got, "sg_") {
+		if !leadscore.ValidID(got) || !strings.HasPrefix(got, "sg_") {
 			t.Errorf("EventID(%q) = %q, does not fit event_id", id, got)
 		}
 		if EventID(id) != got {
@@ -224,8 +225,8 @@ func TestIdentifyTraitsCap(t *testing.T) {
 	}
 	b.WriteString(`,"firstName":"Ada"}`)
 	ev := mustMap(t, Mapper{}, `{"type":"identify","userId":"u1","traits":`+b.String()+`}`)
-	if len(ev.Lead) != maxAttributes || ev.Lead["first_name"] != "Ada" {
-		t.Errorf("%d attributes, first_name %v; want %d with the mapped one kept", len(ev.Lead), ev.Lead["first_name"], maxAttributes)
+	if len(ev.Lead) != leadscore.MaxKeys || ev.Lead["first_name"] != "Ada" {
+		t.Errorf("%d attributes, first_name %v; want %d with the mapped one kept", len(ev.Lead), ev.Lead["first_name"], leadscore.MaxKeys)
 	}
 }
 
@@ -319,9 +320,9 @@ func TestTrackPropertiesCap(t *testing.T) {
 	}
 	b.WriteString(`}`)
 	ev := mustMap(t, Mapper{}, `{"type":"track","userId":"u","event":"E","properties":`+b.String()+`,"context":{"campaign":{"name":"c","source":"s","medium":"m","term":"t","content":"x"}}}`)
-	if len(ev.Properties) > maxProperties || ev.Properties["event"] != "E" || ev.Properties["utm_content"] != "x" {
+	if len(ev.Properties) > leadscore.MaxKeys || ev.Properties["event"] != "E" || ev.Properties["utm_content"] != "x" {
 		t.Errorf("%d properties (event %v, utm_content %v); want at most %d with the mapped ones kept",
-			len(ev.Properties), ev.Properties["event"], ev.Properties["utm_content"], maxProperties)
+			len(ev.Properties), ev.Properties["event"], ev.Properties["utm_content"], leadscore.MaxKeys)
 	}
 }
 
@@ -360,11 +361,11 @@ func TestGroupProblems(t *testing.T) {
 	}
 	b.WriteString(`,"nested":{"a":{"b":1}}}`)
 	ev := mustMap(t, Mapper{}, `{"type":"group","userId":"u1","groupId":"acme","traits":`+b.String()+`}`)
-	if len(ev.Account) != maxAttributes || ev.Account["name"] != "Acme" {
+	if len(ev.Account) != leadscore.MaxKeys || ev.Account["name"] != "Acme" {
 		t.Errorf("%d account attributes, name %v", len(ev.Account), ev.Account["name"])
 	}
 	for k, v := range ev.Account {
-		if _, ok := scalar(v, maxAttrLen); !ok {
+		if _, ok := scalar(v, leadscore.MaxAttributeLen); !ok {
 			t.Errorf("account[%q] = %#v is not a scalar", k, v)
 		}
 	}

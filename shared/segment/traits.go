@@ -1,10 +1,14 @@
 package segment
 
 import (
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/leadscore/leadscore/shared/leadscore"
 )
 
 // attrKind says how a trait's value becomes an attribute.
@@ -69,7 +73,7 @@ func (mp *mapping) lead() map[string]any {
 }
 
 // account maps a group call's traits to the account's attributes: a flat
-// object of at most maxAttributes scalars.
+// object of at most leadscore.MaxKeys scalars.
 func (mp *mapping) account() map[string]any {
 	return nilIfEmpty(mp.attributes(mp.msg.Traits, "traits", accountTraits))
 }
@@ -81,7 +85,7 @@ func (mp *mapping) account() map[string]any {
 func (mp *mapping) attributes(traits map[string]any, path string, known map[string]attr) map[string]any {
 	out := map[string]any{}
 	var custom []string
-	for _, k := range sortedKeys(traits) {
+	for _, k := range slices.Sorted(maps.Keys(traits)) {
 		v := traits[k]
 		if v == nil || reservedAttributes[k] {
 			continue
@@ -93,14 +97,14 @@ func (mp *mapping) attributes(traits map[string]any, path string, known map[stri
 		custom = append(custom, k)
 	}
 	for _, k := range custom {
-		if len(out) >= maxAttributes {
+		if len(out) >= leadscore.MaxKeys {
 			break
 		}
 		name := snakeCase(k)
 		if _, taken := out[name]; taken || name == "" || reservedAttributes[name] {
 			continue
 		}
-		if v, ok := scalar(traits[k], maxAttrLen); ok {
+		if v, ok := scalar(traits[k], leadscore.MaxAttributeLen); ok {
 			out[name] = v
 		}
 	}
@@ -118,7 +122,7 @@ func (mp *mapping) set(out map[string]any, a attr, v any, field string) {
 		if f, ok := number(v); ok {
 			out[a.name] = f
 		} else {
-			mp.problem(field, "must be a number, not negative (got %s)", kindOf(v))
+			mp.problem(field, "must be a number, not negative (got %s)", leadscore.JSONKind(v))
 		}
 	case domain:
 		if s, ok := mp.text(v, field); ok {
@@ -136,7 +140,7 @@ func (mp *mapping) set(out map[string]any, a attr, v any, field string) {
 	case address:
 		obj, ok := v.(map[string]any)
 		if !ok {
-			mp.problem(field, "must be an object such as {\"country\": \"US\"}, got %s", kindOf(v))
+			mp.problem(field, "must be an object such as {\"country\": \"US\"}, got %s", leadscore.JSONKind(v))
 			return
 		}
 		// A top-level country trait, set later in key order, wins.
@@ -172,7 +176,7 @@ func (mp *mapping) company(out map[string]any, v any, field string) {
 			}
 		}
 	default:
-		mp.problem(field, "must be a string or an object such as {\"name\": \"Acme\", \"employee_count\": 250}, got %s", kindOf(v))
+		mp.problem(field, "must be a string or an object such as {\"name\": \"Acme\", \"employee_count\": 250}, got %s", leadscore.JSONKind(v))
 	}
 }
 
@@ -186,11 +190,11 @@ func (mp *mapping) text(v any, field string) (string, bool) {
 	case float64:
 		s = strconv.FormatFloat(x, 'f', -1, 64)
 	default:
-		mp.problem(field, "must be a string, got %s", kindOf(v))
+		mp.problem(field, "must be a string, got %s", leadscore.JSONKind(v))
 		return "", false
 	}
-	if utf8.RuneCountInString(s) > maxAttrLen {
-		mp.problem(field, "is longer than %d characters", maxAttrLen)
+	if utf8.RuneCountInString(s) > leadscore.MaxAttributeLen {
+		mp.problem(field, "is longer than %d characters", leadscore.MaxAttributeLen)
 		return "", false
 	}
 	return s, s != ""
@@ -206,7 +210,7 @@ func hostOf(raw string) string {
 		raw = "https://" + raw
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Hostname() == "" || len(u.Hostname()) > maxAttrLen {
+	if err != nil || u.Hostname() == "" || len(u.Hostname()) > leadscore.MaxAttributeLen {
 		return ""
 	}
 	// www. names the web server, not the company: the account's domain is

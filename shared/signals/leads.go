@@ -126,6 +126,7 @@ func LeadFromState(id string, st *scoring.State, rules *scoring.Rules, now time.
 			}
 		}
 	}
+	l.AccountFit = accountFit(id, st, rules, now)
 	l.Outcome, l.WonAt, l.LostAt = OutcomeFromHistory(st.History())
 	ms := st.Milestones()
 	l.MQLAt, l.SQLAt = ms.MQLAt, ms.SQLAt
@@ -133,6 +134,29 @@ func LeadFromState(id string, st *scoring.State, rules *scoring.Rules, now time.
 		l.WonAt = ms.CustomerAt
 	}
 	return l
+}
+
+// accountFit lists the account fit rules the lead's account attributes
+// (what its own events say of its company) match, with their points. A lead
+// in no account matches none.
+func accountFit(id string, st *scoring.State, rules *scoring.Rules, now time.Time) map[string]float64 {
+	m := st.AccountMember(id, rules, now)
+	if m.AccountID == "" {
+		return nil
+	}
+	attrs := map[string]any{}
+	for _, a := range m.Attributes {
+		attrs[a.Key] = a.Value
+	}
+	if _, ok := attrs["domain"]; !ok && m.Domain != "" {
+		attrs["domain"] = m.Domain
+	}
+	points := scoring.AccountFitPoints(rules)
+	out := map[string]float64{}
+	for _, rid := range scoring.AccountFitMatches(rules, attrs) {
+		out[rid] = points[rid]
+	}
+	return out
 }
 
 // OutcomeFromHistory is a lead's latest sales outcome from its stage
@@ -166,7 +190,8 @@ func HasOutcome(history []scoring.Transition) bool {
 	return o.decided()
 }
 
-// CurrentPoints lists every published rule id (fit, engagement, burst) with
+// CurrentPoints lists every published rule id (fit, engagement, burst, and
+// account fit as AccountRuleID) with
 // its points, read from the rules document (JSON or YAML alike).
 func CurrentPoints(rules *scoring.Rules) (map[string]float64, error) {
 	type rule struct {
@@ -188,6 +213,9 @@ func CurrentPoints(rules *scoring.Rules) (map[string]float64, error) {
 		for _, r := range rs {
 			out[r.ID] = r.Points
 		}
+	}
+	for id, p := range scoring.AccountFitPoints(rules) {
+		out[AccountRuleID(id)] = p
 	}
 	return out, nil
 }

@@ -56,3 +56,46 @@ func TestCurrentPointsListsEveryRule(t *testing.T) {
 		t.Fatalf("points of a YAML document: %v %v", pts, err)
 	}
 }
+
+// TestAccountFitRulesGetTheLeadColumns: a lead whose company matches an
+// account fit rule counts for that rule, named apart from a lead fit rule
+// of the same id, with the same columns as lead rules.
+func TestAccountFitRulesGetTheLeadColumns(t *testing.T) {
+	rules, err := scoring.ParseRules([]byte(`
+fit: [{id: software, field: industry, match: {eq: software}, points: 5}]
+mql: {fit_min: 1000, engagement_min: 1000}
+accounts:
+  fit: [{id: software, field: industry, match: {eq: software}, points: 30}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	var leads []Lead
+	for i, industry := range []string{"software", "software", "retail", "software"} {
+		st := scoring.NewLeadState()
+		st.Apply([]scoring.Event{{EventID: "e", Type: "page_view", OccurredAt: now.Add(-time.Hour), Email: "p@acme.io",
+			Lead: map[string]any{"industry": industry}}}, rules)
+		l := LeadFromState("ld_"+string(rune('a'+i)), st, rules, now)
+		if (industry == "software") != (l.AccountFit["software"] == 30) {
+			t.Fatalf("lead %d (%s): account fit %v", i, industry, l.AccountFit)
+		}
+		leads = append(leads, l)
+	}
+	points, err := CurrentPoints(rules)
+	if err != nil || points[AccountRuleID("software")] != 30 || points["software"] != 5 {
+		t.Fatalf("current points %v %v", points, err)
+	}
+	var found bool
+	for _, s := range Build(leads, points, Options{}).Rules {
+		if s.Rule == AccountRuleID("software") {
+			found = true
+			if s.Kind != KindAccountFit || !s.Published || s.CurrentPoints != 30 || s.LeadsWith != 3 {
+				t.Errorf("account fit line %+v, want kind account_fit, published at 30, 3 leads", s)
+			}
+		}
+	}
+	if !found {
+		t.Error("the report has no line for the account fit rule")
+	}
+}

@@ -6,11 +6,13 @@
 //
 // Build is pure: no clock, no I/O, no AWS. The report is a pure function of
 // the SET of leads, the published points and the options: the input order
-// does not matter. ReadReport (leads.go) is the one pass over stored leads
-// that GET /v1/reports/signals and the command under infra/report share: it
-// reads through leadscore.LeadScanner, turns each lead into a Lead with
-// LeadFromState, and calls Build. See README.md for the method and the
-// figures that validate it.
+// does not matter. Two readers feed it: ReadOutcomesReport (outcomes.go),
+// what GET /v1/reports/signals serves, reads only the leads with a decided
+// outcome through the table's outcome index, and RunBuild runs the same
+// read in the background when there are too many for a request;
+// ReadReport (leads.go) is the full scan behind `infra/report -scan`. Both
+// turn each lead into a Lead with LeadFromState and call Build. See
+// README.md for the method and the figures that validate it.
 package signals
 
 import (
@@ -43,7 +45,15 @@ func (o Outcome) decided() bool { return o == Won || o == Lost || o == Rejected 
 const (
 	KindEngagement = "engagement" // engagement rules and bursts
 	KindFit        = "fit"
+	// KindAccountFit is an account fit rule (docs/scoring.md section 7),
+	// counted for each lead whose account attributes match it; its Rule is
+	// AccountRuleID(id), as account fit ids are their own namespace.
+	KindAccountFit = "account_fit"
 )
+
+// AccountRuleID is how the report names account fit rule id: apart from a
+// lead fit rule of the same id.
+func AccountRuleID(id string) string { return "account:" + id }
 
 // Lead is one lead the report considers.
 type Lead struct {
@@ -58,6 +68,9 @@ type Lead struct {
 	// with 0 for the ones that did not fire, can be passed as it is.
 	Engagement map[string]float64
 	Fit        map[string]float64
+	// AccountFit maps the ids of the account fit rules the lead's account
+	// attributes match (scoring.AccountFitMatches) to their points.
+	AccountFit map[string]float64
 	// Attributes are fit attribute values as the report groups them: use
 	// Attributes(state.Attributes()) to build it (it buckets company_size and
 	// annual_revenue). Keys naming a person (email, names, phone) are ignored.
@@ -254,8 +267,10 @@ func kindOrder(k string) int {
 		return 0
 	case KindFit:
 		return 1
+	case KindAccountFit:
+		return 2
 	}
-	return 2
+	return 3
 }
 
 // Build computes the report. currentPoints maps rule ids (engagement, burst
@@ -342,8 +357,11 @@ func firedRules(leads []Lead, currentPoints map[string]float64) [][]ruleKey {
 	out := make([][]ruleKey, len(leads))
 	for i, l := range leads {
 		var ks []ruleKey
-		for kind, m := range map[string]map[string]float64{KindEngagement: l.Engagement, KindFit: l.Fit} {
+		for kind, m := range map[string]map[string]float64{KindEngagement: l.Engagement, KindFit: l.Fit, KindAccountFit: l.AccountFit} {
 			for id, v := range m {
+				if kind == KindAccountFit {
+					id = AccountRuleID(id)
+				}
 				cur, published := currentPoints[id]
 				if v != 0 || (published && cur == 0) {
 					ks = append(ks, ruleKey{kind, id})

@@ -5,6 +5,7 @@
 package sqs
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,7 +29,8 @@ const (
 	// attribute names, types and values), and so also on one message. Queues
 	// may be configured larger; 256 KiB is the default every queue accepts.
 	MaxBatchBytes = 256 * 1024
-	// AttrLeadID is the message attribute naming the lead a message is about,
+	// AttrLeadID is the message attribute naming the lead (or, for account
+	// messages and transitions, the account) a message is about,
 	// so consumers and operators can see it without parsing the body.
 	AttrLeadID = "lead_id"
 	// maxVisibility is SQS's upper bound for a visibility timeout (12 hours).
@@ -134,7 +136,7 @@ func (q *Queues) enqueueScore(ctx context.Context, url string, msgs []leadscore.
 			out[i].err = fmt.Errorf("encode score message %d for lead %s: %w", i, msgs[i].LeadID, err)
 			continue
 		}
-		out[i] = outgoing{body: string(body), leadID: msgs[i].LeadID, delay: delaySeconds(msgs[i].Delay)}
+		out[i] = outgoing{body: string(body), leadID: cmp.Or(msgs[i].LeadID, msgs[i].AccountID), delay: delaySeconds(msgs[i].Delay)}
 	}
 	return q.send(ctx, url, out)
 }
@@ -146,10 +148,10 @@ func (q *Queues) EnqueueHandoff(ctx context.Context, hs []leadscore.Handoff) ([]
 	for i := range hs {
 		body, err := json.Marshal(&hs[i])
 		if err != nil {
-			out[i].err = fmt.Errorf("encode handoff %s for lead %s: %w", hs[i].TransitionID, hs[i].Lead.LeadID, err)
+			out[i].err = fmt.Errorf("encode handoff %s for lead %s: %w", hs[i].TransitionID, hs[i].Subject(), err)
 			continue
 		}
-		out[i] = outgoing{body: string(body), leadID: hs[i].Lead.LeadID}
+		out[i] = outgoing{body: string(body), leadID: hs[i].Subject()}
 	}
 	return q.send(ctx, q.handoffURL, out)
 }

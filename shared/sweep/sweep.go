@@ -180,6 +180,11 @@ func (h *Handler) sweepShard(ctx context.Context, log *slog.Logger, shard int, n
 			msgs := make([]leadscore.ScoreMessage, len(ids))
 			for i, id := range ids {
 				msgs[i] = leadscore.ScoreMessage{Kind: leadscore.KindEvaluate, LeadID: id, Now: now}
+				if acct, ok := leadscore.DueAccount(id); ok {
+					// An account with unsent transitions: evaluated and
+					// its outbox sent again.
+					msgs[i] = leadscore.ScoreMessage{Kind: leadscore.KindAccount, AccountID: acct, Now: now}
+				}
 			}
 			failed, err := h.queue.EnqueueScore(ctx, msgs)
 			if err != nil {

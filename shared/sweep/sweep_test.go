@@ -110,26 +110,17 @@ func (f *fixture) evaluations(t *testing.T, want int) []leadscore.ScoreMessage {
 	if f.queue != nil {
 		return f.queue.Take()
 	}
+	msgs, err := stack.Take(t.Context(), stack.ScoreQueueURL, want)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []leadscore.ScoreMessage
-	for empty := 0; len(out) < want && empty < 3; {
-		res, err := f.sqs.ReceiveMessage(t.Context(), &awssqs.ReceiveMessageInput{QueueUrl: aws.String(stack.ScoreQueueURL),
-			MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-		if err != nil {
-			t.Fatal(err)
+	for _, m := range msgs {
+		var msg leadscore.ScoreMessage
+		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &msg); err != nil {
+			t.Fatalf("score message %q: %v", aws.ToString(m.Body), err)
 		}
-		if len(res.Messages) == 0 {
-			empty++
-		}
-		for _, m := range res.Messages {
-			var msg leadscore.ScoreMessage
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &msg); err != nil {
-				t.Fatalf("score message %q: %v", aws.ToString(m.Body), err)
-			}
-			out = append(out, msg)
-			if _, err := f.sqs.DeleteMessage(t.Context(), &awssqs.DeleteMessageInput{QueueUrl: aws.String(stack.ScoreQueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		out = append(out, msg)
 	}
 	return out
 }

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
@@ -18,8 +19,6 @@ import (
 const (
 	MaxCollectBytes  = 16 * 1024
 	MaxCollectEvents = 20
-	// MaxAnonymousIDLen is POST /v1/events' limit on anonymous_id.
-	MaxAnonymousIDLen = 128
 )
 
 // BrowserTypes are the event types a site key may send; identify is the
@@ -104,14 +103,14 @@ func DecodeCollect(body []byte) (*Collect, error) {
 		return nil, &Error{Problems: []Problem{{"(body)", "must be a JSON object {\"site\", \"anonymous_id\", \"events\": [...]}"}}}
 	}
 	d := &decoder{}
-	for _, k := range sortedKeys(raw) {
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		if !slices.Contains(collectFields, k) {
 			d.problem(keyName("", k), "unknown field")
 		}
 	}
 	c := &Collect{
 		Site:        d.str(raw, "site", "site", 256),
-		AnonymousID: d.str(raw, "anonymous_id", "anonymous_id", MaxAnonymousIDLen),
+		AnonymousID: d.str(raw, "anonymous_id", "anonymous_id", leadscore.MaxAnonymousIDLen),
 	}
 	if c.Site == "" && !d.reported("site") {
 		d.problem("site", "is required: the site key from the snippet's data-site")
@@ -119,7 +118,7 @@ func DecodeCollect(body []byte) (*Collect, error) {
 	switch {
 	case c.AnonymousID == "" && !d.reported("anonymous_id"):
 		d.problem("anonymous_id", "is required")
-	case c.AnonymousID != "" && !printableNoSpace(c.AnonymousID):
+	case c.AnonymousID != "" && !leadscore.PrintableASCII(c.AnonymousID):
 		d.problem("anonymous_id", "must be printable ASCII without spaces")
 	}
 	if v, ok := raw["consent"]; ok && json.Unmarshal(v, &c.Consent) != nil {
@@ -197,7 +196,7 @@ func (d *decoder) event(path string, raw json.RawMessage) map[string]any {
 		return nil
 	}
 	before := len(d.problems)
-	for _, k := range sortedKeys(ev) {
+	for _, k := range slices.Sorted(maps.Keys(ev)) {
 		if !slices.Contains(eventFields, k) {
 			d.problem(keyName(path, k), "is not accepted from a browser (fields: %s)", strings.Join(eventFields, ", "))
 		}
@@ -227,31 +226,13 @@ func (d *decoder) event(path string, raw json.RawMessage) map[string]any {
 // keyName names a field for a problem; an empty or odd key is quoted so
 // the name is never empty and never ambiguous.
 func keyName(prefix, k string) string {
-	if k == "" || !printableNoSpace(k) {
+	if k == "" || !leadscore.PrintableASCII(k) {
 		k = strconv.Quote(k)
 	}
 	if prefix == "" {
 		return k
 	}
 	return prefix + "." + k
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func printableNoSpace(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 func truncate(s string, n int) string {
