@@ -31,7 +31,8 @@ help:
 	@echo "                                 (FN=api EVENT=events/api-get-lead.json for the API's routes)"
 	@echo "make build                       arm64 bootstraps for every function under build/"
 	@echo "make fuzz [FUZZTIME=10s]         every fuzz target, briefly"
-	@echo "make bench                       Go benchmarks, load runs, function sizes/cold init/memory -> docs/benchmarks.md"
+	@echo "make bench                       Go benchmarks, load runs, function sizes/cold init/memory -> docs/benchmarks.md, docs/performance.md"
+	@echo "make tradeoff                    paced load runs per score-queue batching -> docs/perf/tradeoff.svg and .md"
 	@echo "make load [LOAD_FLAGS=...]       one load run against a fresh local stack (go run ./infra/load -h)"
 	@echo "make lint                        gofmt, go vet, staticcheck"
 	@echo "make emulators                   npm ci into infra/node_modules (the other targets run it when needed)"
@@ -93,15 +94,19 @@ fuzz:
 
 # make bench: the Go benchmarks, two load runs against the local stack (a
 # server-side integration posting the next step of BENCH_BATCH leads per
-# request as fast as it is answered; a tracker posting one step per request
-# at BENCH_PACED events/s, under the template's API throttling, with 4
-# execution environments per SQS consumer so the urgent queue's batches do
-# not wait for an environment the other pollers hold, as they would not in
-# Lambda), and the functions' bootstrap size, cold
+# request as fast as it is answered, with 2 minutes to drain the score
+# queue's backlog (the local score side scores about 75-180 events/s); a
+# tracker posting one step per request
+# at BENCH_PACED events/s, under the template's API throttling; each SQS
+# event source gets its own 2 environments (infra/load -stack-sqs-concurrency),
+# as each event source mapping scales on its own in Lambda), and the
+# functions' bootstrap size, cold
 # init and 100-message-batch memory; the figures go into docs/benchmarks.md between
-# <!-- bench:start --> and <!-- bench:end -->. BenchmarkSweepScale and
-# BenchmarkSignalsReportScale (100,000 leads each, a few minutes) are skipped
-# unless BENCH_SKIP is set to something else, e.g. `make bench BENCH_SKIP=NONE`. `make load` is one load run.
+# <!-- bench:start --> and <!-- bench:end -->, and the targets, request units
+# and cost per million events into docs/performance.md between the same
+# markers. BenchmarkSweepScale and BenchmarkSignalsReportScale (100,000 leads
+# each, a few minutes) are skipped unless BENCH_SKIP is set to something
+# else, e.g. `make bench BENCH_SKIP=NONE`. `make load` is one load run.
 BENCH_SKIP   ?= BenchmarkSweepScale|BenchmarkSignalsReportScale
 BENCH_EVENTS ?= 5000
 BENCH_PACED  ?= 100
@@ -113,9 +118,9 @@ bench: emulators
 	@mkdir -p build/bench
 	$(GO) test -run '^$$' -bench . -skip '$(BENCH_SKIP)' -benchmem ./... > build/bench/gobench.txt 2>&1; \
 	  rc=$$?; cat build/bench/gobench.txt; exit $$rc
-	$(GO) run ./infra/load -stack -events $(BENCH_EVENTS) -batch $(BENCH_BATCH) -json build/bench/load-max.json
+	$(GO) run ./infra/load -stack -events $(BENCH_EVENTS) -batch $(BENCH_BATCH) -drain 2m -json build/bench/load-max.json
 	$(GO) run ./infra/load -stack -events $$(( $(BENCH_PACED) * 15 )) -rate $(BENCH_PACED) -json build/bench/load-paced.json
-	$(GO) run ./infra/bench -readme docs/benchmarks.md -gobench build/bench/gobench.txt \
+	$(GO) run ./infra/bench -readme docs/benchmarks.md -perf docs/performance.md -gobench build/bench/gobench.txt \
 	  -gobench-cmd "$(GOBENCH_CMD)" \
 	  -gobench-note "$(if $(filter BenchmarkSweepScale,$(BENCH_SKIP)),BenchmarkSweepScale (100,000 leads, about 4 minutes) is skipped by default: make bench BENCH_SKIP=NONE runs it.)" \
 	  -load 'batches of $(BENCH_BATCH) leads per request, as fast as answered=build/bench/load-max.json' \
@@ -123,6 +128,32 @@ bench: emulators
 
 load: emulators
 	$(GO) run ./infra/load -stack $(LOAD_FLAGS)
+
+# make tradeoff: the score queue's batching against speed to lead and cost.
+# TRADEOFF_REPEAT paced load runs (as make bench's) per TRADEOFF_SETTINGS entry
+# (BatchSize/WindowSeconds of ScoreQueueEvents; Lambda takes whole seconds,
+# and at least 1 s for more than 10 messages), the settings interleaved, each
+# with TRADEOFF_SQS environments per SQS event source; then the chart
+# docs/perf/tradeoff.svg and the table docs/perf/tradeoff.md from the runs'
+# JSON, kept in docs/perf/runs/ so `make tradeoff-chart` redraws them.
+TRADEOFF_SETTINGS ?= 100/10 100/2 100/1 20/1 10/0
+TRADEOFF_REPEAT   ?= 2
+TRADEOFF_SQS      ?= 2
+TRADEOFF_RUNS      = $(foreach r,$(shell seq $(TRADEOFF_REPEAT)),$(foreach s,$(TRADEOFF_SETTINGS),docs/perf/runs/score-batch$(subst /,-window,$(s))-run$(r).json))
+
+.PHONY: tradeoff tradeoff-chart
+tradeoff: emulators
+	@mkdir -p docs/perf/runs
+	@set -e; for r in $$(seq $(TRADEOFF_REPEAT)); do for s in $(TRADEOFF_SETTINGS); do \
+	  out=docs/perf/runs/score-batch$$(echo $$s | sed 's|/|-window|')-run$$r.json; \
+	  echo "== ScoreQueueEvents=$$s, run $$r -> $$out"; \
+	  $(GO) run ./infra/load -stack -q -events $$(( $(BENCH_PACED) * 15 )) -rate $(BENCH_PACED) \
+	    -stack-sqs-concurrency $(TRADEOFF_SQS) -stack-batching ScoreQueueEvents=$$s -json $$out; \
+	done; done
+	$(MAKE) tradeoff-chart
+
+tradeoff-chart:
+	$(GO) run ./infra/bench -chart docs/perf/tradeoff.svg -chart-table docs/perf/tradeoff.md $(TRADEOFF_RUNS)
 
 # The console (shared/console) in headless Chromium against a fresh local
 # stack seeded through the API; needs /usr/bin/chromium.

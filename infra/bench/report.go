@@ -126,6 +126,10 @@ type LoadRun struct {
 	ScoreEMF  map[string]float64 `json:"score_emf"`
 	LoadAvg   [2]string          `json:"load_average"`
 	DrainedIn float64            `json:"drain_seconds"`
+	// Batching are the run's -stack-batching overrides; StackSQS its
+	// environments per SQS consumer.
+	Batching []string `json:"stack_batching"`
+	StackSQS int      `json:"stack_sqs_concurrency"`
 }
 
 // loadCost is infra/load's request-meter summary.
@@ -138,12 +142,16 @@ type loadCost struct {
 }
 
 type loadOp struct {
-	Service       string             `json:"service"`
-	Caller        string             `json:"caller"`
-	Op            string             `json:"op"`
-	Requests      int                `json:"requests"`
-	CapacityUnits float64            `json:"capacity_units"`
-	ByIndex       map[string]float64 `json:"by_index"`
+	Service           string             `json:"service"`
+	Caller            string             `json:"caller"`
+	Op                string             `json:"op"`
+	Requests          int                `json:"requests"`
+	CapacityUnits     float64            `json:"capacity_units"`
+	ByIndex           map[string]float64 `json:"by_index"`
+	ConditionalFailed int                `json:"conditional_failed"`
+	BilledRequests    int                `json:"billed_requests"`
+	BilledMs          float64            `json:"billed_ms"`
+	MemoryMB          int                `json:"memory_mb"`
 }
 
 type quantiles struct {
@@ -237,14 +245,7 @@ func (r Report) writeTargets(b *bytes.Buffer) {
 			// A paced run sends at its -rate by design: no throughput verdict.
 			fmt.Fprintf(b, "| 500 accepted events/s locally (%s) | %.0f events/s | %s |\n", l.Label, l.EventsPerS, yesNo(l.EventsPerS >= 500))
 		}
-		fmt.Fprintf(b, "| speed to lead p99 < 1 s (%s) | %s (n=%d) | %s |\n", l.Label, secs(l.SpeedToLead.P99), l.SpeedToLead.N, yesNo(l.SpeedToLead.N > 0 && l.SpeedToLead.P99 < 1000))
-		if q, ok := l.ByTrigger["hand-raise"]; ok {
-			fmt.Fprintf(b, "| ... hand-raisers only (%s) | %s (n=%d) | %s |\n", l.Label, secs(q.P99), q.N, yesNo(q.N > 0 && q.P99 < 1000))
-		}
-		if l.Cost != nil && l.Accepted > 0 {
-			ru := l.Cost.CapacityUnits / float64(l.Accepted)
-			fmt.Fprintf(b, "| <= 1.5 DynamoDB RU per accepted event (%s) | %.2f | %s |\n", l.Label, ru, yesNo(ru <= 1.5))
-		}
+		loadTargets(b, l)
 	}
 	for _, f := range r.Functions {
 		fmt.Fprintf(b, "| %s bootstrap < 15 MB | %s | %s |\n", f.LogicalID, mb(f.BootstrapBytes), yesNo(f.BootstrapBytes < 15<<20)+bytesNote(f.BootstrapBytes))
@@ -284,6 +285,9 @@ func writeLoad(b *bytes.Buffer, l LoadRun) {
 		errs += v
 	}
 	fmt.Fprintf(b, "| errors | %d |\n| load average before / after | %s / %s |\n", errs, l.LoadAvg[0], l.LoadAvg[1])
+	if t := costTable(l, USEast1); t != nil {
+		fmt.Fprintf(b, "\nCost per million accepted events:\n\n%s", t)
+	}
 }
 
 // writeLoadCost is a load run's DynamoDB and SQS rows: one row per
@@ -294,24 +298,8 @@ func writeLoadCost(b *bytes.Buffer, l LoadRun) {
 		acc := float64(l.Accepted)
 		fmt.Fprintf(b, "| DynamoDB RU per accepted event | %.2f (%.0f units; +%d failed conditional puts AWS would bill, %.2f with them) |\n",
 			c.CapacityUnits/acc, c.CapacityUnits, c.FailedConditional, (c.CapacityUnits+float64(c.FailedConditional))/acc)
+		dynamoRows(b, l)
 		ops := slices.Clone(c.Ops)
-		slices.SortStableFunc(ops, func(x, y loadOp) int { return cmp.Compare(y.CapacityUnits, x.CapacityUnits) })
-		for _, o := range ops {
-			if o.Service != "dynamodb" || o.CapacityUnits == 0 {
-				continue
-			}
-			split := ""
-			if len(o.ByIndex) > 1 {
-				var ks []string
-				for k, v := range o.ByIndex {
-					ks = append(ks, fmt.Sprintf("%s %.2f", k, v/acc))
-				}
-				slices.Sort(ks)
-				split = "; per event: " + strings.Join(ks, ", ")
-			}
-			fmt.Fprintf(b, "| ... %s %s | %.2f RU/event (%.0f units, %d requests, %.2f per request%s) |\n", strings.TrimSuffix(o.Caller, "Function"), o.Op,
-				o.CapacityUnits/acc, o.CapacityUnits, o.Requests, o.CapacityUnits/float64(max(o.Requests, 1)), split)
-		}
 		fmt.Fprintf(b, "| SQS requests per accepted event | %.2f (%d requests, %d empty long polls) |\n", float64(c.SQSRequests)/acc, c.SQSRequests, c.SQSEmptyReceives)
 		slices.SortStableFunc(ops, func(x, y loadOp) int { return cmp.Compare(y.Requests, x.Requests) })
 		for _, o := range ops {
@@ -375,4 +363,84 @@ func secs(ms float64) string {
 		return fmt.Sprintf("%.2f s", ms/1000)
 	}
 	return fmt.Sprintf("%.0f ms", ms)
+}
+
+// loadTargets writes the target rows a load run answers: speed to lead
+// (every MQL, hand-raisers, engagement), request units and dollars per
+// accepted event.
+func loadTargets(b *bytes.Buffer, l LoadRun) {
+	fmt.Fprintf(b, "| speed to lead p99 < 1 s (%s) | %s (n=%d) | %s |\n", l.Label, secs(l.SpeedToLead.P99), l.SpeedToLead.N, yesNo(l.SpeedToLead.N > 0 && l.SpeedToLead.P99 < 1000))
+	for _, k := range []string{"hand-raise", "engagement"} {
+		if q, ok := l.ByTrigger[k]; ok {
+			fmt.Fprintf(b, "| ... qualified by %s only (%s) | %s (n=%d) | %s |\n", k, l.Label, secs(q.P99), q.N, yesNo(q.N > 0 && q.P99 < 1000))
+		}
+	}
+	if l.Cost != nil && l.Accepted > 0 {
+		ru := l.Cost.CapacityUnits / float64(l.Accepted)
+		fmt.Fprintf(b, "| <= 1.5 DynamoDB RU per accepted event (%s) | %.2f | %s |\n", l.Label, ru, yesNo(ru <= 1.5))
+	}
+	if lines := costLines(l, USEast1); len(lines) > 0 {
+		total := totalCost(lines)
+		fmt.Fprintf(b, "| <= $2.50 per million accepted events (%s) | $%.2f (%s) | %s |\n", l.Label, total, dominant(lines, total), yesNo(total <= 2.5))
+	}
+}
+
+// dominant names the costliest lines that make half the total.
+func dominant(lines []CostLine, total float64) string {
+	var parts []string
+	sum := 0.0
+	for _, l := range lines {
+		parts = append(parts, fmt.Sprintf("%s %.0f%%", l.Item, 100*l.PerMillion/max(total, 1e-12)))
+		if sum += l.PerMillion; sum >= total/2 {
+			break
+		}
+	}
+	return "most: " + strings.Join(parts, ", ")
+}
+
+// dynamoRows writes one row per DynamoDB operation of l, costliest first,
+// with the units split by table and index: what dominates the cost.
+func dynamoRows(b *bytes.Buffer, l LoadRun) {
+	acc := float64(l.Accepted)
+	ops := slices.Clone(l.Cost.Ops)
+	slices.SortStableFunc(ops, func(x, y loadOp) int { return cmp.Compare(y.CapacityUnits, x.CapacityUnits) })
+	for _, o := range ops {
+		if o.Service != "dynamodb" || o.CapacityUnits == 0 {
+			continue
+		}
+		split := ""
+		if len(o.ByIndex) > 1 {
+			var ks []string
+			for k, v := range o.ByIndex {
+				ks = append(ks, fmt.Sprintf("%s %.2f", k, v/acc))
+			}
+			slices.Sort(ks)
+			split = "; per event: " + strings.Join(ks, ", ")
+		}
+		fmt.Fprintf(b, "| ... %s %s | %.2f RU/event (%.0f units, %d requests, %.2f per request%s) |\n", strings.TrimSuffix(o.Caller, "Function"), o.Op,
+			o.CapacityUnits/acc, o.CapacityUnits, o.Requests, o.CapacityUnits/float64(max(o.Requests, 1)), split)
+	}
+}
+
+// perfMarkdown is the generated part of docs/performance.md: the targets
+// the load runs answer, and for each run its request units by operation
+// and its cost per million accepted events.
+func (r Report) perfMarkdown() []byte {
+	var b bytes.Buffer
+	m := r.Machine
+	fmt.Fprintf(&b, "_Generated by `make bench` on %s: %d CPUs (%s), %s, %s; load average when done: %s._\n\n", m.Date, m.CPUs, m.CPUModel, m.OS, m.GoVersion, m.LoadAvg)
+	fmt.Fprintf(&b, "| target | measured | met |\n|---|---|---|\n")
+	for _, l := range r.Loads {
+		loadTargets(&b, l)
+	}
+	for _, l := range r.Loads {
+		if l.Cost == nil || l.Accepted == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n#### %s\n\n`%s`\n\n| DynamoDB | request units |\n|---|---|\n", l.Label, l.Command)
+		fmt.Fprintf(&b, "| all, per accepted event | %.2f (+%d failed conditional writes AWS bills) |\n", l.Cost.CapacityUnits/float64(l.Accepted), l.Cost.FailedConditional)
+		dynamoRows(&b, l)
+		fmt.Fprintf(&b, "\nCost per million accepted events:\n\n%s", costTable(l, USEast1))
+	}
+	return b.Bytes()
 }

@@ -52,7 +52,15 @@ type options struct {
 	rate                                           float64
 	duration, drain                                time.Duration
 	wl                                             WorkloadConfig
+	// batching is -stack-batching, handed to the local stack's -batching.
+	batching stringList
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	var o options
@@ -75,6 +83,7 @@ func main() {
 	flag.Uint64Var(&o.wl.Seed, "seed", 1, "workload seed")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	flag.StringVar(&o.logLevel, "log-level", "info", "LOG_LEVEL of the functions with -stack")
+	flag.Var(&o.batching, "stack-batching", "with -stack: Event=BatchSize/WindowSeconds overriding an SQS event source's batching for this run, e.g. ScoreQueueEvents=10/0 (repeatable; make tradeoff)")
 	flag.IntVar(&o.stackSQS, "stack-sqs-concurrency", 2, "with -stack: environments per SQS-triggered function (score, handoff)")
 	flag.Usage = func() {
 		fmt.Fprint(flag.CommandLine.Output(), `load drives leadscore's HTTP API with a generated workload (the default
@@ -140,10 +149,13 @@ type Result struct {
 	ByTrigger map[string]Quantiles `json:"speed_to_lead_by_trigger"`
 	Rate      float64              `json:"rate"`
 	StackSQS  int                  `json:"stack_sqs_concurrency,omitempty"`
-	MQL       MQLCounts            `json:"mql"`
-	Webhooks  ReceiverCounts       `json:"webhooks"`
-	Errors    map[string]int       `json:"errors"`
-	Cost      *Cost                `json:"cost,omitempty"`
+	// Batching lists the -stack-batching overrides of the run (none: the
+	// template's settings).
+	Batching []string       `json:"stack_batching,omitempty"`
+	MQL      MQLCounts      `json:"mql"`
+	Webhooks ReceiverCounts `json:"webhooks"`
+	Errors   map[string]int `json:"errors"`
+	Cost     *Cost          `json:"cost,omitempty"`
 	// ScoreEMF is what the score function itself reported (EMF).
 	ScoreEMF  map[string]float64 `json:"score_emf,omitempty"`
 	LoadAvg   [2]string          `json:"load_average"`
@@ -281,12 +293,13 @@ func (o *options) startTarget(ctx context.Context, res *Result, hookURL string) 
 	}
 	logPath := filepath.Join(root, "build", "load", "stack.log")
 	fmt.Fprintf(os.Stderr, "starting the local stack (build, emulators, functions); its output goes to %s ...\n", logPath)
-	st, err := startStack(ctx, o.apiKey, o.secret, hookURL, o.logLevel, logPath, o.stackSQS)
+	st, err := startStack(ctx, o.apiKey, o.secret, hookURL, o.logLevel, logPath, o.stackSQS, o.batching)
 	if err != nil {
 		return nil, err
 	}
 	o.url = st.APIURL
 	res.StackSQS = o.stackSQS
+	res.Batching = o.batching
 	res.Target = st.APIURL + " (local stack, -stack)"
 	return st, nil
 }
@@ -754,6 +767,9 @@ func printReport(w io.Writer, r *Result) {
 	if r.StackSQS > 0 {
 		fmt.Fprintf(w, "  local stack           %d environments per SQS consumer (-stack-sqs-concurrency)\n", r.StackSQS)
 	}
+	if len(r.Batching) > 0 {
+		fmt.Fprintf(w, "  batching overrides    %s (-stack-batching)\n", strings.Join(r.Batching, ", "))
+	}
 	fmt.Fprintf(w, "  workload              %d leads, %d events in %d steps (%d resent, %d anonymous), %d concurrent, %d lead(s) per request\n",
 		r.Leads, r.Mix.Events, r.Mix.Requests, r.Mix.Resent, r.Mix.Anonymous, r.Concurrency, r.Batch)
 	fmt.Fprintf(w, "  personas              %s\n", mapLine(r.Mix.ByPersona))
@@ -783,6 +799,7 @@ func printReport(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "  %-26s %s\n", "  units by operation", strings.Join(breakdown(c.Ops, "dynamodb", func(o OpStats) float64 { return o.CapacityUnits }), "\n                               "))
 		fmt.Fprintf(w, "  %-26s %.2f  (%d requests, %d of them empty long polls)\n", "SQS requests per event", float64(c.SQSRequests)/acc, c.SQSRequests, c.SQSEmptyReceives)
 		fmt.Fprintf(w, "  %-26s %s\n", "  requests by caller", strings.Join(breakdown(c.Ops, "sqs", func(o OpStats) float64 { return float64(o.Requests) }), ", "))
+		fmt.Fprintf(w, "  %-26s %s\n", "Lambda invocations", strings.Join(invocations(c.Ops), ", "))
 	}
 	if len(r.ScoreEMF) > 0 {
 		var parts []string

@@ -22,10 +22,13 @@ type localStack struct {
 }
 
 // startStack builds and starts the local stack with webhooks to hookURL and
-// waits until it is up.
-func startStack(ctx context.Context, apiKey, secret, hookURL, logLevel, logPath string, sqsConcurrency int) (*localStack, error) {
+// waits until it is up; batching are its -batching overrides.
+func startStack(ctx context.Context, apiKey, secret, hookURL, logLevel, logPath string, sqsConcurrency int, batching []string) (*localStack, error) {
 	s := &localStack{emf: &EMF{}}
 	args := []string{"-meter", "-sqs-concurrency", strconv.Itoa(sqsConcurrency)}
+	for _, b := range batching {
+		args = append(args, "-batching", b)
+	}
 	st, err := stackproc.Start(ctx, stackproc.Options{Name: "load", Args: args, LogPath: logPath,
 		Env: []string{"API_KEY=" + apiKey, "WEBHOOK_SECRET=" + secret, "LOG_LEVEL=" + logLevel,
 			"WEBHOOK_URL_SALES=" + hookURL + "/sales", "WEBHOOK_URL_NURTURE=" + hookURL + "/nurture"},

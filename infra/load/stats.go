@@ -293,3 +293,15 @@ func progressBar(done, total int, width int, extra string) string {
 	}
 	return fmt.Sprintf("[%s] %3.0f%% %d/%d %s", bar, frac*100, done, total, extra)
 }
+
+// invocations lists "function n (mean ms, memory MB)" for every metered
+// function.
+func invocations(ops []OpStats) []string {
+	var out []string
+	for _, o := range ops {
+		if o.Service == "lambda" && o.Requests > 0 {
+			out = append(out, fmt.Sprintf("%s %d (mean %.0f ms at %d MB)", strings.TrimSuffix(o.Caller, "Function"), o.Requests, o.BilledMs/float64(o.Requests), o.MemoryMB))
+		}
+	}
+	return out
+}

@@ -31,4 +31,12 @@ type OpStats struct {
 	// EmptyReceives counts SQS ReceiveMessage answers with no message (idle
 	// long polls, which an event source mapping also pays for).
 	EmptyReceives int `json:"empty_receives"`
+	// BilledRequests is what SQS bills: every 64 KB chunk of a request's
+	// or answer's payload counts as one request.
+	BilledRequests int `json:"billed_requests,omitempty"`
+	// Lambda invocations (service "lambda", op "Invoke"): the billed
+	// duration summed (each invocation rounded up to a millisecond) and
+	// the function's configured memory.
+	BilledMs float64 `json:"billed_ms,omitempty"`
+	MemoryMB int     `json:"memory_mb,omitempty"`
 }

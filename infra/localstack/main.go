@@ -62,6 +62,7 @@ func main() {
 	sqsPort := flag.Int("sqs-port", 9324, "SQS emulator port (a free one if taken)")
 	verbose := flag.Bool("v", false, "print the emulators' own output")
 	meter := flag.Bool("meter", false, "count every DynamoDB and SQS request of the functions and event sources through a proxy (GET/DELETE /local/requests on the invoke address; infra/load uses it)")
+	flag.Var(batching, "batching", "Event=BatchSize/WindowSeconds: override an SQS event source's batching for this run (repeatable; make tradeoff)")
 	flag.IntVar(&sqsConcurrency, "sqs-concurrency", 2, "execution environments (and pollers) per SQS-triggered function; Lambda scales these with the backlog")
 	flag.Parse()
 
@@ -73,8 +74,11 @@ func main() {
 	}
 }
 
-// sqsConcurrency is -sqs-concurrency.
-var sqsConcurrency = 2
+// sqsConcurrency is -sqs-concurrency; batching is -batching.
+var (
+	sqsConcurrency = 2
+	batching       = batchingFlag{}
+)
 
 // run is the local stack from start to Ctrl-C: load the template, listen,
 // build the functions, start the emulators, the webhook receiver and the
@@ -277,6 +281,9 @@ func startFunctions(ctx context.Context, r *repo, st *emulators.Stack, meter *re
 	if err != nil {
 		return f, err
 	}
+	if sources, err = applyBatching(sources, batching); err != nil {
+		return f, err
+	}
 	f.sources = sources
 	concurrency := map[string]int{}
 	for _, s := range sources {
@@ -308,6 +315,7 @@ func startFunctions(ctx context.Context, r *repo, st *emulators.Stack, meter *re
 			MemoryMB:    fn.MemorySize,
 			Concurrency: max(n, 1),
 			Output:      os.Stdout,
+			Observe:     observer(meter, fn.LogicalID, fn.MemorySize),
 		})
 		if err != nil {
 			return f, err

@@ -129,6 +129,9 @@ func (m *requestMeter) record(service, caller string, resp *http.Response) {
 	if empty {
 		s.EmptyReceives++
 	}
+	if service == "sqs" {
+		s.BilledRequests += sqsChunks(resp.Request.ContentLength, len(body))
+	}
 }
 
 type opKey struct{}

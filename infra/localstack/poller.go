@@ -57,20 +57,24 @@ func (p *poller) gather(ctx context.Context) ([]sqstypes.Message, error) {
 	var deadline time.Time
 	for len(batch) < p.source.BatchSize {
 		// The emulator holds a long poll open until it has MaxNumberOfMessages
-		// or the wait ends, so each wait is short and the batching window is
-		// enforced here.
+		// or the wait ends, so the batching window is enforced here.
 		wait := int32(1)
 		want := min(10, p.source.BatchSize-len(batch))
 		switch {
-		case p.source.MaxBatchingWindow == 0 && len(batch) == 0:
-			// No window: ask for one message, which the emulator answers
-			// the moment it arrives, then take what else is there at once.
-			want = 1
+		case len(batch) == 0:
+			// Long-poll for the first message as Lambda does (20 s): asked
+			// for one, the emulator answers the moment it arrives, so an
+			// idle queue costs 3 receives a minute and the window starts
+			// at the first message.
+			want, wait = 1, 20
 		case p.source.MaxBatchingWindow == 0:
+			// No window: take what else is waiting, at once.
 			wait = 0
-		case len(batch) > 0:
-			left := time.Until(deadline)
-			if left < time.Second {
+		default:
+			// The emulator waits whole seconds: the window's rest rounded
+			// to the nearest one (a batch that fills returns at once).
+			left := time.Until(deadline).Round(time.Second)
+			if left <= 0 {
 				return batch, nil
 			}
 			wait = int32(min(left/time.Second, 20))

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -48,5 +49,41 @@ func TestZeroWindowTakesTheWaitingBacklogInOneBatch(t *testing.T) {
 	}
 	if len(batch) != 4 {
 		t.Fatalf("gathered %d messages, want the 4 waiting", len(batch))
+	}
+}
+
+// TestWindowGathersWhatArrivesAfterTheFirstMessage: with a batching window
+// the batch holds the messages that land within it after the first, as
+// Lambda's does; the window starts when the first message is received.
+func TestWindowGathersWhatArrivesAfterTheFirstMessage(t *testing.T) {
+	st, err := emulators.Start(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Stop()
+	url := st.QueueURLs["ScoreQueue"]
+	send := func(body string) {
+		if _, err := st.SQS().SendMessage(t.Context(), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body)}); err != nil {
+			t.Error(err)
+		}
+	}
+	src := template.SQSSource{Queue: "ScoreQueue", BatchSize: 100, MaxBatchingWindow: 2 * time.Second}
+	p := &poller{source: src, queueURL: url, client: st.SQS(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	send("first")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Well inside the 2 s window, however slow the machine.
+		time.Sleep(200 * time.Millisecond)
+		send("second")
+		send("third")
+	}()
+	batch, err := p.gather(t.Context())
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(batch) != 3 {
+		t.Fatalf("gathered %d messages, want the 3 sent within the window", len(batch))
 	}
 }

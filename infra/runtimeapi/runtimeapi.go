@@ -49,6 +49,10 @@ type Function struct {
 	Output io.Writer
 	// Region goes to AWS_REGION; "us-east-1" when empty.
 	Region string
+	// Observe, when set, is called after each invocation with how long it
+	// ran: from an environment taking it to its result, the part Lambda
+	// bills (the wait for a free environment is not).
+	Observe func(time.Duration)
 }
 
 // FunctionError is a failed invocation: the handler returned an error, the
@@ -152,8 +156,12 @@ func (r *Runtime) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("invoking %s: waiting for a free environment: %w", r.fn.Name, ctx.Err())
 	}
+	taken := time.Now()
 	select {
 	case res := <-inv.done:
+		if r.fn.Observe != nil {
+			r.fn.Observe(time.Since(taken))
+		}
 		return res.body, res.err
 	case <-ctx.Done():
 		// The environment still finishes or times out the invocation.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -149,6 +150,10 @@ func (h *Handler) accountsByStage(ctx context.Context, stage, limitText, cursor 
 	for _, a := range accounts {
 		page.Accounts = append(page.Accounts, accountView(a))
 	}
+	// The index orders accounts by engagement band; the page is exact.
+	slices.SortStableFunc(page.Accounts, func(a, b leadscore.AccountView) int {
+		return cmp.Compare(b.Score.Engagement, a.Score.Engagement)
+	})
 	if next != "" {
 		page.Cursor = &next
 	}

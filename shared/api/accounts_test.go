@@ -1,10 +1,13 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/leadscore/leadscore/shared/httpapi"
@@ -138,4 +141,42 @@ func TestAccountRoutes(t *testing.T) {
 			t.Errorf("mqa accounts %v, want %v", got, want)
 		}
 	})
+}
+
+// reversedAccountPages answers an account listing with each page of the
+// store's in reverse, as the stage index may order accounts within an
+// engagement band.
+type reversedAccountPages struct{ leadscore.AccountReader }
+
+func (r reversedAccountPages) AccountsByStage(ctx context.Context, stage scoring.AccountStage, limit int, cursor string) ([]*leadscore.Account, string, error) {
+	accounts, next, err := r.AccountReader.AccountsByStage(ctx, stage, limit, cursor)
+	slices.Reverse(accounts)
+	return accounts, next, err
+}
+
+// TestAccountPageIsInExactEngagementOrder: whatever order the store gives
+// within a page, the API answers it highest engagement first.
+func TestAccountPageIsInExactEngagementOrder(t *testing.T) {
+	e := newEnv(t)
+	for i, engagement := range []float64{60, 70, 65} {
+		seedAccount(t, e, fmt.Sprintf("co-%d", i), scoring.AccountStageMQA, engagement)
+	}
+	e.opts.Accounts = reversedAccountPages{e.opts.Accounts}
+	h, err := New(e.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h = h
+	resp := e.do(t, sample(t, "api-list-accounts.json", map[string]string{"stage": "mqa", "limit": "10"}, nil))
+	var p AccountsPage
+	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(resp.Body), &p) != nil || len(p.Accounts) != 3 {
+		t.Fatalf("listing: %d %s, want 3 mqa accounts", resp.StatusCode, resp.Body)
+	}
+	var got []float64
+	for _, a := range p.Accounts {
+		got = append(got, a.Score.Engagement)
+	}
+	if want := []float64{70, 65, 60}; !slices.Equal(got, want) {
+		t.Errorf("page engagement order %v, want %v", got, want)
+	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -228,6 +229,12 @@ func (h *Handler) stagePage(ctx context.Context, stage scoring.Stage, limit int,
 			return LeadsPage{}, viewError{err}
 		}
 		if len(views) == len(leads) {
+			// The stage index orders leads by engagement band, not by
+			// exact engagement (a key that changed on every lead write
+			// cost more than the event record: docs/performance.md), so
+			// the page is put in exact order here; across pages the order
+			// is by band.
+			slices.SortStableFunc(views, func(a, b leadscore.LeadView) int { return cmp.Compare(b.Score.Engagement, a.Score.Engagement) })
 			page := LeadsPage{Leads: views}
 			if next != "" {
 				page.Cursor = &next

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -216,5 +217,54 @@ func TestLeadRoutesWithLeads(t *testing.T) {
 	byID.PathParameters = map[string]string{"lead_id": ada}
 	if resp := e.do(t, byID); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("after DELETE: %d %s, want 404", resp.StatusCode, resp.Body)
+	}
+}
+
+// reversedPages answers a stage listing with each page of the store's in
+// reverse, as the stage index may order leads within an engagement band.
+type reversedPages struct{ leadscore.LeadReader }
+
+func (r reversedPages) LeadsByStage(ctx context.Context, stage scoring.Stage, limit int, cursor string) ([]*leadscore.Lead, string, error) {
+	leads, next, err := r.LeadReader.LeadsByStage(ctx, stage, limit, cursor)
+	slices.Reverse(leads)
+	return leads, next, err
+}
+
+// TestStagePageIsInExactEngagementOrder: whatever order the store gives
+// within a page, the API answers it highest engagement first.
+func TestStagePageIsInExactEngagementOrder(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.Leads = reversedPages{o.Leads} })
+	rules := scoring.DefaultRules()
+	for i := range 3 {
+		email := fmt.Sprintf("p%d@example.com", i)
+		id := leadscore.LeadID(email)
+		rec := e.readLead(t, id)
+		rec.Email = email
+		evs := []scoring.Event{{EventID: id + "-demo", Type: "demo_request", OccurredAt: testNow.Add(-time.Hour), Email: email,
+			Lead: map[string]any{"company": "Acme", "job_title": "VP Marketing", "company_size": 800.0, "industry": "software", "country": "US"}}}
+		for w := range i {
+			evs = append(evs, scoring.Event{EventID: fmt.Sprintf("%s-web-%d", id, w), Type: "webinar_attend",
+				OccurredAt: testNow.Add(-time.Duration(w+1) * 24 * time.Hour), Email: email})
+		}
+		rec.State.Apply(evs, rules)
+		res := rec.State.Evaluate(rules, testNow)
+		rec.View = leadscore.BuildView(id, email, rec.State, res, rules.Version, testNow)
+		rec.DueAt = res.DueAt
+		e.writeLead(t, rec)
+	}
+	req := load(t, "list-leads-stage.json")
+	req.RawQueryString = "stage=mql&limit=10"
+	resp := e.do(t, req)
+	var p LeadsPage
+	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(resp.Body), &p) != nil || len(p.Leads) != 3 {
+		t.Fatalf("listing: %d %s, want 3 mql leads", resp.StatusCode, resp.Body)
+	}
+	for i := 1; i < len(p.Leads); i++ {
+		if p.Leads[i].Score.Engagement > p.Leads[i-1].Score.Engagement {
+			t.Errorf("page lists %s (engagement %v) after %s (%v)", p.Leads[i].LeadID, p.Leads[i].Score.Engagement, p.Leads[i-1].LeadID, p.Leads[i-1].Score.Engagement)
+		}
+	}
+	if p.Leads[0].Score.Engagement == p.Leads[2].Score.Engagement {
+		t.Fatalf("setup: the leads' engagement is equal (%v), so the order proves nothing", p.Leads[0].Score.Engagement)
 	}
 }

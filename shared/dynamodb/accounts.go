@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -226,7 +225,9 @@ func (s *Store) WriteAccount(ctx context.Context, rec *leadscore.AccountRecord, 
 	item[attrState] = &types.AttributeValueMemberB{Value: state}
 	item[attrView] = &types.AttributeValueMemberB{Value: view}
 	item[attrStage] = sAttr(accountStagePrefix + string(rec.View.Stage))
-	item[attrEngagement] = &types.AttributeValueMemberN{Value: strconv.FormatFloat(rec.View.Score.Engagement, 'f', -1, 64)}
+	// Banded like a lead's (listing.go): an exact key moved the account's
+	// index entry on nearly every evaluation.
+	item[attrEngagement] = &types.AttributeValueMemberN{Value: ListingKey(rec.View.Score.Engagement)}
 	due := leadscore.IndexDue(rec.IndexDueAt, time.Time{}, len(rec.Outbox), now)
 	if len(rec.Outbox) > 0 {
 		item[attrOutbox] = encodeOutbox(rec.Outbox)

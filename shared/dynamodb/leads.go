@@ -119,7 +119,7 @@ func encodeLead(rec *leadscore.LeadRecord, version int64) (map[string]types.Attr
 	// Visitors (no email, never identified) stay out of the stage listing.
 	if rec.View.Stage != "" && rec.View.Stage != scoring.StageVisitor {
 		item[attrStage] = sAttr(string(rec.View.Stage))
-		item[attrEngagement] = &types.AttributeValueMemberN{Value: strconv.FormatFloat(rec.View.Score.Engagement, 'f', -1, 64)}
+		item[attrEngagement] = &types.AttributeValueMemberN{Value: ListingKey(rec.View.Score.Engagement)}
 	}
 	outcomeAttrs(item, rec)
 	return item, nil

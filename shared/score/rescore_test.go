@@ -32,8 +32,14 @@ const apiKey = "rescore-test-key"
 // api is the api function's handler over the same table and queue, wired
 // as functions/api wires it.
 func api(e *env) *lsapi.Handler {
+	// The DynamoDB store keeps versions, previews and events; the mocks
+	// have no previews, and those routes then answer 503.
+	history, _ := e.store.(leadscore.RulesHistory)
+	previews, _ := e.store.(leadscore.PreviewStore)
+	events, _ := e.store.(leadscore.EventReader)
 	h, err := lsapi.New(lsapi.Options{
-		Leads: e.store, Eraser: e.store, Rules: e.store, Rescores: e.store, Reports: e.store, Accounts: e.accounts, Members: e.accounts, Queue: e.queue, APIKey: apiKey,
+		Leads: e.store, Eraser: e.store, Rules: e.store, Rescores: e.store, Reports: e.store, Accounts: e.accounts, Members: e.accounts, Queue: e.queue,
+		History: history, Previews: previews, Events: events, APIKey: apiKey,
 		Logger: logging.New(io.Discard, "api-test", "info"), Metrics: metrics.New(io.Discard, "api-test"),
 		Now: func() time.Time { return t0 },
 		// The tests drain the rescore at once.

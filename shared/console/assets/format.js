@@ -98,12 +98,15 @@ export function kv(obj) {
 
 // accountParts are the parts of an account's engagement (docs/scoring.md
 // section 7): each lead's counted share, then the breadth points; together
-// they sum to the engagement. The breakdown is {leads, breadth, fit}.
+// they sum to the engagement. The breakdown is {leads, others, breadth, fit}.
 export function accountParts(account) {
   const bd = account.breakdown || {};
   const names = new Map((account.leads || []).map((l) => [l.lead_id, l.email || l.lead_id]));
   const parts = (bd.leads || []).map((c) => ({ lead_id: c.lead_id, rule: names.get(c.lead_id) || c.lead_id,
     points: c.counted, engagement: c.engagement, engaged: c.engaged }));
+  // An account view lists its 50 most engaged leads; the rest are summed.
+  const others = bd.others || {};
+  if (others.leads) parts.push({ rule: `${others.leads} other people`, kind: 'others', points: others.counted });
   if (bd.breadth) parts.push({ rule: 'breadth', kind: 'breadth', points: bd.breadth });
   return parts;
 }
