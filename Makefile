@@ -33,6 +33,7 @@ help:
 	@echo "make fuzz [FUZZTIME=10s]         every fuzz target, briefly"
 	@echo "make bench                       Go benchmarks, load runs, function sizes/cold init/memory -> docs/benchmarks.md, docs/performance.md"
 	@echo "make tradeoff                    paced load runs per score-queue batching -> docs/perf/tradeoff.svg and .md"
+	@echo "make tradeoff-chart              redraw that chart and table from the runs kept in docs/perf/runs/"
 	@echo "make load [LOAD_FLAGS=...]       one load run against a fresh local stack (go run ./infra/load -h)"
 	@echo "make lint                        gofmt, go vet, staticcheck"
 	@echo "make emulators                   npm ci into infra/node_modules (the other targets run it when needed)"
