@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -268,11 +267,7 @@ func (s *Store) MarkAccountSent(ctx context.Context, rec *leadscore.AccountRecor
 	if len(transitionIDs) == 0 {
 		return nil
 	}
-	sent := map[string]bool{}
-	for _, tid := range transitionIDs {
-		sent[tid] = true
-	}
-	remaining := slices.DeleteFunc(slices.Clone(rec.Outbox), func(h leadscore.Handoff) bool { return sent[h.TransitionID] })
+	sent, remaining := splitSent(rec.Outbox, transitionIDs)
 	names := map[string]string{"#outbox": attrOutbox, "#version": attrVersion}
 	removes := outboxRemovals(sent, names)
 	cond := "#version = :v"
@@ -295,11 +290,7 @@ func (s *Store) MarkAccountSent(ctx context.Context, rec *leadscore.AccountRecor
 	}
 	// Written since: remove only the entries; the due entry stays and the
 	// sweep's next look finds nothing to send.
-	names = map[string]string{"#outbox": attrOutbox, "#version": attrVersion}
-	removes = outboxRemovals(sent, names)
-	err = s.updateAccount(ctx, rec.ID, "SET #version = #version + :one REMOVE "+strings.Join(removes, ", "),
-		"attribute_exists(#outbox)", names, map[string]types.AttributeValue{":one": nAttr(1)})
-	if err != nil && !isConditionFailed(err) {
+	if err := s.removeSent(ctx, accountKey(rec.ID), sent, "MarkAccountSent"); err != nil {
 		return fmt.Errorf("mark %d transitions of account %s sent: %w", len(sent), rec.ID, err)
 	}
 	rec.Outbox = remaining

@@ -229,16 +229,7 @@ func (s *Store) MarkSent(ctx context.Context, rec *leadscore.LeadRecord, transit
 	if len(transitionIDs) == 0 {
 		return nil
 	}
-	sent := map[string]bool{}
-	for _, tid := range transitionIDs {
-		sent[tid] = true
-	}
-	var remaining []leadscore.Handoff
-	for _, h := range rec.Outbox {
-		if !sent[h.TransitionID] {
-			remaining = append(remaining, h)
-		}
-	}
+	sent, remaining := splitSent(rec.Outbox, transitionIDs)
 	due := leadscore.IndexDue(time.Time{}, rec.DueAt, len(remaining), now)
 	done, err := s.markSentAtVersion(ctx, rec, sent, due)
 	if err != nil || done {
@@ -251,11 +242,26 @@ func (s *Store) MarkSent(ctx context.Context, rec *leadscore.LeadRecord, transit
 	}
 	// Someone wrote the lead since: remove only the entries, keep the due
 	// time (the sweep's look costs less than guessing theirs).
-	if err := s.markSentOnly(ctx, rec.ID, sent); err != nil {
-		return err
+	if err := s.removeSent(ctx, leadKey(rec.ID), sent, "MarkSent"); err != nil {
+		return fmt.Errorf("mark %d transitions of lead %s sent: %w", len(sent), rec.ID, err)
 	}
 	rec.Outbox = remaining
 	return nil
+}
+
+// splitSent returns transitionIDs as a set, and the outbox entries not
+// among them.
+func splitSent(outbox []leadscore.Handoff, transitionIDs []string) (sent map[string]bool, remaining []leadscore.Handoff) {
+	sent = make(map[string]bool, len(transitionIDs))
+	for _, tid := range transitionIDs {
+		sent[tid] = true
+	}
+	for _, h := range outbox {
+		if !sent[h.TransitionID] {
+			remaining = append(remaining, h)
+		}
+	}
+	return sent, remaining
 }
 
 // outboxRemovals names the outbox entries of sent as expression attribute
@@ -304,28 +310,28 @@ func (s *Store) markSentAtVersion(ctx context.Context, rec *leadscore.LeadRecord
 	return false, fmt.Errorf("mark %d transitions of lead %s sent: %w", len(sent), rec.ID, err)
 }
 
-// markSentOnly removes the sent entries whatever the version, and bumps
-// it: a writer holding an older copy of the outbox cannot put them back.
-func (s *Store) markSentOnly(ctx context.Context, id string, sent map[string]bool) error {
-	names := map[string]string{"#outbox": attrOutbox, "#version": attrVersion, "#pk": attrPK}
+// removeSent removes the sent entries from the outbox of the item at key
+// (a lead's or an account's), whatever its version, and bumps the version
+// so a writer holding the older outbox cannot put them back. An item erased
+// meanwhile, or whose outbox another writer emptied, leaves nothing to mark.
+func (s *Store) removeSent(ctx context.Context, key map[string]types.AttributeValue, sent map[string]bool, op string) error {
+	names := map[string]string{"#outbox": attrOutbox, "#version": attrVersion}
 	removes := outboxRemovals(sent, names)
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: leadKey(id),
+		TableName: aws.String(s.table), Key: key,
 		UpdateExpression:          aws.String("SET #version = #version + :one REMOVE " + strings.Join(removes, ", ")),
-		ConditionExpression:       aws.String("attribute_exists(#pk) AND attribute_exists(#outbox)"),
+		ConditionExpression:       aws.String("attribute_exists(#outbox)"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": nAttr(1)},
 		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
 	})
-	if err != nil {
-		if isConditionFailed(err) {
-			// Erased meanwhile, or the other writer's outbox is empty:
-			// nothing left to mark.
-			return nil
-		}
-		return fmt.Errorf("mark %d transitions of lead %s sent: %w", len(sent), id, err)
+	if isConditionFailed(err) {
+		return nil
 	}
-	meter(ctx, "MarkSent", out.ConsumedCapacity)
+	if err != nil {
+		return err
+	}
+	meter(ctx, op, out.ConsumedCapacity)
 	return nil
 }
 
