@@ -235,16 +235,7 @@ func (s *Store) WriteAccount(ctx context.Context, rec *leadscore.AccountRecord, 
 		item[attrDueShard] = sAttr(DueShardKey(DueShard(rec.ID)))
 		item[attrDueAt] = nAttr(due.Unix())
 	}
-	in := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item,
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal}
-	if rec.Exists {
-		in.ConditionExpression = aws.String("#version = :v")
-		in.ExpressionAttributeNames = map[string]string{"#version": attrVersion}
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": nAttr(rec.Version)}
-	} else {
-		in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
-		in.ExpressionAttributeNames = map[string]string{"#pk": attrPK}
-	}
+	in := s.versionedPut(item, rec.Exists, rec.Version)
 	out, err := s.client.PutItem(ctx, in)
 	if err != nil {
 		if isConditionFailed(err) {

@@ -193,16 +193,7 @@ func (s *Store) WriteLead(ctx context.Context, rec *leadscore.LeadRecord, now ti
 		rec.IndexDueAt = prevDue
 		return err
 	}
-	in := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item,
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal}
-	if rec.Exists {
-		in.ConditionExpression = aws.String("#version = :v")
-		in.ExpressionAttributeNames = map[string]string{"#version": attrVersion}
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": nAttr(rec.Version)}
-	} else {
-		in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
-		in.ExpressionAttributeNames = map[string]string{"#pk": attrPK}
-	}
+	in := s.versionedPut(item, rec.Exists, rec.Version)
 	out, err := s.client.PutItem(ctx, in)
 	if err != nil {
 		rec.IndexDueAt = prevDue
@@ -247,6 +238,23 @@ func (s *Store) MarkSent(ctx context.Context, rec *leadscore.LeadRecord, transit
 	}
 	rec.Outbox = remaining
 	return nil
+}
+
+// versionedPut puts item only over the version the writer read: version
+// when the item exists, else no item at all. A writer holding an older copy
+// fails the condition and retries (docs/architecture.md invariant 2).
+func (s *Store) versionedPut(item map[string]types.AttributeValue, exists bool, version int64) *dynamodb.PutItemInput {
+	in := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item,
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal}
+	if exists {
+		in.ConditionExpression = aws.String("#version = :v")
+		in.ExpressionAttributeNames = map[string]string{"#version": attrVersion}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": nAttr(version)}
+	} else {
+		in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
+		in.ExpressionAttributeNames = map[string]string{"#pk": attrPK}
+	}
+	return in
 }
 
 // splitSent returns transitionIDs as a set, and the outbox entries not
