@@ -331,18 +331,7 @@ func (h *Handler) sendAccount(ctx context.Context, log *slog.Logger, rec *leadsc
 	if len(hs) == 0 {
 		return
 	}
-	failedIdx, err := h.handoff.EnqueueHandoff(ctx, hs)
-	if err != nil {
-		st.add(func(s *stats) { s.sendFailed += len(failedIdx) })
-		log.Error("sending account transitions to the handoff queue failed; the sweep will resend them", "failed", len(failedIdx), "error", err.Error())
-	}
-	var ids []string
-	for i, ho := range hs {
-		if !slices.Contains(failedIdx, i) {
-			ids = append(ids, ho.TransitionID)
-			log.Info("account transition handed off", "transition_id", ho.TransitionID, "type", ho.Type)
-		}
-	}
+	ids := h.handOff(ctx, log, hs, st)
 	if err := h.accounts.MarkAccountSent(ctx, rec, ids, now); err != nil {
 		log.Error("marking account transitions sent failed", "error", err.Error())
 	}

@@ -723,23 +723,29 @@ func evaluate(rec *leadscore.LeadRecord, g *group, rules *scoring.Rules, now tim
 // the outbox. A failure here loses nothing: the entries stay in the outbox
 // and the lead stays in the due index, so the sweep sends them again.
 func (h *Handler) send(ctx context.Context, log *slog.Logger, rec *leadscore.LeadRecord, hs []leadscore.Handoff, now time.Time, st *stats) {
-	failedIdx, err := h.handoff.EnqueueHandoff(ctx, hs)
-	if err != nil {
-		st.add(func(s *stats) { s.sendFailed += len(failedIdx) })
-		log.Error("sending transitions to the handoff queue failed; the sweep will resend them", "failed", len(failedIdx), "error", err.Error())
-	}
-	var ids []string
-	for i, ho := range hs {
-		if !slices.Contains(failedIdx, i) {
-			ids = append(ids, ho.TransitionID)
-			log.Info("transition handed off", "transition_id", ho.TransitionID, "type", ho.Type)
-		}
-	}
+	ids := h.handOff(ctx, log, hs, st)
 	if err := h.store.MarkSent(ctx, rec, ids, now); err != nil {
 		// Sent but still in the outbox: the sweep sends it again, and
 		// receivers dedupe by transition_id.
 		log.Error("marking transitions sent failed", "error", err.Error())
 	}
+}
+
+// handOff sends hs to the handoff queue and returns the transition ids it
+// took; what it refused stays in the caller's outbox for the sweep.
+func (h *Handler) handOff(ctx context.Context, log *slog.Logger, hs []leadscore.Handoff, st *stats) (sent []string) {
+	failedIdx, err := h.handoff.EnqueueHandoff(ctx, hs)
+	if err != nil {
+		st.add(func(s *stats) { s.sendFailed += len(failedIdx) })
+		log.Error("sending transitions to the handoff queue failed; the sweep will resend them", "failed", len(failedIdx), "error", err.Error())
+	}
+	for i, ho := range hs {
+		if !slices.Contains(failedIdx, i) {
+			sent = append(sent, ho.TransitionID)
+			log.Info("transition handed off", "transition_id", ho.TransitionID, "type", ho.Type)
+		}
+	}
+	return sent
 }
 
 // visitorsToStitch are the visitors the group's events tie to the lead and
