@@ -14,10 +14,6 @@ import (
 	"time"
 
 	"github.com/leadscore/leadscore/infra/template"
-	"github.com/leadscore/leadscore/shared/api"
-	"github.com/leadscore/leadscore/shared/config"
-	"github.com/leadscore/leadscore/shared/ingest"
-	"github.com/leadscore/leadscore/shared/mock"
 )
 
 // syncBuffer is a log destination the server's goroutines and the test
@@ -51,19 +47,7 @@ func gatewayAPI(t *testing.T, readTimeout time.Duration) (*httptest.Server, *cou
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := &countingQueue{}
-	h, err := ingest.New(ingest.Options{Queue: q, Rules: &mock.RulesStore{}, APIKey: "local-test-key-0123456789",
-		Forms: map[string]config.Form{"contact": {Type: "form_submit", AllowedOrigins: []string{"http://127.0.0.1:*"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	leads := &mock.Store{}
-	a, err := api.New(api.Options{Leads: leads, Eraser: leads, Reports: &mock.ReportStore{Leads: leads}, Rules: &mock.RulesStore{}, Accounts: &mock.AccountStore{}, Members: &mock.AccountStore{},
-		Rescores: &mock.RescoreStore{}, Queue: &mock.ScoreQueue{}, APIKey: "local-test-key-0123456789"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fns := map[string]invoker{"IngestFunction": inProcess{h.Handle}, "ApiFunction": inProcess{a.Handle}}
+	fns, q := inProcessFunctions(t)
 	logs := &syncBuffer{}
 	local := &apiHandler{router: newRouter(routes), functions: fns, log: slog.New(slog.NewJSONHandler(logs, nil)),
 		now: time.Now, newID: func() string { return "req-1" }, readTimeout: readTimeout}

@@ -61,19 +61,7 @@ func localAPI(t *testing.T, tm *template.Template, clock *time.Time) (*httptest.
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := &countingQueue{}
-	h, err := ingest.New(ingest.Options{Queue: q, Rules: &mock.RulesStore{}, APIKey: "local-test-key-0123456789",
-		Forms: map[string]config.Form{"contact": {Type: "form_submit", AllowedOrigins: []string{"http://127.0.0.1:*"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	leads := &mock.Store{}
-	a, err := api.New(api.Options{Leads: leads, Eraser: leads, Reports: &mock.ReportStore{Leads: leads}, Rules: &mock.RulesStore{}, Accounts: &mock.AccountStore{}, Members: &mock.AccountStore{},
-		Rescores: &mock.RescoreStore{}, Queue: &mock.ScoreQueue{}, APIKey: "local-test-key-0123456789"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fns := map[string]invoker{"IngestFunction": inProcess{h.Handle}, "ApiFunction": inProcess{a.Handle}}
+	fns, q := inProcessFunctions(t)
 	n := 0
 	api := &apiHandler{router: newRouter(routes), functions: fns, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		now: time.Now, newID: func() string { n++; return fmt.Sprint("req-", n) }}
@@ -231,4 +219,24 @@ func TestLocalAPIAnswers413OverTheBodyLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// inProcessFunctions are the real ingest and api handlers over in-memory
+// stores, by the template's logical ids, and the queue ingest sends to.
+func inProcessFunctions(t *testing.T) (map[string]invoker, *countingQueue) {
+	t.Helper()
+	q := &countingQueue{}
+	h, err := ingest.New(ingest.Options{Queue: q, Rules: &mock.RulesStore{}, APIKey: "local-test-key-0123456789",
+		Forms: map[string]config.Form{"contact": {Type: "form_submit", AllowedOrigins: []string{"http://127.0.0.1:*"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leads := &mock.Store{}
+	a, err := api.New(api.Options{Leads: leads, Eraser: leads, Reports: &mock.ReportStore{Leads: leads}, Rules: &mock.RulesStore{}, Accounts: &mock.AccountStore{}, Members: &mock.AccountStore{},
+		Rescores: &mock.RescoreStore{}, Queue: &mock.ScoreQueue{}, APIKey: "local-test-key-0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns := map[string]invoker{"IngestFunction": inProcess{h.Handle}, "ApiFunction": inProcess{a.Handle}}
+	return fns, q
 }
