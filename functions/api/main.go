@@ -44,7 +44,7 @@ func main() {
 		Rescores: store,
 		// Only a rescore's or a preview's first page message: no urgent
 		// queue, no handoff queue.
-		Queue:     sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
+		Queue:     sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, "").WithAccountQueue(cfg.AccountQueueURL),
 		Reports:   store,
 		History:   store,
 		Accounts:  store,

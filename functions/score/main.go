@@ -38,7 +38,8 @@ func main() {
 	}
 	store := dynamodb.New(awsdynamodb.NewFromConfig(awsCfg), cfg.TableName)
 	store.EventRetention = retention
-	queues := sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, cfg.HandoffQueueURL)
+	queues := sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, cfg.HandoffQueueURL).
+		WithAccountQueue(cfg.AccountQueueURL)
 	h, err := score.New(score.Options{
 		Store: store, Rules: store, Rescore: store, Eraser: store, Reports: store, Accounts: store,
 		Handoff: queues, Queue: queues,

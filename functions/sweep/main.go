@@ -32,7 +32,7 @@ func main() {
 	}
 	h, err := sweep.New(sweep.Options{
 		Due:     dynamodb.New(awsddb.NewFromConfig(awsCfg), cfg.TableName),
-		Queue:   sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, ""),
+		Queue:   sqs.NewQueues(awssqs.NewFromConfig(awsCfg), cfg.ScoreQueueURL, "").WithAccountQueue(cfg.AccountQueueURL),
 		Logger:  log,
 		Metrics: metrics.New(os.Stdout, cfg.FunctionName),
 		// A tenth of the template's 60 s timeout: one more page and its

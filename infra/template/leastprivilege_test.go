@@ -45,14 +45,14 @@ var needs = map[string]access{
 	// summary (PutItem), erases (Query + BatchWriteItem), reads the leads
 	// with an outcome for the signals report (outcome-index). It never
 	// scans, never updates a lead in place, never deletes one item at a
-	// time, and never sees the due index; its only queue is the score
-	// queue, for the first page message of a rescore or a preview, the
-	// report build's message and the account message of an erased lead.
+	// time, and never sees the due index; its queues are the score queue,
+	// for the first page message of a rescore or a preview and the report
+	// build's message, and the account queue, for an erased lead's account.
 	// Accounts are read like leads (GetItem, stage-index, BatchGetItem).
 	"ApiFunction": {
 		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "BatchWriteItem"},
 		dynamoRes: []string{"LeadsTable", "LeadsTable/index/stage-index", "LeadsTable/index/outcome-index"},
-		sqs:       []string{"SendMessage"}, sqsRes: []string{"ScoreQueue"},
+		sqs:       []string{"SendMessage"}, sqsRes: []string{"AccountQueue", "ScoreQueue"},
 	},
 	// Scoring: the lead's read-modify-write, event records, outbox marks,
 	// erasure of records written after an erasure, the bulk rescore's scan
@@ -64,11 +64,11 @@ var needs = map[string]access{
 	"ScoreFunction": {
 		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "ConditionCheckItem", "Scan"},
 		dynamoRes: []string{"LeadsTable", "LeadsTable/index/outcome-index"},
-		sqs:       []string{"SendMessage"}, sqsRes: []string{"HandoffQueue", "ScoreQueue", "UrgentScoreQueue"},
+		sqs:       []string{"SendMessage"}, sqsRes: []string{"AccountQueue", "HandoffQueue", "ScoreQueue", "UrgentScoreQueue"},
 	},
 	"SweepFunction": {
 		dynamo: []string{"Query"}, dynamoRes: []string{"LeadsTable/index/due-index"},
-		sqs: []string{"SendMessage"}, sqsRes: []string{"ScoreQueue"},
+		sqs: []string{"SendMessage"}, sqsRes: []string{"AccountQueue", "ScoreQueue"},
 	},
 	// No table at all: the webhook body travels in the message.
 	"HandoffFunction": {sqs: []string{"ChangeMessageVisibility"}, sqsRes: []string{"HandoffQueue"}},
@@ -77,7 +77,7 @@ var needs = map[string]access{
 // sources are the queues each consumer's event sources read. The urgent
 // score queue carries hand-raises past the batching window, to the same
 // function.
-var sources = map[string][]string{"ScoreFunction": {"ScoreQueue", "UrgentScoreQueue"}, "HandoffFunction": {"HandoffQueue"}}
+var sources = map[string][]string{"ScoreFunction": {"AccountQueue", "ScoreQueue", "UrgentScoreQueue"}, "HandoffFunction": {"HandoffQueue"}}
 
 // checkLeastPrivilege lists every way the template's function policies
 // grant more than needs: wildcards, actions or resources a function does

@@ -16,13 +16,16 @@ const (
 	EnvScoreQueueURL = "SCORE_QUEUE_URL"
 	// EnvUrgentScoreQueueURL is the queue for hand-raises; optional.
 	EnvUrgentScoreQueueURL = "URGENT_SCORE_QUEUE_URL"
-	EnvHandoffQueueURL     = "HANDOFF_QUEUE_URL"
-	EnvAPIKey              = "API_KEY"
-	EnvWebhookURLSales     = "WEBHOOK_URL_SALES"
-	EnvWebhookURLNurture   = "WEBHOOK_URL_NURTURE"
-	EnvWebhookSecret       = "WEBHOOK_SECRET"
-	EnvForms               = "FORMS"
-	EnvLogLevel            = "LOG_LEVEL"
+	// EnvAccountQueueURL is the queue of account evaluations; optional
+	// (without it they ride the score queue).
+	EnvAccountQueueURL   = "ACCOUNT_QUEUE_URL"
+	EnvHandoffQueueURL   = "HANDOFF_QUEUE_URL"
+	EnvAPIKey            = "API_KEY"
+	EnvWebhookURLSales   = "WEBHOOK_URL_SALES"
+	EnvWebhookURLNurture = "WEBHOOK_URL_NURTURE"
+	EnvWebhookSecret     = "WEBHOOK_SECRET"
+	EnvForms             = "FORMS"
+	EnvLogLevel          = "LOG_LEVEL"
 	// EnvFunctionName is set by Lambda itself.
 	EnvFunctionName = "AWS_LAMBDA_FUNCTION_NAME"
 	// EnvLocal is set to 1 by the local stack; it relaxes what only makes
@@ -36,6 +39,7 @@ type Config struct {
 	TableName           string
 	ScoreQueueURL       string
 	UrgentScoreQueueURL string
+	AccountQueueURL     string
 	HandoffQueueURL     string
 	APIKey              string
 	WebhookURLSales     string
@@ -92,6 +96,7 @@ func Load(getenv func(string) string, required ...string) (Config, error) {
 		TableName:           getenv(EnvTableName),
 		ScoreQueueURL:       getenv(EnvScoreQueueURL),
 		UrgentScoreQueueURL: getenv(EnvUrgentScoreQueueURL),
+		AccountQueueURL:     getenv(EnvAccountQueueURL),
 		HandoffQueueURL:     getenv(EnvHandoffQueueURL),
 		APIKey:              getenv(EnvAPIKey),
 		WebhookURLSales:     getenv(EnvWebhookURLSales),

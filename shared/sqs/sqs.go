@@ -50,6 +50,8 @@ type Queues struct {
 	handoffURL string
 	// urgentURL, when set, receives the score messages marked Urgent.
 	urgentURL string
+	// accountURL, when set, receives the account messages.
+	accountURL string
 	// backoff is the pause before each retry of refused entries; its length
 	// is the number of retries. Short, because a caller (the ingest API) is
 	// waiting with a client on the line.
@@ -82,41 +84,58 @@ func (q *Queues) WithUrgentQueue(url string) *Queues {
 	return q
 }
 
+// WithAccountQueue sends the account messages (leadscore.KindAccount) to
+// url, the account queue, whose batching window coalesces an account's
+// evaluations. An empty url keeps them on the score queue.
+func (q *Queues) WithAccountQueue(url string) *Queues {
+	q.accountURL = url
+	return q
+}
+
+// queueOf is the queue message m goes to.
+func (q *Queues) queueOf(m *leadscore.ScoreMessage) string {
+	switch {
+	case m.Urgent && q.urgentURL != "":
+		return q.urgentURL
+	case m.Kind == leadscore.KindAccount && q.accountURL != "":
+		return q.accountURL
+	default:
+		return q.scoreURL
+	}
+}
+
 // EnqueueScore sends msgs to the score queue (urgent ones to the urgent
-// queue, when there is one), each with the lead_id attribute. It returns the
-// indexes of msgs that could not be sent after retries; err says why when
-// there are any.
+// queue and account messages to the account queue, when there are such
+// queues), each with the lead_id attribute. It returns the indexes of msgs
+// that could not be sent after retries; err says why when there are any.
 func (q *Queues) EnqueueScore(ctx context.Context, msgs []leadscore.ScoreMessage) ([]int, error) {
-	if q.urgentURL == "" {
-		return q.enqueueScore(ctx, q.scoreURL, msgs)
+	if len(msgs) == 0 {
+		return nil, nil
 	}
-	var urgent, normal []int
+	byQueue := map[string][]int{}
 	for i := range msgs {
-		if msgs[i].Urgent {
-			urgent = append(urgent, i)
-		} else {
-			normal = append(normal, i)
-		}
+		url := q.queueOf(&msgs[i])
+		byQueue[url] = append(byQueue[url], i)
 	}
-	if len(urgent) == 0 {
-		return q.enqueueScore(ctx, q.scoreURL, msgs)
+	if len(byQueue) == 1 {
+		return q.enqueueScore(ctx, q.queueOf(&msgs[0]), msgs)
 	}
 	var failed []int
 	var errs []error
-	for _, part := range []struct {
-		url     string
-		indexes []int
-	}{{q.urgentURL, urgent}, {q.scoreURL, normal}} {
-		if len(part.indexes) == 0 {
+	// Hand-raises first: a lead waiting for sales goes before the rest.
+	for _, url := range []string{q.urgentURL, q.accountURL, q.scoreURL} {
+		indexes := byQueue[url]
+		if len(indexes) == 0 {
 			continue
 		}
-		sub := make([]leadscore.ScoreMessage, len(part.indexes))
-		for j, i := range part.indexes {
+		delete(byQueue, url)
+		sub := make([]leadscore.ScoreMessage, len(indexes))
+		for j, i := range indexes {
 			sub[j] = msgs[i]
 		}
-		f, err := q.enqueueScore(ctx, part.url, sub)
+		f, err := q.enqueueScore(ctx, url, sub)
 		for _, j := range f {
-			failed = append(failed, part.indexes[j])
+			failed = append(failed, indexes[j])
 		}
 		if err != nil {
 			errs = append(errs, err)

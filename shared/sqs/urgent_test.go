@@ -3,7 +3,9 @@ package sqs
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/leadscore/leadscore/infra/faults"
 	"github.com/leadscore/leadscore/shared/leadscore"
@@ -66,5 +68,33 @@ func TestWithoutAnUrgentQueueEverythingGoesToTheScoreQueue(t *testing.T) {
 	}
 	if got := drain(t, c, stack.ScoreQueueURL, 3); len(got) != 3 {
 		t.Fatalf("score queue holds %d messages, want 3", len(got))
+	}
+}
+
+// TestAccountMessagesTakeTheAccountQueue: account evaluations go to the
+// account queue (whose batching window coalesces them), hand-raises to the
+// urgent queue, the rest to the score queue, from one call.
+func TestAccountMessagesTakeTheAccountQueue(t *testing.T) {
+	c := fresh(t)
+	accountURL, urgentURL := stack.QueueURLs["AccountQueue"], stack.QueueURLs["UrgentScoreQueue"]
+	if accountURL == "" || urgentURL == "" {
+		t.Fatalf("template.yaml lacks AccountQueue or UrgentScoreQueue (queues: %v)", stack.QueueURLs)
+	}
+	msgs := scoreMessages(4, 0)
+	msgs[1].Urgent = true
+	msgs = append(msgs, leadscore.ScoreMessage{Kind: leadscore.KindAccount, AccountID: "acme", Now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)})
+	q := NewQueues(c, stack.ScoreQueueURL, "").WithUrgentQueue(urgentURL).WithAccountQueue(accountURL)
+	if failed, err := q.EnqueueScore(t.Context(), msgs); len(failed) > 0 || err != nil {
+		t.Fatalf("failed %v: %v", failed, err)
+	}
+	got := drain(t, c, accountURL, 1)
+	if len(got) != 1 || !strings.Contains(got[0].body, `"kind":"account"`) {
+		t.Errorf("account queue holds %v, want the account message", got)
+	}
+	if n := len(drain(t, c, urgentURL, 1)); n != 1 {
+		t.Errorf("urgent queue holds %d messages, want 1", n)
+	}
+	if n := len(drain(t, c, stack.ScoreQueueURL, 3)); n != 3 {
+		t.Errorf("score queue holds %d messages, want the 3 others", n)
 	}
 }
