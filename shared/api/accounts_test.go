@@ -56,7 +56,7 @@ func seedAccount(t *testing.T, e *env, id string, stage scoring.AccountStage, en
 	}
 	m := leadscore.Member{AccountMember: scoring.AccountMember{LeadID: "ld_0123456789abcdef01234567", AccountID: id,
 		Engagement: engagement, Stage: scoring.StageLead, At: testNow}, Email: "ada@acme.io"}
-	if err := store.PutMembers(t.Context(), id, []leadscore.Member{m}); err != nil {
+	if err := e.opts.Members.PutMembers(t.Context(), id, []leadscore.Member{m}); err != nil {
 		t.Fatal(err)
 	}
 }

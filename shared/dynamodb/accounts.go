@@ -1,10 +1,15 @@
 package dynamodb
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"math"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,17 +22,21 @@ import (
 )
 
 // Accounts (docs/design.md): one partition per account holding the
-// account item (aggregate state, view, outbox) and one small member item
-// per lead, so the account item's size does not grow with its leads.
+// account item (aggregate state, view, outbox) and its member pages
+// (leadscore.MemberPages), so the account item's size does not grow with
+// its leads and an evaluation writes a page, not an item per lead.
 const (
 	accountPrefix      = "ACCOUNT#"
 	accountSK          = "#ACCOUNT"
-	memberPrefix       = "MEMBER#"
+	pagePrefix         = "#PAGE#"   // member pages: #PAGE#0000, #PAGE#0001, ...
 	accountStagePrefix = "ACCOUNT#" // list_stage of accounts: ACCOUNT#<stage>
 
-	attrMember = "member"
-	attrAt     = "at"
-	attrView   = "view"
+	attrMembers = "members"
+	attrView    = "view"
+
+	// maxPages bounds the page numbers a page key may carry: 2^12 pages
+	// of MaxPageMembers hold 260,000 leads.
+	maxPages = 4096
 )
 
 var (
@@ -39,146 +48,191 @@ func accountKey(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrPK: sAttr(accountPrefix + id), attrSK: sAttr(accountSK)}
 }
 
-func memberKey(accountID, leadID string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{attrPK: sAttr(accountPrefix + accountID), attrSK: sAttr(memberPrefix + leadID)}
+func pageKey(accountID string, n int) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: sAttr(accountPrefix + accountID), attrSK: sAttr(fmt.Sprintf("%s%04d", pagePrefix, n))}
 }
 
-// PutMembers stores or removes each member's item under account id
-// (leadscore.AccountStore), each conditioned on being no older than the
-// stored one.
+// PutMembers merges ms into account id's member pages (leadscore.
+// MemberWriter): read, merge, and a conditional write of each changed
+// page, again on a conflict.
 func (s *Store) PutMembers(ctx context.Context, id string, ms []leadscore.Member) error {
-	for _, m := range ms {
-		var err error
-		if m.Erased {
-			err = s.putMemberTombstone(ctx, id, m.LeadID)
-		} else if m.AccountID == id {
-			err = s.putMember(ctx, id, m)
-		} else {
-			err = s.removeMember(ctx, id, m)
+	for attempt := 1; ; attempt++ {
+		rec := &leadscore.AccountRecord{}
+		rec.ID = id
+		pages, err := s.readPartition(ctx, id, pagePrefix, true, "PutMembers")
+		if err != nil {
+			return err
 		}
-		if err != nil && !isConditionFailed(err) {
-			return fmt.Errorf("account %s: member %s: %w", id, m.LeadID, err)
+		if rec.Members, err = decodePages(id, pages); err != nil {
+			return err
+		}
+		for _, m := range ms {
+			rec.Members.Merge(id, m)
+		}
+		err = s.WriteMembers(ctx, rec)
+		if !errors.Is(err, leadscore.ErrConflict) || attempt >= 5 {
+			return err
 		}
 	}
+}
+
+// WriteMembers writes rec's changed member pages, each conditioned on the
+// version it was read at (leadscore.AccountStore).
+func (s *Store) WriteMembers(ctx context.Context, rec *leadscore.AccountRecord) error {
+	for _, n := range rec.Members.Changed() {
+		pg := &rec.Members.Pages[n]
+		body, err := encodePage(pg.Members)
+		if err != nil {
+			return fmt.Errorf("account %s: encode member page %d: %w", rec.ID, n, err)
+		}
+		item := pageKey(rec.ID, n)
+		item[attrVersion] = nAttr(pg.Version + 1)
+		item[attrMembers] = &types.AttributeValueMemberB{Value: body}
+		out, err := s.client.PutItem(ctx, s.versionedPut(item, pg.Version > 0, pg.Version))
+		if err != nil {
+			if isConditionFailed(err) {
+				return fmt.Errorf("write member page %d of account %s at version %d: %w", n, rec.ID, pg.Version, leadscore.ErrConflict)
+			}
+			return fmt.Errorf("write member page %d of account %s: %w", n, rec.ID, err)
+		}
+		meter(ctx, "WriteMembers", out.ConsumedCapacity)
+		pg.Version++
+		pg.Changed = false
+	}
 	return nil
 }
 
-func (s *Store) putMember(ctx context.Context, id string, m leadscore.Member) error {
-	body, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	item := memberKey(id, m.LeadID)
-	item[attrMember] = &types.AttributeValueMemberB{Value: body}
-	item[attrAt] = nAttr(m.At.UnixNano())
-	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.table), Item: item,
-		ConditionExpression:       aws.String("attribute_not_exists(#at) OR #at <= :at"),
-		ExpressionAttributeNames:  map[string]string{"#at": attrAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":at": nAttr(m.At.UnixNano())},
-		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
-	})
-	if err != nil {
-		return err
-	}
-	meter(ctx, "PutMember", out.ConsumedCapacity)
-	return nil
-}
-
-// putMemberTombstone replaces an erased lead's member item with one holding
-// nothing of the person, stamped with the largest time so that no summary
-// of the lead still in flight can bring it back.
-func (s *Store) putMemberTombstone(ctx context.Context, id, leadID string) error {
-	item := memberKey(id, leadID)
-	item[attrAt] = nAttr(math.MaxInt64)
-	item[attrErasedAt] = nAttr(time.Now().Unix())
-	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item,
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
-	if err != nil {
-		return err
-	}
-	meter(ctx, "EraseMember", out.ConsumedCapacity)
-	return nil
-}
-
-func (s *Store) removeMember(ctx context.Context, id string, m leadscore.Member) error {
-	out, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.table), Key: memberKey(id, m.LeadID),
-		ConditionExpression:       aws.String("attribute_not_exists(#at) OR #at <= :at"),
-		ExpressionAttributeNames:  map[string]string{"#at": attrAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":at": nAttr(m.At.UnixNano())},
-		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
-	})
-	if err != nil {
-		return err
-	}
-	meter(ctx, "RemoveMember", out.ConsumedCapacity)
-	return nil
-}
-
-// Members reads every member item of account id, strongly consistent
-// (leadscore.AccountStore). Its cost grows with the members (about 0.5 KB
-// each: 1 RRU per 8), which is why evaluations are coalesced per batch.
-func (s *Store) Members(ctx context.Context, id string) ([]leadscore.Member, error) {
-	return s.members(ctx, id, true)
-}
-
-// AccountMembers is Members at half the price, eventually consistent: for
-// the API's reads (leadscore.AccountReader).
+// AccountMembers returns the members of account id, eventually consistent
+// (leadscore.AccountReader): the per-lead lists of an account's view.
 func (s *Store) AccountMembers(ctx context.Context, id string) ([]leadscore.Member, error) {
-	return s.members(ctx, id, false)
+	items, err := s.readPartition(ctx, id, pagePrefix, false, "Members")
+	if err != nil {
+		return nil, err
+	}
+	pages, err := decodePages(id, items)
+	if err != nil {
+		return nil, err
+	}
+	return pages.Current(id), nil
 }
 
-func (s *Store) members(ctx context.Context, id string, consistent bool) ([]leadscore.Member, error) {
-	var out []leadscore.Member
+// readPartition reads the items of account id's partition whose sort key
+// begins with prefix: "#" for the account item and its member pages.
+func (s *Store) readPartition(ctx context.Context, id, prefix string, consistent bool, op string) ([]map[string]types.AttributeValue, error) {
+	var items []map[string]types.AttributeValue
 	var start map[string]types.AttributeValue
 	for {
 		page, err := s.client.Query(ctx, &dynamodb.QueryInput{
 			TableName: aws.String(s.table), ConsistentRead: aws.Bool(consistent),
-			KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :m)"),
+			KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :p)"),
 			ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#sk": attrSK},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": sAttr(accountPrefix + id), ":m": sAttr(memberPrefix)},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": sAttr(accountPrefix + id), ":p": sAttr(prefix)},
 			ExclusiveStartKey:         start,
 			ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("read the members of account %s: %w", id, err)
+			return nil, fmt.Errorf("read account %s: %w", id, err)
 		}
-		meter(ctx, "Members", page.ConsumedCapacity)
-		for _, it := range page.Items {
-			if isTombstone(it) {
-				continue
-			}
-			var m leadscore.Member
-			if err := json.Unmarshal(bin(it, attrMember), &m); err != nil {
-				return nil, fmt.Errorf("account %s: member item %s: %w", id, str(it, attrSK), err)
-			}
-			out = append(out, m)
-		}
+		meter(ctx, op, page.ConsumedCapacity)
+		items = append(items, page.Items...)
 		if len(page.LastEvaluatedKey) == 0 {
-			return out, nil
+			return items, nil
 		}
 		start = page.LastEvaluatedKey
 	}
 }
 
-// ReadAccount reads the account item for an update (leadscore.AccountStore).
+// decodePages turns the page items of account id into MemberPages, each
+// entry on its own page (MemberPages.Place).
+func decodePages(id string, items []map[string]types.AttributeValue) (leadscore.MemberPages, error) {
+	var p leadscore.MemberPages
+	for _, it := range items {
+		sk := str(it, attrSK)
+		if !strings.HasPrefix(sk, pagePrefix) {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(sk, pagePrefix))
+		if err != nil || n < 0 || n >= maxPages {
+			return p, fmt.Errorf("account %s: member page key %q", id, sk)
+		}
+		for len(p.Pages) <= n {
+			p.Pages = append(p.Pages, leadscore.MemberPage{Members: map[string]leadscore.Member{}})
+		}
+		pg := &p.Pages[n]
+		if pg.Version, err = num(it, attrVersion); err != nil {
+			return p, fmt.Errorf("account %s: member page %d: %w", id, n, err)
+		}
+		if pg.Members, err = decodePage(bin(it, attrMembers)); err != nil {
+			return p, fmt.Errorf("account %s: member page %d: %w", id, n, err)
+		}
+	}
+	p.Place()
+	return p, nil
+}
+
+// encodePage is a page's entries, by lead id, as compressed JSON.
+func encodePage(members map[string]leadscore.Member) ([]byte, error) {
+	return compressJSON(slices.SortedFunc(maps.Values(members), func(a, b leadscore.Member) int { return strings.Compare(a.LeadID, b.LeadID) }))
+}
+
+func decodePage(body []byte) (map[string]leadscore.Member, error) {
+	var list []leadscore.Member
+	if err := decompressJSON(body, &list); err != nil {
+		return nil, fmt.Errorf("decode member page: %w", err)
+	}
+	out := make(map[string]leadscore.Member, len(list))
+	for _, m := range list {
+		out[m.LeadID] = m
+	}
+	return out, nil
+}
+
+// compressJSON is v as deflated JSON. Member pages and account views are
+// written on every evaluation and a write costs a unit per KB; the
+// summaries of one company's people repeat their keys, domain and
+// attributes, and a view its field names, so they shrink to a third or
+// less.
+func compressJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := flate.NewWriter(&buf, flate.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.NewEncoder(zw).Encode(v); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func decompressJSON(body []byte, v any) error {
+	return json.NewDecoder(flate.NewReader(bytes.NewReader(body))).Decode(v)
+}
+
+// ReadAccount reads the account item and its member pages for an update
+// (leadscore.AccountStore): one strongly consistent Query of the
+// account's "#" items.
 func (s *Store) ReadAccount(ctx context.Context, id string) (*leadscore.AccountRecord, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: accountKey(id), ConsistentRead: aws.Bool(true),
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
+	items, err := s.readPartition(ctx, id, "#", true, "ReadAccount")
 	if err != nil {
 		return nil, fmt.Errorf("read account %s for update: %w", id, err)
 	}
-	meter(ctx, "ReadAccount", out.ConsumedCapacity)
-	if len(out.Item) == 0 {
-		rec := &leadscore.AccountRecord{}
-		rec.ID = id
-		rec.State = scoring.NewAccountState(id)
-		return rec, nil
+	rec := &leadscore.AccountRecord{}
+	rec.ID = id
+	rec.State = scoring.NewAccountState(id)
+	for _, it := range items {
+		if str(it, attrSK) == accountSK {
+			if rec, err = decodeAccount(it); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return decodeAccount(out.Item)
+	if rec.Members, err = decodePages(id, items); err != nil {
+		return nil, err
+	}
+	return rec, nil
 }
 
 func decodeAccount(item map[string]types.AttributeValue) (*leadscore.AccountRecord, error) {
@@ -193,7 +247,7 @@ func decodeAccount(item map[string]types.AttributeValue) (*leadscore.AccountReco
 	if err := rec.State.UnmarshalBinary(bin(item, attrState)); err != nil {
 		return nil, fmt.Errorf("account %s: decode state: %w", id, err)
 	}
-	if err := json.Unmarshal(bin(item, attrView), &rec.View); err != nil {
+	if err := decompressJSON(bin(item, attrView), &rec.View); err != nil {
 		return nil, fmt.Errorf("account %s: decode view: %w", id, err)
 	}
 	if rec.Outbox, err = decodeOutbox(item); err != nil {
@@ -215,7 +269,7 @@ func (s *Store) WriteAccount(ctx context.Context, rec *leadscore.AccountRecord, 
 	if err != nil {
 		return fmt.Errorf("account %s: encode state: %w", rec.ID, err)
 	}
-	view, err := json.Marshal(rec.View)
+	view, err := compressJSON(rec.View)
 	if err != nil {
 		return fmt.Errorf("account %s: encode view: %w", rec.ID, err)
 	}
@@ -224,9 +278,9 @@ func (s *Store) WriteAccount(ctx context.Context, rec *leadscore.AccountRecord, 
 	item[attrState] = &types.AttributeValueMemberB{Value: state}
 	item[attrView] = &types.AttributeValueMemberB{Value: view}
 	item[attrStage] = sAttr(accountStagePrefix + string(rec.View.Stage))
-	// Banded like a lead's (listing.go): an exact key moved the account's
-	// index entry on nearly every evaluation.
-	item[attrEngagement] = &types.AttributeValueMemberN{Value: ListingKey(rec.View.Score.Engagement)}
+	// Banded like a lead's, more coarsely (listing.go): an exact key moved
+	// the account's index entry on nearly every evaluation.
+	item[attrEngagement] = &types.AttributeValueMemberN{Value: AccountListingKey(rec.View.Score.Engagement)}
 	due := leadscore.IndexDue(rec.IndexDueAt, time.Time{}, len(rec.Outbox), now)
 	if len(rec.Outbox) > 0 {
 		item[attrOutbox] = encodeOutbox(rec.Outbox)

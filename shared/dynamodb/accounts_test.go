@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +18,10 @@ func member(acct, lead string, at time.Time, engagement float64) leadscore.Membe
 		Stage: scoring.StageLead, At: at}, Email: lead + "@acme.io"}
 }
 
-// TestMembersKeepTheNewestSummary: a member item is replaced only by a
+// TestMembersKeepTheNewestSummary: a member's entry is replaced only by a
 // summary at least as new; a summary naming another account removes it;
-// an erased lead leaves a tombstone nothing overwrites and Members skips.
+// an erased lead leaves a marker nothing overwrites and AccountMembers
+// skips; and the page keeps no email of a lead that left or was erased.
 func TestMembersKeepTheNewestSummary(t *testing.T) {
 	s := newStore(t)
 	acct := "acct-members-" + fmt.Sprint(time.Now().UnixNano())
@@ -32,7 +34,7 @@ func TestMembersKeepTheNewestSummary(t *testing.T) {
 	}
 	engagements := func() map[string]float64 {
 		t.Helper()
-		ms, err := s.Members(t.Context(), acct)
+		ms, err := s.AccountMembers(t.Context(), acct)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,6 +52,62 @@ func TestMembersKeepTheNewestSummary(t *testing.T) {
 	if got := engagements(); len(got) != 1 || got["ada"] != 12 {
 		t.Errorf("members %v, want ada alone at 12", got)
 	}
+	rec, err := s.ReadAccount(t.Context(), acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pg := range rec.Members.Pages {
+		for _, lead := range []string{"bob", "cy"} {
+			if m := pg.Members[lead]; m.Email != "" || len(m.Attributes) > 0 {
+				t.Errorf("the page keeps %s's summary after it left or was erased: %+v", lead, m)
+			}
+		}
+	}
+}
+
+// TestMemberPagesGrowAndStayBounded: an account of 10,000 leads spreads
+// over pages of at most MaxPageMembers, every member read back once, and
+// no page item near DynamoDB's 400 KB limit.
+func TestMemberPagesGrowAndStayBounded(t *testing.T) {
+	s := newStore(t)
+	acct := "acct-big-" + fmt.Sprint(time.Now().UnixNano())
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	const n = 10000
+	var ms []leadscore.Member
+	for i := range n {
+		m := member(acct, fmt.Sprintf("lead-%05d", i), t0, float64(i%60))
+		m.Domain = "acme.io"
+		m.Attributes = []scoring.AccountAttribute{{Key: "industry", Value: "software", At: t0, EventID: fmt.Sprintf("ev-%d", i)}}
+		ms = append(ms, m)
+	}
+	for chunk := range slices.Chunk(ms, 2500) {
+		if err := s.PutMembers(t.Context(), acct, chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.AccountMembers(t.Context(), acct)
+	if err != nil || len(got) != n {
+		t.Fatalf("read back %d members (%v), want %d", len(got), err, n)
+	}
+	rec, err := s.ReadAccount(t.Context(), acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	largest := 0
+	for i, pg := range rec.Members.Pages {
+		if len(pg.Members) > leadscore.MaxPageMembers {
+			t.Errorf("page %d holds %d members, over %d", i, len(pg.Members), leadscore.MaxPageMembers)
+		}
+		body, err := encodePage(pg.Members)
+		if err != nil {
+			t.Fatal(err)
+		}
+		largest = max(largest, len(body))
+	}
+	if largest > 64<<10 {
+		t.Errorf("the largest page is %d bytes; pages must stay far under DynamoDB's 400 KB", largest)
+	}
+	t.Logf("%d members on %d pages; the largest page is %d bytes", n, len(rec.Members.Pages), largest)
 }
 
 // TestAccountWriteIsConditionalAndIndexed: the account item is written on

@@ -138,6 +138,8 @@ type AccountRecord struct {
 	// IndexDueAt is when the sweep must look at the account again (only
 	// while its outbox holds unsent transitions); zero when not indexed.
 	IndexDueAt time.Time
+	// Members are the account's member pages, read with the account.
+	Members MemberPages
 }
 
 // BuildAccountView is the account as the API shows it after res, with the

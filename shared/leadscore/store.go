@@ -98,28 +98,28 @@ type AccountReader interface {
 }
 
 // MemberWriter keeps an account's member summaries: the score function
-// writes them; the API writes an erased lead's tombstone at once, so the
+// writes them; the API writes an erased lead's marker at once, so the
 // person's summary is gone when the erasure answers.
 type MemberWriter interface {
-	// PutMembers stores each member's summary under account id, or removes
-	// it when the member's AccountID is another account (the lead moved).
-	// A summary older (At) than the stored one is ignored, so a late
-	// message cannot undo a newer one; an Erased member leaves a tombstone
-	// that nothing overwrites.
+	// PutMembers merges each member's summary into account id's member
+	// pages (MemberPages.Merge): a summary older (At) than the stored one
+	// is ignored, so a late message cannot undo a newer one; a summary
+	// naming another account leaves a marker of the move; an Erased
+	// member's marker is never overwritten.
 	PutMembers(ctx context.Context, id string, ms []Member) error
 }
 
 // AccountStore is the table as the score function uses it for accounts
-// (docs/design.md): one member item per lead, the account item with its
-// state, view and outbox.
+// (docs/design.md): the account item with its state, view and outbox, and
+// its member pages.
 type AccountStore interface {
-	MemberWriter
-	// Members returns every member of account id, read strongly
-	// consistent (after this caller's PutMembers).
-	Members(ctx context.Context, id string) ([]Member, error)
-	// ReadAccount reads an account for an update, strongly consistent. An
-	// account never written comes back with Exists false.
+	// ReadAccount reads an account and its member pages for an update,
+	// strongly consistent. An account never written comes back with
+	// Exists false.
 	ReadAccount(ctx context.Context, id string) (*AccountRecord, error)
+	// WriteMembers writes rec's changed member pages, each conditioned on
+	// the version read: ErrConflict when someone else wrote one first.
+	WriteMembers(ctx context.Context, rec *AccountRecord) error
 	// WriteAccount writes rec in one conditional write on its Version (or
 	// its absence): ErrConflict when someone else wrote first.
 	WriteAccount(ctx context.Context, rec *AccountRecord, now time.Time) error

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -13,18 +14,19 @@ import (
 	"github.com/leadscore/leadscore/shared/scoring"
 )
 
-// AccountStore is an in-memory account table: member summaries by account
+// AccountStore is an in-memory account table: member pages by account
 // and account records (leadscore.AccountStore, leadscore.AccountReader).
 type AccountStore struct {
 	mu       sync.Mutex
-	members  map[string]map[string]leadscore.Member // account id -> lead id -> member
-	accounts map[string]*leadscore.AccountRecord    // stored copies
+	pages    map[string]leadscore.MemberPages    // account id -> stored pages
+	accounts map[string]*leadscore.AccountRecord // stored copies
 	writes   int
 }
 
 var (
 	_ leadscore.AccountStore  = (*AccountStore)(nil)
 	_ leadscore.AccountReader = (*AccountStore)(nil)
+	_ leadscore.MemberWriter  = (*AccountStore)(nil)
 )
 
 // Writes counts the successful WriteAccount calls.
@@ -34,65 +36,106 @@ func (s *AccountStore) Writes() int {
 	return s.writes
 }
 
-// PutMembers stores or removes members, ignoring summaries older than the
-// stored ones.
+// PutMembers merges members into the stored pages.
 func (s *AccountStore) PutMembers(_ context.Context, id string, ms []leadscore.Member) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.members == nil {
-		s.members = map[string]map[string]leadscore.Member{}
-	}
-	if s.members[id] == nil {
-		s.members[id] = map[string]leadscore.Member{}
-	}
+	p := copyPages(s.pages[id])
 	for _, m := range ms {
-		old, ok := s.members[id][m.LeadID]
-		if ok && (old.Erased || !m.Erased && m.At.Before(old.At)) {
-			continue
-		}
-		if m.Erased || m.AccountID == id {
-			s.members[id][m.LeadID] = m
-		} else {
-			delete(s.members[id], m.LeadID)
-		}
+		p.Merge(id, m)
 	}
+	s.storePages(id, p)
 	return nil
 }
 
-// Members returns the members of account id, by lead id.
-func (s *AccountStore) Members(_ context.Context, id string) ([]leadscore.Member, error) {
+// WriteMembers stores rec's changed pages if each stored page is at the
+// version rec read.
+func (s *AccountStore) WriteMembers(_ context.Context, rec *leadscore.AccountRecord) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []leadscore.Member
-	for _, m := range s.members[id] {
-		if !m.Erased {
-			out = append(out, m)
+	stored := s.pages[rec.ID]
+	for _, n := range rec.Members.Changed() {
+		var v int64
+		if n < len(stored.Pages) {
+			v = stored.Pages[n].Version
+		}
+		if v != rec.Members.Pages[n].Version {
+			return fmt.Errorf("write member page %d of account %s: %w", n, rec.ID, leadscore.ErrConflict)
 		}
 	}
-	slices.SortFunc(out, func(a, b leadscore.Member) int { return cmp.Compare(a.LeadID, b.LeadID) })
-	return out, nil
+	p := copyPages(stored)
+	for _, n := range rec.Members.Changed() {
+		for len(p.Pages) <= n {
+			p.Pages = append(p.Pages, leadscore.MemberPage{Members: map[string]leadscore.Member{}})
+		}
+		p.Pages[n] = leadscore.MemberPage{Members: maps.Clone(rec.Members.Pages[n].Members), Version: rec.Members.Pages[n].Version + 1}
+		rec.Members.Pages[n].Version++
+		rec.Members.Pages[n].Changed = false
+	}
+	if s.pages == nil {
+		s.pages = map[string]leadscore.MemberPages{}
+	}
+	s.pages[rec.ID] = p
+	return nil
 }
 
-// AccountMembers is Members (leadscore.AccountReader).
-func (s *AccountStore) AccountMembers(ctx context.Context, id string) ([]leadscore.Member, error) {
-	return s.Members(ctx, id)
+// storePages keeps p's changed pages as written.
+func (s *AccountStore) storePages(id string, p leadscore.MemberPages) {
+	for i := range p.Pages {
+		if p.Pages[i].Changed {
+			p.Pages[i].Version++
+			p.Pages[i].Changed = false
+		}
+	}
+	if s.pages == nil {
+		s.pages = map[string]leadscore.MemberPages{}
+	}
+	s.pages[id] = p
 }
 
-// ReadAccount returns a copy of the stored account, or a new one.
+// copyPages copies p, entries and all.
+func copyPages(p leadscore.MemberPages) leadscore.MemberPages {
+	c := leadscore.MemberPages{Pages: make([]leadscore.MemberPage, len(p.Pages))}
+	for i, pg := range p.Pages {
+		c.Pages[i] = leadscore.MemberPage{Members: maps.Clone(pg.Members), Version: pg.Version}
+	}
+	return c
+}
+
+// AccountMembers returns the members of account id, by lead id
+// (leadscore.AccountReader).
+func (s *AccountStore) AccountMembers(_ context.Context, id string) ([]leadscore.Member, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := copyPages(s.pages[id])
+	return p.Current(id), nil
+}
+
+// ReadAccount returns a copy of the stored account and its pages, or a
+// new one.
 func (s *AccountStore) ReadAccount(_ context.Context, id string) (*leadscore.AccountRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if rec, ok := s.accounts[id]; ok {
-		return copyAccount(rec)
+	var rec *leadscore.AccountRecord
+	if stored, ok := s.accounts[id]; ok {
+		c, err := copyAccount(stored)
+		if err != nil {
+			return nil, err
+		}
+		rec = c
+	} else {
+		rec = &leadscore.AccountRecord{}
+		rec.ID, rec.State = id, scoring.NewAccountState(id)
 	}
-	rec := &leadscore.AccountRecord{}
-	rec.ID, rec.State = id, scoring.NewAccountState(id)
+	rec.Members = copyPages(s.pages[id])
+	rec.Members.Place()
 	return rec, nil
 }
 
 // copyAccount copies through the stored forms, as the table would.
 func copyAccount(rec *leadscore.AccountRecord) (*leadscore.AccountRecord, error) {
 	c := *rec
+	c.Members = leadscore.MemberPages{} // kept apart, as the table's pages are
 	st := scoring.NewAccountState(rec.ID)
 	b, err := rec.State.MarshalBinary()
 	if err != nil {

@@ -19,8 +19,10 @@ import (
 // Accounts (docs/scoring.md section 7, docs/design.md "Accounts"). A lead's
 // write does not touch its account: the batch collects, per account, the
 // summaries of its leads that changed and sends one account message per
-// account (never one per event). The message's evaluation stores the
-// summaries as member items, reads all members, scores the account and
+// account (never one per event) to the account queue, whose batching
+// window gathers an account's messages of a few seconds into one batch.
+// The evaluation reads the account with its member pages, merges the
+// summaries in, writes the pages that changed, scores the account and
 // writes it with one conditional write, then hands its transitions off
 // through the account's outbox, like a lead's.
 
@@ -213,11 +215,8 @@ func (h *Handler) scoreAccounts(ctx context.Context, log *slog.Logger, b *work) 
 // writes the account (retried on conflicts) and sends its transitions.
 func (h *Handler) processAccount(ctx context.Context, log *slog.Logger, g *accountGroup, st *stats) error {
 	members := slices.SortedFunc(maps.Values(g.members), func(a, b leadscore.Member) int { return strings.Compare(a.LeadID, b.LeadID) })
-	if err := h.accounts.PutMembers(ctx, g.id, members); err != nil {
-		return err
-	}
 	for attempt := 1; ; attempt++ {
-		rec, fresh, wrote, err := h.evaluateAccount(ctx, g)
+		rec, fresh, wrote, err := h.evaluateAccount(ctx, g, members)
 		if err == nil {
 			if !wrote && !g.resend {
 				return nil
@@ -245,18 +244,23 @@ func (h *Handler) processAccount(ctx context.Context, log *slog.Logger, g *accou
 	}
 }
 
-// evaluateAccount reads the account and its members, scores it and writes
-// it when anything the API or a webhook shows changed. It returns the
-// account, the transitions new to its outbox, and whether it wrote.
-func (h *Handler) evaluateAccount(ctx context.Context, g *accountGroup) (*leadscore.AccountRecord, []leadscore.Handoff, bool, error) {
+// evaluateAccount reads the account and its member pages, merges the
+// group's summaries into them, scores the account, and writes the pages
+// that changed, then the account when anything the API or a webhook shows
+// changed. It returns the account, the transitions new to its outbox, and
+// whether it wrote the account.
+func (h *Handler) evaluateAccount(ctx context.Context, g *accountGroup, members []leadscore.Member) (*leadscore.AccountRecord, []leadscore.Handoff, bool, error) {
 	rec, err := h.accounts.ReadAccount(ctx, g.id)
 	if err != nil {
 		return nil, nil, false, err
 	}
-	stored, err := h.accounts.Members(ctx, g.id)
-	if err != nil {
+	for _, m := range members {
+		rec.Members.Merge(g.id, m)
+	}
+	if err := h.accounts.WriteMembers(ctx, rec); err != nil {
 		return nil, nil, false, err
 	}
+	stored := rec.Members.Current(g.id)
 	if !rec.Exists && len(stored) == 0 {
 		return rec, nil, false, nil // every lead left before the account was written
 	}

@@ -45,6 +45,7 @@ type store interface {
 type accountStore interface {
 	leadscore.AccountStore
 	leadscore.AccountReader
+	leadscore.MemberWriter
 }
 
 type env struct {
