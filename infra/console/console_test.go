@@ -155,6 +155,12 @@ func TestConsoleAgainstTheLocalStack(t *testing.T) {
 		if !strings.Contains(qualify, nearEmail) {
 			t.Errorf("would qualify: %q, want %s in it", qualify, nearEmail)
 		}
+		// The accounts part follows the leads' (the seeded leads are at
+		// company domains).
+		accounts, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("preview-accounts")))
+		if !regexp.MustCompile(`would move \d+ of [1-9]\d* accounts`).MatchString(accounts) {
+			t.Errorf("the preview's accounts part: %q; want the accounts it evaluated counted", accounts)
+		}
 		if l, _ := api.lead(t.Context(), nearEmail); l.Stage != "lead" {
 			t.Errorf("the preview moved %s to %s", nearEmail, l.Stage)
 		}

@@ -154,7 +154,7 @@ func (h *Handler) previewSummary(ctx context.Context, p *leadscore.PreviewJob) (
 	if err != nil {
 		return nil, err
 	}
-	return leadscore.SummarizePreview(ctx, h.previews, p.ID, published, draft, h.now())
+	return leadscore.SummarizePreview(ctx, h.previews, h.accounts, p, published, draft, h.now())
 }
 
 // addEmails fills in the email of each listed lead from its current view

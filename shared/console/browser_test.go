@@ -77,6 +77,50 @@ func TestConsoleScriptsInChromium(t *testing.T) {
 	t.Run("yaml", func(t *testing.T) { testYAML(t, ctx) })
 	t.Run("diff", func(t *testing.T) { testDiff(t, ctx) })
 	t.Run("bins", func(t *testing.T) { testBins(t, ctx) })
+	t.Run("preview accounts", func(t *testing.T) { testPreviewAccounts(t, ctx) })
+}
+
+// testPreviewAccounts: the rules view renders a preview's accounts part
+// (its stage changes and the accounts that would qualify, each linked to
+// its view) as text: a domain or a stage-change key that looks like markup
+// shows as those characters and makes no element; a preview without an
+// accounts part renders nothing.
+func testPreviewAccounts(t *testing.T, ctx context.Context) {
+	evil := `<img src=x onerror=alert(1)>`
+	snap := func(stage string, eng float64) map[string]any {
+		return map[string]any{"fit": 50, "engagement": eng, "grade": "C", "stage": stage, "engaged_contacts": 2}
+	}
+	accounts := map[string]any{
+		"accounts":      7,
+		"stage_changes": map[string]any{"account->mqa": 1, "<b>mqa</b>->account": 2},
+		"would_qualify": []any{map[string]any{"account_id": "ac_1/../x", "domain": evil,
+			"before": snap("account", 40), "after": snap("mqa", 120.5)}},
+		"would_unqualify": []any{}, "would_qualify_count": 1, "would_unqualify_count": 2,
+	}
+	var out struct {
+		Text     string `json:"text"`
+		Elements int    `json:"elements"`
+		Rows     int    `json:"rows"`
+		Href     string `json:"href"`
+		Link     string `json:"link"`
+		None     any    `json:"none"`
+	}
+	body := `(() => { const el = m.accountsResult(input);
+		const a = el.querySelector('#accounts-qualify tbody a');
+		return {text: el.textContent, elements: el.querySelectorAll('img, b').length,
+			rows: el.querySelectorAll('#accounts-qualify tbody tr').length,
+			href: a.getAttribute('href'), link: a.textContent, none: m.accountsResult(undefined)}; })()`
+	if err := json.Unmarshal(jsCall(t, ctx, "views/rules.js", body, accounts), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"would move 3 of 7 accounts", "account → mqa 1", "<b>mqa</b> → account 2", "120.5", "(2)"} {
+		if !strings.Contains(out.Text, want) {
+			t.Errorf("the accounts part lacks %q: %q", want, out.Text)
+		}
+	}
+	if out.Elements != 0 || out.Link != evil || out.Rows != 1 || out.Href != "#/account/ac_1%2F..%2Fx" || out.None != nil {
+		t.Errorf("rendered %+v; want the domain as the link's text, no element from the data, one row, an encoded link, nothing without accounts", out)
+	}
 }
 
 // testYAML: for documents and awkward strings, what toYAML writes is read

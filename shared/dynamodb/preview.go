@@ -20,7 +20,9 @@ import (
 //	PREVIEW#<id> / #JOB         the job's progress, doc (the draft), published, clock
 //	PREVIEW#<id> / #DONE#<nn>   leads_done shards
 //	PREVIEW#<id> / #SUMMARY     summary (JSON), once the preview is done
-//	PREVIEW#<id> / LEAD#<id>    one lead's outcome (JSON, no email)
+//	PREVIEW#<id> / LEAD#<id>    one lead's outcome (JSON, no email): its
+//	                            scores and stage before and after, and its
+//	                            account summary under the draft
 const (
 	previewPrefix = "PREVIEW#"
 	attrPublished = "published"

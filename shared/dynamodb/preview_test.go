@@ -15,6 +15,7 @@ import (
 
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/preview"
+	"github.com/leadscore/leadscore/shared/scoring"
 )
 
 // TestPreviewJobCountsEachLeadOnceAndExpires: a preview's pages and leads
@@ -37,8 +38,16 @@ func TestPreviewJobCountsEachLeadOnceAndExpires(t *testing.T) {
 		t.Error("starting the same preview twice succeeded")
 	}
 	outcome := func(i int) preview.Outcome {
-		return preview.Outcome{LeadID: fmt.Sprintf("ld_%024d", i), Email: "someone@example.com",
+		o := preview.Outcome{LeadID: fmt.Sprintf("ld_%024d", i), Email: "someone@example.com",
 			Before: preview.Snapshot{Engagement: float64(i), Stage: "lead"}, After: preview.Snapshot{Engagement: float64(2 * i), Stage: "mql"}}
+		// Some leads carry their account summary under the draft, and the
+		// account they leave: kept as they are.
+		if i%3 == 0 {
+			o.AccountBefore = "ac_before"
+			o.Account = &scoring.AccountMember{LeadID: o.LeadID, AccountID: "ac_after", Domain: "acme.example", Engagement: 12.5, Stage: "mql", At: now,
+				Attributes: []scoring.AccountAttribute{{Key: "industry", Value: "software", At: now, EventID: "e1"}, {Key: "company_size", Value: 250.0, At: now, EventID: "e2"}}}
+		}
+		return o
 	}
 	var first []preview.Outcome
 	for i := range 150 {

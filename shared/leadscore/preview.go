@@ -3,6 +3,9 @@ package leadscore
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/leadscore/leadscore/shared/preview"
@@ -67,12 +70,14 @@ type PreviewStore interface {
 }
 
 // SummarizePreview adds up a finished preview's outcomes (preview.Summarize
-// with the MQL bars of the published rules and of the draft) and keeps the
-// summary. The score function calls it when the last lead is in, so that
-// GET /v1/rules/preview/{id} reads one item; the API calls it too if the
-// summary is not there yet. Two callers at once compute the same summary.
-func SummarizePreview(ctx context.Context, store PreviewStore, id string, published, draft *scoring.Rules, now time.Time) (*preview.Summary, error) {
-	outcomes, err := store.PreviewOutcomes(ctx, id)
+// with the MQL bars of the published rules and of the draft), evaluates the
+// accounts under the draft at the preview's clock (previewAccounts) and
+// keeps the summary. The score function calls it when the last lead is in,
+// so that GET /v1/rules/preview/{id} reads one item; the API calls it too if
+// the summary is not there yet. Two callers at once compute the same
+// summary. accounts may be nil: the summary then has no accounts part.
+func SummarizePreview(ctx context.Context, store PreviewStore, accounts AccountReader, job *PreviewJob, published, draft *scoring.Rules, now time.Time) (*preview.Summary, error) {
+	outcomes, err := store.PreviewOutcomes(ctx, job.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -85,12 +90,70 @@ func SummarizePreview(ctx context.Context, store PreviewStore, id string, publis
 		return nil, err
 	}
 	sum := preview.Summarize(outcomes, pub, dr)
+	if accounts != nil {
+		if sum.Accounts, err = previewAccounts(ctx, accounts, outcomes, draft, job.Clock); err != nil {
+			return nil, fmt.Errorf("rules preview %s: %w", job.ID, err)
+		}
+	}
 	b, err := json.Marshal(sum)
 	if err != nil {
 		return nil, err
 	}
 	// Keeping it saves the next reader the work; failing to only means the
 	// next reader computes it again.
-	_ = store.SavePreviewSummary(ctx, id, b, now)
+	_ = store.SavePreviewSummary(ctx, job.ID, b, now)
 	return &sum, nil
+}
+
+// previewReaders bounds the account reads of one summary in flight.
+const previewReaders = 16
+
+// previewAccounts reads every account the dry run touches as stored now
+// (an account not stored yet starts new) and evaluates them under the
+// draft (preview.Accounts). It only reads.
+func previewAccounts(ctx context.Context, accounts AccountReader, outcomes []preview.Outcome, draft *scoring.Rules, clock time.Time) (*preview.AccountSummary, error) {
+	ids := preview.AccountIDs(outcomes)
+	found := make([]*preview.StoredAccount, len(ids))
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, previewReaders)
+	for i, id := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			found[i], errs[i] = storedAccount(ctx, accounts, id)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	stored := make(map[string]*preview.StoredAccount, len(ids))
+	for i, id := range ids {
+		if found[i] != nil {
+			stored[id] = found[i]
+		}
+	}
+	sum := preview.Accounts(outcomes, stored, draft, clock)
+	return &sum, nil
+}
+
+// storedAccount is account id as the table holds it, nil when it holds
+// none.
+func storedAccount(ctx context.Context, accounts AccountReader, id string) (*preview.StoredAccount, error) {
+	a, err := accounts.Account(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read account %s: %w", id, err)
+	}
+	if a.State == nil {
+		return nil, nil
+	}
+	v := a.View
+	return &preview.StoredAccount{State: a.State, EvaluatedAt: v.EvaluatedAt,
+		Before: preview.AccountSnapshot{Fit: v.Score.Fit, Engagement: v.Score.Engagement, Grade: v.Score.Grade,
+			Stage: a.State.Stage(), EngagedContacts: v.EngagedContacts}}, nil
 }

@@ -1,11 +1,12 @@
 // Package preview is the dry run of a draft rules document (docs/api.md
-// "Accounts, preview, console"): what publishing it would do to every lead,
-// computed without writing anything.
+// "Accounts, preview, console"): what publishing it would do to every lead
+// and every account, computed without writing anything.
 //
 // It is pure, like shared/scoring: Lead is what the bulk rescore of a
 // published draft does to one lead (rebuild from the event history, evaluate
-// at now), applied to a copy that is never stored; a Tally adds the leads up
-// into the answer of GET /v1/rules/preview/{id}. Reading leads, fanning the
+// at now), applied to a copy that is never stored; Summarize adds the leads
+// up into the answer of GET /v1/rules/preview/{id}, and Accounts evaluates
+// the accounts from the leads' summaries under the draft (accounts.go). Reading leads, fanning the
 // work out through the score queue and keeping the tallies is the job of
 // shared/score and shared/dynamodb.
 package preview
@@ -38,6 +39,13 @@ type Outcome struct {
 	Email  string   `json:"email,omitempty"`
 	Before Snapshot `json:"before"`
 	After  Snapshot `json:"after"`
+	// Account is the lead's summary for its account under the draft at the
+	// preview's clock, nil when it belongs to none; AccountBefore is the
+	// account it belongs to under the published rules, "" for none. The
+	// accounts' dry run (Accounts) reads them; the lead lists of a Summary
+	// leave them out.
+	Account       *scoring.AccountMember `json:"account,omitempty"`
+	AccountBefore string                 `json:"account_before,omitempty"`
 }
 
 // Lead runs the draft on one lead. st is the lead's stored state, which it
@@ -45,14 +53,18 @@ type Outcome struct {
 // history is the lead's full event history. It does exactly what the score
 // function does to a lead when a published version is rescored
 // (State.Rebuild with the new rules, then State.Evaluate at now), so its
-// After stage is the stage publishing the draft at now would give.
+// After stage is the stage publishing the draft at now would give, and its
+// Account the summary the lead's account would then be scored with.
 func Lead(id, email string, st *scoring.State, history []scoring.Event, published, draft *scoring.Rules, now time.Time) Outcome {
 	before, _ := st.Scores(published, now)
-	o := Outcome{LeadID: id, Email: email,
+	o := Outcome{LeadID: id, Email: email, AccountBefore: st.AccountID(published),
 		Before: Snapshot{Fit: before.Fit, Engagement: before.Engagement, Grade: before.Grade, Stage: st.Stage()}}
 	st.Rebuild(history, draft)
 	res := st.Evaluate(draft, now)
 	o.After = Snapshot{Fit: res.Score.Fit, Engagement: res.Score.Engagement, Grade: res.Score.Grade, Stage: res.Stage}
+	if m := st.AccountMember(id, draft, now); m.AccountID != "" {
+		o.Account = &m
+	}
 	return o
 }
 
@@ -133,6 +145,9 @@ type Summary struct {
 	WouldUnqualifyCount int `json:"would_unqualify_count"`
 	// Histograms are of "fit" and "engagement", before and after.
 	Histograms map[string]Histogram `json:"histograms"`
+	// Accounts is what the draft would do to accounts (Accounts); nil when
+	// the preview could not read accounts.
+	Accounts *AccountSummary `json:"accounts,omitempty"`
 }
 
 // Histogram counts leads by score, before and after, in bins of equal
@@ -157,11 +172,13 @@ func Summarize(outcomes []Outcome, published, draft Bar) Summary {
 		if k := StageChange(o); k != "" {
 			s.StageChanges[k]++
 		}
+		listed := o
+		listed.Account, listed.AccountBefore = nil, ""
 		switch Classify(o, published, draft) {
 		case Qualifies:
-			s.WouldQualify = append(s.WouldQualify, o)
+			s.WouldQualify = append(s.WouldQualify, listed)
 		case Unqualifies:
-			s.WouldUnqualify = append(s.WouldUnqualify, o)
+			s.WouldUnqualify = append(s.WouldUnqualify, listed)
 		}
 	}
 	s.WouldQualifyCount, s.WouldUnqualifyCount = len(s.WouldQualify), len(s.WouldUnqualify)

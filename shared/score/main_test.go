@@ -60,6 +60,9 @@ type env struct {
 	// Over the mocks: the queues, recording what they are sent.
 	scoreQueue   *mock.ScoreQueue
 	handoffQueue *mock.HandoffQueue
+	// received, when set, sees the body of every score-queue message drive
+	// hands to the handler (from several workers at once).
+	received func(body string)
 }
 
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)

@@ -20,9 +20,11 @@ import (
 // Rules previews (docs/api.md "Accounts, preview, console") ride the score
 // queue like the bulk rescore: a preview_page message scans one page of
 // leads and sends a preview message per lead; a preview message dry-runs
-// the draft on its lead (shared/preview) and records the outcome. Neither
-// writes a lead, records an event or sends anything to the handoff queue:
-// the lead and its history are only read.
+// the draft on its lead (shared/preview) and records the outcome, its
+// account summary under the draft included. Neither writes a lead or an
+// account, records an event or sends anything to the handoff or score
+// queue beyond the preview's own messages: leads, their histories and the
+// accounts (when the summary is made) are only read.
 
 // previewMessage is a preview or preview_page message of a batch.
 type previewMessage struct {
@@ -57,10 +59,12 @@ func parsePreviewMessage(body []byte) (m previewMessage, isPreview bool, err err
 
 // previewer does a batch's preview work. It needs the preview store (the
 // DynamoDB store is one), the lead store's reads, the score queue and the
-// rules versions.
+// rules versions; and the accounts as the API reads them, for the accounts
+// part of the summary (nil: the summary has none).
 type previewer struct {
 	jobs        leadscore.PreviewStore
 	leads       leadscore.ScoreStore
+	accounts    leadscore.AccountReader
 	queue       leadscore.ScoreQueue
 	rules       func(ctx context.Context, version int) (*scoring.Rules, error)
 	concurrency int
@@ -69,7 +73,10 @@ type previewer struct {
 // previewer is the handler's preview work, with the stores and queue it
 // already has.
 func (h *Handler) previewer() *previewer {
-	return &previewer{jobs: h.previews, leads: h.store, queue: h.queue, rules: h.rules.Version, concurrency: h.concurrency}
+	// The account store the handler scores accounts with (the DynamoDB
+	// store) also serves the API's account reads; the preview only reads.
+	accounts, _ := h.accounts.(leadscore.AccountReader)
+	return &previewer{jobs: h.previews, leads: h.store, accounts: accounts, queue: h.queue, rules: h.rules.Version, concurrency: h.concurrency}
 }
 
 // handle runs the batch's preview messages and returns the indexes of those
@@ -221,7 +228,7 @@ func (p *previewer) summarizeIfDone(ctx context.Context, id string, published, d
 	if err != nil || job.Progress.FinishedAt == nil || job.Summary != nil {
 		return
 	}
-	_, _ = leadscore.SummarizePreview(ctx, p.jobs, id, published, draft, now)
+	_, _ = leadscore.SummarizePreview(ctx, p.jobs, p.accounts, job, published, draft, now)
 }
 
 // lead dry-runs one lead; ok is false when it no longer exists.

@@ -150,6 +150,9 @@ func driveOnce(e *env, twice bool, inFlight *atomic.Int64) (int, error) {
 	defer inFlight.Add(-1)
 	var ev events.SQSEvent
 	for _, m := range res.Messages {
+		if e.received != nil {
+			e.received(aws.ToString(m.Body))
+		}
 		ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), Body: aws.ToString(m.Body),
 			ReceiptHandle: aws.ToString(m.ReceiptHandle)})
 	}

@@ -117,7 +117,8 @@ function previewResult(p) {
       : h('p', { class: 'muted' }, 'No lead would change stage.'),
     h('div', { class: 'columns' },
       leadsTable('Would qualify', 'would-qualify', p.would_qualify || []),
-      leadsTable('Would unqualify', 'would-unqualify', p.would_unqualify || [])));
+      leadsTable('Would unqualify', 'would-unqualify', p.would_unqualify || [])),
+    accountsResult(p.accounts));
   const hist = p.histograms || {};
   const charts = h('div', { class: 'columns' });
   for (const [field, hg] of Object.entries(hist)) {
@@ -138,11 +139,39 @@ function leadsTable(title, id, leads) {
         h('td', null, score(l.before)), h('td', null, score(l.after)))))));
 }
 
+// accountsResult is the accounts part of a finished preview: the accounts'
+// stage changes and the accounts that would qualify or unqualify (null for
+// a preview without one). Text only, like every view.
+export function accountsResult(a) {
+  if (!a) return null;
+  const changes = Object.entries(a.stage_changes || {}).sort((x, y) => y[1] - x[1]);
+  const moved = changes.reduce((t, c) => t + c[1], 0);
+  return h('div', { id: 'preview-accounts' },
+    h('h3', null, 'Accounts'),
+    h('p', { class: 'lead-in' }, `Publishing this draft would move ${num(moved, 0)} of ${num(a.accounts, 0)} accounts`,
+      changes.length ? ': ' + changes.map(([k, n]) => `${k.replace('->', ' → ')} ${n}`).join(', ') + '.' : '.'),
+    h('div', { class: 'columns' },
+      accountsTable('Accounts that would qualify', 'accounts-qualify', a.would_qualify || [], a.would_qualify_count),
+      accountsTable('Accounts that would unqualify', 'accounts-unqualify', a.would_unqualify || [], a.would_unqualify_count)));
+}
+
+function accountsTable(title, id, accounts, count) {
+  const score = (x) => x ? h('span', { class: 'snap' }, num(x.engagement), ' / ', num(x.fit), ' ', gradeBadge(x.grade), ' ',
+    stageBadge(x.stage), ` ${num(x.engaged_contacts, 0)} engaged`) : '–';
+  return h('div', null, h('h4', null, title, ' ', h('span', { class: 'muted' }, `(${num(count ?? accounts.length, 0)})`)),
+    accounts.length === 0 ? h('p', { class: 'muted' }, 'None.') : h('table', { class: 'list compact', id },
+      h('thead', null, h('tr', null, ['Account', 'Before (eng. / fit)', 'After (eng. / fit)'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', null, accounts.map((c) => h('tr', null,
+        h('td', null, link(c.domain || c.account_id, 'account', c.account_id)),
+        h('td', null, score(c.before)), h('td', null, score(c.after)))))));
+}
+
 // confirmPublish asks before publishing; publishing rescores every lead.
 function confirmPublish(container, text, state, problems, out, published) {
   const pv = state.previewed && state.previewed.text === text ? state.previewed.result : null;
   const summary = pv
-    ? `The preview of this draft: ${(pv.would_qualify || []).length} lead(s) would qualify and ${(pv.would_unqualify || []).length} would unqualify.`
+    ? `The preview of this draft: ${(pv.would_qualify || []).length} lead(s) would qualify and ${(pv.would_unqualify || []).length} would unqualify` +
+      (pv.accounts ? `; ${pv.accounts.would_qualify_count} account(s) would qualify and ${pv.accounts.would_unqualify_count} would unqualify.` : '.')
     : 'This draft has not been previewed: Preview shows what it would do first.';
   const yes = h('button', { type: 'button', class: 'primary', id: 'confirm-publish' }, 'Publish and rescore');
   const no = h('button', { type: 'button', class: 'quiet' }, 'Cancel');
