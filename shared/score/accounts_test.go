@@ -345,6 +345,38 @@ func TestRescoreReevaluatesTheAccount(t *testing.T) {
 	})
 }
 
+// TestRescoreThatExcludesTheDomainEmptiesTheAccount: new rules that put a
+// company's domain on accounts.exclude_domains take its people out of its
+// account. The account they leave is named by the rules they were scored
+// with, not the new ones (under which they belong to no account at all).
+func TestRescoreThatExcludesTheDomainEmptiesTheAccount(t *testing.T) {
+	eachBackend(t, t0, func(t *testing.T, e *env) {
+		withAccounts(t, e, t0, accountTestRules)
+		id := scoring.AccountIDForDomain("acme.io")
+		handle(t, e, append(views("ada@acme.io", "a", 10, t0.Add(-time.Hour)), views("bob@acme.io", "b", 10, t0.Add(-time.Hour))...)...)
+		settleAccounts(t, e)
+		if a := account(t, e, id); a.View.LeadCount != 2 {
+			t.Fatalf("%d leads before the new rules, want 2", a.View.LeadCount)
+		}
+		doc := accountTestRules + "  exclude_domains: company_blocklist\nlists:\n  company_blocklist: [acme.io]\n"
+		r, err := scoring.ParseRules([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := e.store.PublishRules(t.Context(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		handle(t, e, leadscore.ScoreMessage{Kind: leadscore.KindRescore, LeadID: leadscore.LeadID("ada@acme.io"), RulesVersion: v},
+			leadscore.ScoreMessage{Kind: leadscore.KindRescore, LeadID: leadscore.LeadID("bob@acme.io"), RulesVersion: v})
+		settleAccounts(t, e)
+		a := account(t, e, id)
+		if a.View.LeadCount != 0 || a.View.Score.Engagement != 0 {
+			t.Errorf("after excluding its domain the account shows %d leads, engagement %v; want none", a.View.LeadCount, a.View.Score.Engagement)
+		}
+	})
+}
+
 // TestMemberChangeTellsTheAccountWhatMovesIt: a summary is passed on when
 // membership, engagement, stage or an attribute changed, or when asked to
 // (a redelivery, new rules), and never for a lead in no account.

@@ -588,7 +588,11 @@ func (h *Handler) apply(ctx context.Context, rec *leadscore.LeadRecord, g *group
 	}
 	rebuild := rec.Exists && rec.State.RulesVersion() < rules.Version
 	newVisitors := addVisitors(rec, stitched)
-	g.member = memberChange{prev: memberOf(rec, g.leadID, rules, rec.EvaluatedAt), rulesVersion: rules.Version}
+	prev, err := h.previousMember(ctx, rec, g.leadID, rules, rebuild)
+	if err != nil {
+		return nil, false, n, err
+	}
+	g.member = memberChange{prev: prev, rulesVersion: rules.Version}
 	if len(pending) == 0 && !rebuild && len(g.evalAt) == 0 && newVisitors == 0 {
 		// Nothing new: a redelivery, perhaps of a batch whose account
 		// message was lost. Pass the summary on again (it is idempotent).
@@ -604,6 +608,20 @@ func (h *Handler) apply(ctx context.Context, rec *leadscore.LeadRecord, g *group
 	g.member.next = memberOf(rec, g.leadID, rules, rec.View.EvaluatedAt)
 	g.member.resend = rebuild // new rules: the account is scored again with them
 	return fresh, true, n, nil
+}
+
+// previousMember is the lead's account summary as it stands, under the
+// rules it was scored with: new rules may move it to another account (an
+// excluded domain), and the account it leaves must hear of it.
+func (h *Handler) previousMember(ctx context.Context, rec *leadscore.LeadRecord, leadID string, rules *scoring.Rules, rebuild bool) (leadscore.Member, error) {
+	if rebuild {
+		old, err := h.rules.Version(ctx, rec.State.RulesVersion())
+		if err != nil {
+			return leadscore.Member{}, fmt.Errorf("read rules version %d of lead %s: %w", rec.State.RulesVersion(), leadID, err)
+		}
+		rules = old
+	}
+	return memberOf(rec, leadID, rules, rec.EvaluatedAt), nil
 }
 
 // notApplied are the recorded events the lead's ring does not know.

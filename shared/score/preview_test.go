@@ -39,8 +39,9 @@ import (
 // drained, the accounts' stage changes are the ones predicted.
 //
 // The draft lowers the MQL and MQA engagement bars (leads and accounts
-// qualify) and shortens the expiry (the leads of dormant MQAs expire, and
-// their accounts go back to account).
+// qualify), shortens the expiry (the leads of dormant MQAs expire, and
+// their accounts go back to account) and excludes two company domains
+// from accounts (their people leave their accounts).
 func TestPreviewPredictsWhatPublishingDoes(t *testing.T) {
 	e := newEnv(t, t0)
 	withAccountScoring(t, e)
@@ -50,7 +51,9 @@ func TestPreviewPredictsWhatPublishingDoes(t *testing.T) {
 	drainHandoffs(t, e)
 	before := tableItems(t, e)
 	draft := draftDocument(t, map[string]map[string]any{
-		"mql": {"engagement_min": 25.0}, "expiry": {"after_days_inactive": 10.0}, "accounts.mqa": {"engagement_min": 30.0, "fit_min": 60.0, "engaged_contacts_min": 1.0}})
+		"mql": {"engagement_min": 25.0}, "expiry": {"after_days_inactive": 10.0}, "accounts.mqa": {"engagement_min": 30.0, "fit_min": 60.0, "engaged_contacts_min": 1.0},
+		"accounts": {"exclude_domains": "preview_excluded"}})
+	draft = withList(t, draft, "preview_excluded", "gmail.com", "co01.example", "co02.example")
 
 	id := startPreview(t, ih, draft)
 	var mu sync.Mutex
@@ -129,6 +132,26 @@ func draftDocument(t *testing.T, set map[string]map[string]any) string {
 		maps.Copy(section, values)
 	}
 	b, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// withList adds the named list to the rules document doc.
+func withList(t *testing.T, doc, name string, values ...string) string {
+	t.Helper()
+	var d map[string]any
+	if err := json.Unmarshal([]byte(doc), &d); err != nil {
+		t.Fatal(err)
+	}
+	lists, _ := d["lists"].(map[string]any)
+	if lists == nil {
+		lists = map[string]any{}
+	}
+	lists[name] = values
+	d["lists"] = lists
+	b, err := json.Marshal(d)
 	if err != nil {
 		t.Fatal(err)
 	}
