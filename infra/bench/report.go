@@ -117,8 +117,10 @@ type LoadRun struct {
 	ToDecision  quantiles            `json:"to_decision"`
 	ToWebhook   quantiles            `json:"to_webhook"`
 	ByTrigger   map[string]quantiles `json:"speed_to_lead_by_trigger"`
-	Rate        float64              `json:"rate"`
-	MQL         struct {
+	// AccountDelay is from a lead's evaluation to its account's write.
+	AccountDelay quantiles `json:"account_update_delay"`
+	Rate         float64   `json:"rate"`
+	MQL          struct {
 		Predicted, Arrived, Missing, Unexpected int
 	} `json:"mql"`
 	Errors    map[string]int     `json:"errors"`
@@ -139,6 +141,7 @@ type loadCost struct {
 	FailedConditional int      `json:"failed_conditional"`
 	SQSRequests       int      `json:"sqs_requests"`
 	SQSEmptyReceives  int      `json:"sqs_empty_receives"`
+	AccountUnits      float64  `json:"account_capacity_units"`
 }
 
 type loadOp struct {
@@ -378,6 +381,13 @@ func loadTargets(b *bytes.Buffer, l LoadRun) {
 	if l.Cost != nil && l.Accepted > 0 {
 		ru := l.Cost.CapacityUnits / float64(l.Accepted)
 		fmt.Fprintf(b, "| <= 1.5 DynamoDB RU per accepted event (%s) | %.2f | %s |\n", l.Label, ru, yesNo(ru <= 1.5))
+	}
+	if l.Cost != nil && l.Accepted > 0 && l.Cost.AccountUnits > 0 {
+		ru := l.Cost.AccountUnits / float64(l.Accepted)
+		fmt.Fprintf(b, "| < 0.3 DynamoDB RU per accepted event for accounts (%s) | %.2f | %s |\n", l.Label, ru, yesNo(ru < 0.3))
+	}
+	if q := l.AccountDelay; q.N > 0 {
+		fmt.Fprintf(b, "| lead to account delay, p50 / p99 (%s) | %s / %s (n=%d) | reported |\n", l.Label, secs(q.P50), secs(q.P99), q.N)
 	}
 	if lines := costLines(l, USEast1); len(lines) > 0 {
 		total := totalCost(lines)

@@ -260,6 +260,31 @@ func TestReceiverVerifiesAndRecords(t *testing.T) {
 	})
 }
 
+// TestEMFKeepsTheAccountDelays: the lead-to-account delays the score
+// function reports come back as quantiles, each value counted once.
+func TestEMFKeepsTheAccountDelays(t *testing.T) {
+	var buf bytes.Buffer
+	m := metrics.New(&buf, "leadscore-ScoreFunction-1A2B")
+	for i := 1; i <= 100; i++ {
+		m.Milliseconds("AccountUpdateDelay", time.Duration(i)*100*time.Millisecond)
+		if i%7 == 0 {
+			m.Flush()
+		}
+	}
+	m.Flush()
+	var e EMF
+	for _, line := range bytes.Split(buf.Bytes(), []byte("\n")) {
+		e.AddLine(line)
+	}
+	q := e.Quantiles("ScoreFunction", "AccountUpdateDelay")
+	if q.N != 100 || q.P50 != 5000 || q.P99 != 9900 || q.Max != 10000 {
+		t.Errorf("quantiles %+v, want n=100, p50 5 s, p99 9.9 s, max 10 s", q)
+	}
+	if q := e.Quantiles("IngestFunction", "AccountUpdateDelay"); q.N != 0 {
+		t.Errorf("another function's quantiles %+v, want none", q)
+	}
+}
+
 func TestEMFSumsTheMetricsWriterOutput(t *testing.T) {
 	var buf bytes.Buffer
 	m := metrics.New(&buf, "leadscore-ScoreFunction-1A2B")

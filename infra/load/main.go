@@ -157,11 +157,14 @@ type Result struct {
 	Errors   map[string]int `json:"errors"`
 	Cost     *Cost          `json:"cost,omitempty"`
 	// ScoreEMF is what the score function itself reported (EMF).
-	ScoreEMF  map[string]float64 `json:"score_emf,omitempty"`
-	LoadAvg   [2]string          `json:"load_average"`
-	DrainedIn float64            `json:"drain_seconds"`
-	Backlog   int                `json:"backlog_left"`
-	Truncated bool               `json:"stopped_by_duration"`
+	ScoreEMF map[string]float64 `json:"score_emf,omitempty"`
+	// AccountDelay is the delay from a lead's evaluation to its account's
+	// write (the score function's AccountUpdateDelay).
+	AccountDelay Quantiles `json:"account_update_delay"`
+	LoadAvg      [2]string `json:"load_average"`
+	DrainedIn    float64   `json:"drain_seconds"`
+	Backlog      int       `json:"backlog_left"`
+	Truncated    bool      `json:"stopped_by_duration"`
 }
 
 // MQLCounts compare the predicted MQLs with the webhooks that arrived.
@@ -422,6 +425,7 @@ func (res *Result) readCost(ctx context.Context, st *localStack) error {
 	for _, m := range []string{"DynamoDBCapacityUnits", "EventsScored", "DuplicateEvents", "Transitions", "LeadWriteConflicts", "MessagesFailed", "HandoffSendFailures"} {
 		res.ScoreEMF[m] = st.emf.Sum("ScoreFunction", m)
 	}
+	res.AccountDelay = st.emf.Quantiles("ScoreFunction", "AccountUpdateDelay")
 	if n := st.emf.Invocations("ScoreFunction"); n > 0 {
 		res.ScoreEMF["Batches"] = float64(n)
 		res.ScoreEMF["MeanBatchLatencyMs"] = math.Round(st.emf.Sum("ScoreFunction", "BatchLatency") / float64(n))
@@ -797,9 +801,15 @@ func printReport(w io.Writer, r *Result) {
 				"  with failed conditions", (c.CapacityUnits+float64(c.FailedConditional))/acc, c.FailedConditional)
 		}
 		fmt.Fprintf(w, "  %-26s %s\n", "  units by operation", strings.Join(breakdown(c.Ops, "dynamodb", func(o OpStats) float64 { return o.CapacityUnits }), "\n                               "))
+		if c.AccountUnits > 0 {
+			fmt.Fprintf(w, "  %-26s %.2f RU per event  (%.1f units: account items and member pages)\n", "  of it accounts", c.AccountUnits/acc, c.AccountUnits)
+		}
 		fmt.Fprintf(w, "  %-26s %.2f  (%d requests, %d of them empty long polls)\n", "SQS requests per event", float64(c.SQSRequests)/acc, c.SQSRequests, c.SQSEmptyReceives)
 		fmt.Fprintf(w, "  %-26s %s\n", "  requests by caller", strings.Join(breakdown(c.Ops, "sqs", func(o OpStats) float64 { return float64(o.Requests) }), ", "))
 		fmt.Fprintf(w, "  %-26s %s\n", "Lambda invocations", strings.Join(invocations(c.Ops), ", "))
+	}
+	if r.AccountDelay.N > 0 {
+		fmt.Fprintf(w, "  %-26s %s\n", "lead -> account delay", r.AccountDelay)
 	}
 	if len(r.ScoreEMF) > 0 {
 		var parts []string

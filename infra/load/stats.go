@@ -83,7 +83,13 @@ type EMF struct {
 	Sums map[string]map[string]float64 `json:"sums"`
 	// Lines counts the EMF documents per function (one per invocation).
 	Lines map[string]int `json:"lines"`
+	// values keeps each value of the metrics whose distribution a run
+	// reports (keptValues), per function.
+	values map[string]map[string][]float64
 }
+
+// keptValues are the metrics whose every value EMF keeps, for quantiles.
+var keptValues = []string{"AccountUpdateDelay"}
 
 // AddLine adds one output line's metrics if it is an EMF document; other
 // lines are ignored. It reports whether the line was EMF.
@@ -132,15 +138,46 @@ func (e *EMF) AddLine(line []byte) bool {
 			var many []float64
 			switch {
 			case json.Unmarshal(raw, &one) == nil:
-				e.Sums[fn][m.Name] += one
-			case json.Unmarshal(raw, &many) == nil:
-				for _, v := range many {
-					e.Sums[fn][m.Name] += v
-				}
+				many = []float64{one}
+			case json.Unmarshal(raw, &many) != nil:
+				continue
+			}
+			for _, v := range many {
+				e.Sums[fn][m.Name] += v
+			}
+			if slices.Contains(keptValues, m.Name) {
+				e.keep(fn, m.Name, many)
 			}
 		}
 	}
 	return true
+}
+
+// keep records values of metric for fn; the caller holds e.mu.
+func (e *EMF) keep(fn, metric string, values []float64) {
+	if e.values == nil {
+		e.values = map[string]map[string][]float64{}
+	}
+	if e.values[fn] == nil {
+		e.values[fn] = map[string][]float64{}
+	}
+	e.values[fn][metric] = append(e.values[fn][metric], values...)
+}
+
+// Quantiles returns the quantiles of a kept metric (milliseconds) over
+// every function whose name contains fn.
+func (e *EMF) Quantiles(fn, metric string) Quantiles {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var xs []time.Duration
+	for name, ms := range e.values {
+		if strings.Contains(strings.ToLower(name), strings.ToLower(fn)) {
+			for _, v := range ms[metric] {
+				xs = append(xs, time.Duration(v*float64(time.Millisecond)))
+			}
+		}
+	}
+	return quantiles(xs)
 }
 
 // Sum returns the sum of metric over every function whose name contains fn.
@@ -173,7 +210,7 @@ func (e *EMF) Invocations(fn string) int {
 // Reset forgets every sum (after warm-up).
 func (e *EMF) Reset() {
 	e.mu.Lock()
-	e.Sums, e.Lines = nil, nil
+	e.Sums, e.Lines, e.values = nil, nil, nil
 	e.mu.Unlock()
 }
 
@@ -205,6 +242,10 @@ type Cost struct {
 	DynamoDBRequests  int     `json:"dynamodb_requests"`
 	SQSRequests       int     `json:"sqs_requests"`
 	SQSEmptyReceives  int     `json:"sqs_empty_receives"`
+	// AccountUnits are the request units of the calls on account items and
+	// their member pages (the local stack's " account" operations): what
+	// account scoring adds to the run.
+	AccountUnits float64 `json:"account_capacity_units"`
 }
 
 func costOf(ops []OpStats) Cost {
@@ -213,6 +254,9 @@ func costOf(ops []OpStats) Cost {
 		switch o.Service {
 		case "dynamodb":
 			c.CapacityUnits += o.CapacityUnits
+			if strings.HasSuffix(o.Op, " account") {
+				c.AccountUnits += o.CapacityUnits
+			}
 			c.FailedConditional += o.ConditionalFailed
 			c.DynamoDBRequests += o.Requests
 		case "sqs":

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -137,8 +138,8 @@ func (m *requestMeter) record(service, caller string, resp *http.Response) {
 type opKey struct{}
 
 // itemKind names what a DynamoDB request touches, from docs/design.md's key
-// layout: " lead", " event", " rules", " rescore" by the sort or partition
-// key prefix, " index <name>" for index queries.
+// layout: " lead", " event", " rules", " rescore", " account" by the sort
+// or partition key prefix, " index <name>" for index queries.
 func itemKind(body []byte) string {
 	var req struct {
 		IndexName string
@@ -156,9 +157,10 @@ func itemKind(body []byte) string {
 	}
 	pk, sk := req.Key.PK.S+req.Item.PK.S, req.Key.SK.S+req.Item.SK.S
 	if pk == "" && sk == "" {
-		// A query names its partition in the expression values.
+		// A query names its partition in the expression values (beside,
+		// perhaps, a sort key prefix such as "#").
 		for _, v := range req.ExpressionAttributeValues {
-			if strings.Contains(v.S, "#") || v.S == "RULES" {
+			if v.S == "RULES" || slices.ContainsFunc(partitionPrefixes, func(p string) bool { return strings.HasPrefix(v.S, p) }) {
 				pk = v.S
 				break
 			}
@@ -175,9 +177,14 @@ func itemKind(body []byte) string {
 		return " rescore"
 	case strings.HasPrefix(pk, "LEAD#"):
 		return " lead partition"
+	case strings.HasPrefix(pk, "ACCOUNT#"):
+		return " account"
 	}
 	return ""
 }
+
+// partitionPrefixes are the partition key prefixes of docs/design.md.
+var partitionPrefixes = []string{"LEAD#", "ACCOUNT#", "RESCORE#"}
 
 // parseAnswer reads the consumed capacity of a DynamoDB answer (one object,
 // or a list for batch operations), split by table and index when the answer
