@@ -278,9 +278,9 @@ func (s *Store) WriteAccount(ctx context.Context, rec *leadscore.AccountRecord, 
 	item[attrState] = &types.AttributeValueMemberB{Value: state}
 	item[attrView] = &types.AttributeValueMemberB{Value: view}
 	item[attrStage] = sAttr(accountStagePrefix + string(rec.View.Stage))
-	// Banded like a lead's, more coarsely (listing.go): an exact key moved
-	// the account's index entry on nearly every evaluation.
-	item[attrEngagement] = &types.AttributeValueMemberN{Value: AccountListingKey(rec.View.Score.Engagement)}
+	// Banded like a lead's (listing.go): an exact key moved the account's
+	// index entry on nearly every evaluation.
+	item[attrEngagement] = &types.AttributeValueMemberN{Value: ListingKey(rec.View.Score.Engagement)}
 	due := leadscore.IndexDue(rec.IndexDueAt, time.Time{}, len(rec.Outbox), now)
 	if len(rec.Outbox) > 0 {
 		item[attrOutbox] = encodeOutbox(rec.Outbox)

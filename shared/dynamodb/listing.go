@@ -25,23 +25,9 @@ import (
 // so the stored order was already a snapshot (docs/design.md, "Table").
 const ListingStep = 25
 
-// AccountListingStep is ListingStep for accounts. An account's engagement
-// is its people's summed (each capped at 50 points by default), so it
-// moves in larger steps than a lead's and over a wider range: with 25-point
-// bands, the index entry of a busy company's account moved on most of its
-// evaluations (docs/performance.md). The listing of a stage's accounts is
-// short and each page exact, so a coarser band costs little order.
-const AccountListingStep = 100
-
 // ListingKey is the stage-index sort key of a lead with engagement e: e
 // rounded down to a multiple of ListingStep.
-func ListingKey(e float64) string { return bandKey(e, ListingStep) }
-
-// AccountListingKey is the stage-index sort key of an account with
-// engagement e: e rounded down to a multiple of AccountListingStep.
-func AccountListingKey(e float64) string { return bandKey(e, AccountListingStep) }
-
-func bandKey(e, step float64) string {
-	band := math.Floor(e/step) * step
+func ListingKey(e float64) string {
+	band := math.Floor(e/ListingStep) * ListingStep
 	return strconv.FormatFloat(band, 'f', -1, 64)
 }
