@@ -57,12 +57,11 @@ var needs = map[string]access{
 	// Scoring: the lead's read-modify-write, event records, outbox marks,
 	// erasure of records written after an erasure, the bulk rescore's scan
 	// and transactions, the signals report's background build (its job
-	// items, and the outcome-index); accounts (their items, member items,
-	// and the conditional DeleteItem of a member that moved to another
-	// account); sends transitions, and rescore pages and account messages
-	// to itself.
+	// items, and the outcome-index); accounts (their items and member
+	// pages); sends transitions and rescore pages to itself, and account
+	// messages to the account queue.
 	"ScoreFunction": {
-		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "ConditionCheckItem", "Scan"},
+		dynamo:    []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "BatchWriteItem", "ConditionCheckItem", "Scan"},
 		dynamoRes: []string{"LeadsTable", "LeadsTable/index/outcome-index"},
 		sqs:       []string{"SendMessage"}, sqsRes: []string{"AccountQueue", "HandoffQueue", "ScoreQueue", "UrgentScoreQueue"},
 	},

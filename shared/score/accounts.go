@@ -211,8 +211,9 @@ func (h *Handler) scoreAccounts(ctx context.Context, log *slog.Logger, b *work) 
 	})
 }
 
-// processAccount stores the group's member summaries, then evaluates and
-// writes the account (retried on conflicts) and sends its transitions.
+// processAccount evaluates the group's account with its summaries (again
+// from a fresh read when another writer won a page or the account) and
+// sends its transitions.
 func (h *Handler) processAccount(ctx context.Context, log *slog.Logger, g *accountGroup, st *stats) error {
 	members := slices.SortedFunc(maps.Values(g.members), func(a, b leadscore.Member) int { return strings.Compare(a.LeadID, b.LeadID) })
 	for attempt := 1; ; attempt++ {
