@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/leadscore/leadscore/shared/scoring"
 )
 
 // MaxPageMembers bounds the summaries one member page holds. An account
@@ -173,17 +175,16 @@ func newer(a, b Member) bool {
 
 // sameMember reports whether two entries store the same thing.
 func sameMember(a, b Member) bool {
-	if a.Email != b.Email || a.Erased != b.Erased || a.LeadID != b.LeadID || a.AccountID != b.AccountID ||
-		a.Domain != b.Domain || a.Engagement != b.Engagement || a.Stage != b.Stage || !a.At.Equal(b.At) ||
-		len(a.Attributes) != len(b.Attributes) {
-		return false
-	}
-	for i := range a.Attributes {
-		x, y := a.Attributes[i], b.Attributes[i]
+	return a.Email == b.Email && a.Erased == b.Erased && a.LeadID == b.LeadID && a.AccountID == b.AccountID &&
+		a.Domain == b.Domain && a.Engagement == b.Engagement && a.Stage == b.Stage && a.At.Equal(b.At) &&
+		SameAttributes(a.Attributes, b.Attributes)
+}
+
+// SameAttributes reports whether two lists of a lead's account attributes
+// hold the same values with the same stamps, in the same order.
+func SameAttributes(a, b []scoring.AccountAttribute) bool {
+	return slices.EqualFunc(a, b, func(x, y scoring.AccountAttribute) bool {
 		// Values are scalars (string, float64, bool), so == compares them.
-		if x.Key != y.Key || x.Value != y.Value || !x.At.Equal(y.At) || x.EventID != y.EventID {
-			return false
-		}
-	}
-	return true
+		return x.Key == y.Key && x.Value == y.Value && x.At.Equal(y.At) && x.EventID == y.EventID
+	})
 }

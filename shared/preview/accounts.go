@@ -1,7 +1,6 @@
 package preview
 
 import (
-	"cmp"
 	"maps"
 	"slices"
 	"time"
@@ -175,8 +174,5 @@ func SummarizeAccounts(outs []AccountOutcome) AccountSummary {
 // topAccounts keeps the ListMax accounts with the highest engagement after
 // (ties: account id).
 func topAccounts(os []AccountOutcome) []AccountOutcome {
-	slices.SortFunc(os, func(a, b AccountOutcome) int {
-		return cmp.Or(cmp.Compare(b.After.Engagement, a.After.Engagement), cmp.Compare(a.AccountID, b.AccountID))
-	})
-	return os[:min(len(os), ListMax)]
+	return topBy(os, func(o AccountOutcome) (float64, string) { return o.After.Engagement, o.AccountID })
 }

@@ -12,6 +12,7 @@
 package preview
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -193,16 +194,18 @@ func Summarize(outcomes []Outcome, published, draft Bar) Summary {
 // top keeps the ListMax outcomes with the highest engagement after (ties:
 // lead id), so the lists are the same whatever order leads were read in.
 func top(os []Outcome) []Outcome {
-	slices.SortFunc(os, func(a, b Outcome) int {
-		if a.After.Engagement != b.After.Engagement {
-			if a.After.Engagement > b.After.Engagement {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.LeadID, b.LeadID)
+	return topBy(os, func(o Outcome) (float64, string) { return o.After.Engagement, o.LeadID })
+}
+
+// topBy keeps the ListMax of xs with the highest engagement (ties: the
+// lower id), as key gives them.
+func topBy[T any](xs []T, key func(T) (engagement float64, id string)) []T {
+	slices.SortFunc(xs, func(a, b T) int {
+		ea, ia := key(a)
+		eb, ib := key(b)
+		return cmp.Or(cmp.Compare(eb, ea), strings.Compare(ia, ib))
 	})
-	return os[:min(len(os), ListMax)]
+	return xs[:min(len(xs), ListMax)]
 }
 
 // maxBins bounds a histogram: the bin width grows (10, 20, 50, 100, ...)

@@ -62,17 +62,7 @@ func (c memberChange) changed() bool {
 	if n.AccountID == "" {
 		return false
 	}
-	if p.Engagement != n.Engagement || p.Stage != n.Stage || len(p.Attributes) != len(n.Attributes) {
-		return true
-	}
-	for i := range p.Attributes {
-		a, b := p.Attributes[i], n.Attributes[i]
-		// Values are scalars (string, float64, bool), so == compares them.
-		if a.Key != b.Key || a.Value != b.Value || !a.At.Equal(b.At) || a.EventID != b.EventID {
-			return true
-		}
-	}
-	return false
+	return p.Engagement != n.Engagement || p.Stage != n.Stage || !leadscore.SameAttributes(p.Attributes, n.Attributes)
 }
 
 // accountOut is what the batch passes on to one account.

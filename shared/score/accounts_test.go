@@ -326,16 +326,7 @@ func TestRescoreReevaluatesTheAccount(t *testing.T) {
 		if a := account(t, e, id); a.View.Score.Fit != 30 {
 			t.Fatalf("fit %v before the new rules, want 30", a.View.Score.Fit)
 		}
-		r, err := scoring.ParseRules([]byte(strings.Replace(accountTestRules, "points: 30}", "points: 5}", 1)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := e.store.PublishRules(t.Context(), r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		handle(t, e, leadscore.ScoreMessage{Kind: leadscore.KindRescore, LeadID: leadscore.LeadID("ada@acme.io"), RulesVersion: v},
-			leadscore.ScoreMessage{Kind: leadscore.KindRescore, LeadID: leadscore.LeadID("bob@acme.io"), RulesVersion: v})
+		v := rescoreWith(t, e, strings.Replace(accountTestRules, "points: 30}", "points: 5}", 1), "ada@acme.io", "bob@acme.io")
 		if n := settleAccounts(t, e); n != 1 {
 			t.Errorf("the rescore batch sent %d account messages, want 1", n)
 		}
@@ -359,22 +350,34 @@ func TestRescoreThatExcludesTheDomainEmptiesTheAccount(t *testing.T) {
 			t.Fatalf("%d leads before the new rules, want 2", a.View.LeadCount)
 		}
 		doc := accountTestRules + "  exclude_domains: company_blocklist\nlists:\n  company_blocklist: [acme.io]\n"
-		r, err := scoring.ParseRules([]byte(doc))
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := e.store.PublishRules(t.Context(), r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		handle(t, e, leadscore.ScoreMessage{Kind: leadscore.KindRescore, LeadID: leadscore.LeadID("ada@acme.io"), RulesVersion: v},
-			leadscore.ScoreMessage{Kind: leadscore.KindRescore, LeadID: leadscore.LeadID("bob@acme.io"), RulesVersion: v})
+		rescoreWith(t, e, doc, "ada@acme.io", "bob@acme.io")
 		settleAccounts(t, e)
 		a := account(t, e, id)
 		if a.View.LeadCount != 0 || a.View.Score.Engagement != 0 {
 			t.Errorf("after excluding its domain the account shows %d leads, engagement %v; want none", a.View.LeadCount, a.View.Score.Engagement)
 		}
 	})
+}
+
+// rescoreWith publishes the rules document doc and rescores the leads of
+// emails under it in one batch, as the bulk rescore would; it returns the
+// new version.
+func rescoreWith(t *testing.T, e *env, doc string, emails ...string) int {
+	t.Helper()
+	r, err := scoring.ParseRules([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.store.PublishRules(t.Context(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []leadscore.ScoreMessage
+	for _, email := range emails {
+		msgs = append(msgs, leadscore.ScoreMessage{Kind: leadscore.KindRescore, LeadID: leadscore.LeadID(email), RulesVersion: v})
+	}
+	handle(t, e, msgs...)
+	return v
 }
 
 // TestMemberChangeTellsTheAccountWhatMovesIt: a summary is passed on when
