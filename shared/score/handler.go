@@ -408,7 +408,7 @@ func (h *Handler) processLead(ctx context.Context, log *slog.Logger, g *group, n
 	if err != nil {
 		return nil, err
 	}
-	recs, failedMsgs, err := h.record(ctx, log, g, toRecord, now)
+	recs, failedMsgs, err := h.record(ctx, log, g, rec, toRecord, now)
 	if err != nil {
 		return nil, err
 	}
@@ -490,11 +490,22 @@ func (h *Handler) stitch(ctx context.Context, rec *leadscore.LeadRecord, g *grou
 // record writes the events' records under the lead. It returns the ones
 // recorded and the messages whose record failed; a stitched visitor event
 // that failed is an error, as the stitch is then incomplete.
-func (h *Handler) record(ctx context.Context, log *slog.Logger, g *group, toRecord []scoring.Event, now time.Time) ([]leadscore.RecordedEvent, []int, error) {
-	if len(toRecord) == 0 {
-		return nil, nil, nil
-	}
+//
+// An event the lead's ring already holds was recorded and applied before (a
+// resend): it is passed on as a duplicate without a put, whose condition
+// would only fail, and AWS bills a failed conditional write.
+func (h *Handler) record(ctx context.Context, log *slog.Logger, g *group, rec *leadscore.LeadRecord, toRecord []scoring.Event, now time.Time) ([]leadscore.RecordedEvent, []int, error) {
 	var ok []leadscore.RecordedEvent
+	toRecord = slices.DeleteFunc(slices.Clone(toRecord), func(e scoring.Event) bool {
+		if !rec.Applied.Contains(e.EventID) {
+			return false
+		}
+		ok = append(ok, leadscore.RecordedEvent{Event: e})
+		return true
+	})
+	if len(toRecord) == 0 {
+		return ok, nil, nil
+	}
 	var failedMsgs []int
 	for _, r := range h.store.RecordEvents(ctx, g.leadID, toRecord, now) {
 		if r.Err == nil {

@@ -525,3 +525,29 @@ func replaceOnce(t *testing.T, s, old, new string) string {
 	}
 	return s[:i] + new + s[i+len(old):]
 }
+
+// TestResentEventIsNotRecordedAgain: an event the lead's ring holds (a
+// client's resend after the first was applied) is a duplicate without a
+// record put (whose condition would only fail, billed); a new event in the
+// same batch is still recorded and counted.
+func TestResentEventIsNotRecordedAgain(t *testing.T) {
+	e := newMockEnv(t, t0)
+	store := e.store.(mockStore).Store
+	first := event("resend-1", "page_view", "ada@acme.io", "", t0, nil)
+	handle(t, e, evMsg(first))
+	before := store.Calls("RecordEvents")
+	handle(t, e, evMsg(event("resend-1", "page_view", "ada@acme.io", "", t0, nil)))
+	if n := store.Calls("RecordEvents") - before; n != 0 {
+		t.Errorf("the resent event was recorded %d more times; want no put", n)
+	}
+	handle(t, e, evMsg(event("resend-1", "page_view", "ada@acme.io", "", t0, nil)), evMsg(event("resend-2", "page_view", "ada@acme.io", "", t0.Add(time.Second), nil)))
+	id := leadscore.LeadID("ada@acme.io")
+	hist, err := store.EventHistory(t.Context(), id)
+	if err != nil || len(hist) != 2 {
+		t.Errorf("history %d events (%v), want the two distinct ones", len(hist), err)
+	}
+	rec, err := store.ReadLead(t.Context(), id)
+	if err != nil || !rec.Applied.Contains("resend-1") || !rec.Applied.Contains("resend-2") || rec.Applied.Len() != 2 {
+		t.Errorf("applied ids: %d (%v); want resend-1 and resend-2, once each", rec.Applied.Len(), err)
+	}
+}
