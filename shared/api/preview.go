@@ -9,8 +9,9 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/leadscore/leadscore/shared/httpapi"
 	"github.com/leadscore/leadscore/shared/leadscore"
@@ -163,21 +164,19 @@ func (h *Handler) previewSummary(ctx context.Context, p *leadscore.PreviewJob) (
 func (h *Handler) addEmails(ctx context.Context, sum *preview.Summary) {
 	for _, list := range []*[]preview.Outcome{&sum.WouldQualify, &sum.WouldUnqualify} {
 		found := make([]bool, len(*list))
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, 16)
+		var g errgroup.Group
+		g.SetLimit(16)
 		for i := range *list {
 			o := &(*list)[i]
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
+			g.Go(func() error {
 				l, err := h.leads.Lead(ctx, o.LeadID)
 				if err == nil && l.MergedInto == "" {
 					o.Email, found[i] = l.Email, true
 				}
-			}()
+				return nil
+			})
 		}
-		wg.Wait()
+		_ = g.Wait()
 		kept := (*list)[:0]
 		for i, o := range *list {
 			if found[i] {

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/leadscore/leadscore/shared/preview"
 	"github.com/leadscore/leadscore/shared/scoring"
@@ -114,19 +115,15 @@ const previewReaders = 16
 func previewAccounts(ctx context.Context, accounts AccountReader, outcomes []preview.Outcome, draft *scoring.Rules, clock time.Time) (*preview.AccountSummary, error) {
 	ids := preview.AccountIDs(outcomes)
 	found := make([]*preview.StoredAccount, len(ids))
-	errs := make([]error, len(ids))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, previewReaders)
+	var g errgroup.Group
+	g.SetLimit(previewReaders)
 	for i, id := range ids {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			found[i], errs[i] = storedAccount(ctx, accounts, id)
-		}()
+		g.Go(func() (err error) {
+			found[i], err = storedAccount(ctx, accounts, id)
+			return err
+		})
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	stored := make(map[string]*preview.StoredAccount, len(ids))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/logging"
@@ -816,17 +817,12 @@ func tiedVisitors(e *scoring.Event) []string {
 }
 
 func (h *Handler) parallel(keys []string, f func(string)) {
-	sem := make(chan struct{}, h.concurrency)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(h.concurrency)
 	for _, k := range keys {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			f(k)
-		}()
+		g.Go(func() error { f(k); return nil })
 	}
-	wg.Wait()
+	_ = g.Wait()
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/leadscore/leadscore/shared/leadscore"
 	"github.com/leadscore/leadscore/shared/preview"
 	"github.com/leadscore/leadscore/shared/scoring"
@@ -187,30 +189,26 @@ func (p *previewer) dryRun(ctx context.Context, job *leadscore.PreviewJob, leadI
 		mu       sync.Mutex
 		outcomes []preview.Outcome
 		gone     []string
-		errs     []error
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, max(p.concurrency, 1))
+		g        errgroup.Group
 	)
+	g.SetLimit(max(p.concurrency, 1))
 	for _, id := range leadIDs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			o, ok, err := p.lead(ctx, id, published, draft, job.Clock)
+			if err != nil {
+				return err
+			}
 			mu.Lock()
 			defer mu.Unlock()
-			switch {
-			case err != nil:
-				errs = append(errs, err)
-			case ok:
+			if ok {
 				outcomes = append(outcomes, o)
-			default:
+			} else {
 				gone = append(gone, id)
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := g.Wait(); err != nil {
 		return err
 	}
 	if err := p.jobs.RecordPreview(ctx, job.ID, outcomes, gone, now); err != nil {
