@@ -6,9 +6,9 @@
 // published draft does to one lead (rebuild from the event history, evaluate
 // at now), applied to a copy that is never stored; Summarize adds the leads
 // up into the answer of GET /v1/rules/preview/{id}, and Accounts evaluates
-// the accounts from the leads' summaries under the draft (accounts.go). Reading leads, fanning the
-// work out through the score queue and keeping the tallies is the job of
-// shared/score and shared/dynamodb.
+// the accounts from the leads' summaries under the draft (accounts.go).
+// Reading leads, fanning the work out through the score queue and keeping
+// the tallies is the job of shared/score and shared/dynamodb.
 package preview
 
 import (
