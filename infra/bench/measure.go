@@ -155,18 +155,11 @@ func parseVmHWM(r io.Reader) (int64, error) {
 
 // measureFunctions builds and measures every function of the template.
 func measureFunctions(ctx context.Context, root string, inits int, log io.Writer) ([]FunctionFigures, error) {
-	tmpl, err := template.Load(filepath.Join(root, "template.yaml"))
+	repo, err := template.ReadRepo(root)
 	if err != nil {
 		return nil, err
 	}
-	targets, err := template.RepoBuildTargets(root)
-	if err != nil {
-		return nil, err
-	}
-	fns, err := tmpl.Functions()
-	if err != nil {
-		return nil, err
-	}
+	targets, fns := repo.Targets, repo.Functions
 	st, err := emulators.Start(ctx)
 	if err != nil {
 		return nil, err

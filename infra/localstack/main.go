@@ -99,7 +99,7 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 	defer apiLn.Close()
 	defer invokeLn.Close()
 
-	binaries, err := buildAll(ctx, repo.root, repo.fns, repo.targets)
+	binaries, err := buildAll(ctx, repo.Root, repo.Functions, repo.Targets)
 	if err != nil {
 		return err
 	}
@@ -141,23 +141,23 @@ func run(ctx context.Context, addr, invokeAddr string, ddbPort, sqsPort int, ver
 		return err
 	}
 
-	routes, err := repo.tmpl.Routes()
+	routes, err := repo.Template.Routes()
 	if err != nil {
 		return err
 	}
 	api := &http.Server{
-		Handler: newThrottle(repo.tmpl, newRouter(routes),
+		Handler: newThrottle(repo.Template, newRouter(routes),
 			&apiHandler{router: newRouter(routes), functions: fns.byID, log: log, now: time.Now, newID: newID}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() { _ = api.Serve(apiLn) }()
 	defer api.Close()
-	invokeSrv := &http.Server{Handler: invokeMux(fns.byID, repo.targets, meter), ReadHeaderTimeout: 10 * time.Second}
+	invokeSrv := &http.Server{Handler: invokeMux(fns.byID, repo.Targets, meter), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = invokeSrv.Serve(invokeLn) }()
 	defer invokeSrv.Close()
 
 	pollCtx, cancelPolls := context.WithCancel(ctx)
-	wait, schedules, err := startTriggers(pollCtx, log, repo.tmpl, st, meter, fns)
+	wait, schedules, err := startTriggers(pollCtx, log, repo.Template, st, meter, fns)
 	defer func() { cancelPolls(); wait() }()
 	if err != nil {
 		return err
@@ -187,32 +187,13 @@ func listen(addr, invokeAddr string) (api, invoke net.Listener, err error) {
 	return api, invoke, nil
 }
 
-// repo is the template and the build targets of the checkout.
-type repo struct {
-	root    string
-	tmpl    *template.Template
-	targets map[string]string // function logical id -> functions/<folder>
-	fns     []template.Function
-}
-
-func loadRepo() (*repo, error) {
+// loadRepo reads the repository this command runs in.
+func loadRepo() (*template.Repo, error) {
 	root, err := template.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := template.Load(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	targets, err := template.RepoBuildTargets(root)
-	if err != nil {
-		return nil, err
-	}
-	fns, err := tmpl.Functions()
-	if err != nil {
-		return nil, err
-	}
-	return &repo{root: root, tmpl: tmpl, targets: targets, fns: fns}, nil
+	return template.ReadRepo(root)
 }
 
 // webhooks are where the handoff function delivers: the user's receivers
@@ -275,9 +256,9 @@ func (f *functions) stop() {
 // see concurrent writers without loading a laptop. Each source brings its
 // own, as each event source mapping scales on its own in Lambda, so the
 // urgent score queue's batches never wait behind the score queue's.
-func startFunctions(ctx context.Context, r *repo, st *emulators.Stack, meter *requestMeter, binaries, params map[string]string) (*functions, error) {
+func startFunctions(ctx context.Context, r *template.Repo, st *emulators.Stack, meter *requestMeter, binaries, params map[string]string) (*functions, error) {
 	f := &functions{byID: map[string]invoker{}, perSource: max(sqsConcurrency, 1)}
-	sources, err := r.tmpl.SQSSources()
+	sources, err := r.Template.SQSSources()
 	if err != nil {
 		return f, err
 	}
@@ -289,7 +270,7 @@ func startFunctions(ctx context.Context, r *repo, st *emulators.Stack, meter *re
 	for _, s := range sources {
 		concurrency[s.Function] += f.perSource
 	}
-	for _, fn := range r.fns {
+	for _, fn := range r.Functions {
 		env, err := st.FunctionEnv(fn, params)
 		if err != nil {
 			return f, err
@@ -304,7 +285,7 @@ func startFunctions(ctx context.Context, r *repo, st *emulators.Stack, meter *re
 			}
 		}
 		n := concurrency[fn.LogicalID]
-		if len(fnRoutes(r.tmpl, fn.LogicalID)) > 0 {
+		if len(fnRoutes(r.Template, fn.LogicalID)) > 0 {
 			n = 4
 		}
 		rt, err := runtimeapi.Start(ctx, runtimeapi.Function{

@@ -34,3 +34,29 @@ func RepoBuildTargets(root string) (map[string]string, error) {
 	}
 	return BuildTargets(b), nil
 }
+
+// Repo is the repository as the local stack and the benchmarks read it:
+// template.yaml, its functions, and the Makefile target that builds each.
+type Repo struct {
+	Root      string
+	Template  *Template
+	Targets   map[string]string // function logical id -> functions/<folder>
+	Functions []Function
+}
+
+// ReadRepo reads template.yaml and the Makefile under root.
+func ReadRepo(root string) (*Repo, error) {
+	tmpl, err := Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	targets, err := RepoBuildTargets(root)
+	if err != nil {
+		return nil, err
+	}
+	fns, err := tmpl.Functions()
+	if err != nil {
+		return nil, err
+	}
+	return &Repo{Root: root, Template: tmpl, Targets: targets, Functions: fns}, nil
+}
