@@ -393,6 +393,7 @@ func loadTargets(b *bytes.Buffer, l LoadRun) {
 		total := totalCost(lines)
 		fmt.Fprintf(b, "| <= $2.50 per million accepted events (%s) | $%.2f (%s) | %s |\n", l.Label, total, dominant(lines, total), yesNo(total <= 2.5))
 	}
+	floorRows(b, l)
 }
 
 // dominant names the costliest lines that make half the total.
