@@ -60,10 +60,11 @@ func floorOf(run LoadRun, p Prices) (Floor, bool) {
 		LeadWrites:   writes / acc,
 		NewLeads:     2 * float64(run.Leads) / acc,
 	}
-	requests, batches := float64(run.Requests), run.ScoreEMF["Batches"]
-	perEvent := (f.RU()-f.LeadReads)*p.WriteUnit + f.LeadReads*p.ReadUnit +
-		requests/acc*(p.APIRequest+p.LambdaRequest+p.SQSRequest) +
-		batches/acc*(2*p.SQSRequest+p.LambdaRequest)
+	writeUnits := f.EventRecords + f.LeadWrites + f.NewLeads
+	requests, batches := float64(run.Requests)/acc, run.ScoreEMF["Batches"]/acc
+	perEvent := writeUnits*p.WriteUnit + f.LeadReads*p.ReadUnit +
+		requests*(p.APIRequest+p.LambdaRequest+p.SQSRequest) +
+		batches*(2*p.SQSRequest+p.LambdaRequest)
 	f.Dollars = perEvent * 1e6
 	return f, true
 }
